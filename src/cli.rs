@@ -1,0 +1,271 @@
+//! The command line (clap derive) — the only module that sees clap. Turns
+//! arguments into plain configs; every bad value becomes a `ConfigError`
+//! naming it (exit code 2).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{
+    parse_cpus, parse_duration_ns, parse_header, parse_rate, parse_target, split_list, Config,
+    ConfigError, Dist,
+};
+use crate::serve::{parse_delay, parse_stall, parse_status_mix, ServeConfig};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rwg",
+    version,
+    about = "Request Workload Generator: open-loop HTTP load on pinned io_uring cores",
+    long_about = "Offers exactly the planned load (fixed or exponential inter-arrivals, several rate \
+phases), measures every request from its intended send time (no coordinated omission), writes \
+every request to a CSV and prints a summary.\n\nExit codes: 0 success, 1 the run saw errors, \
+2 bad usage or input, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a load test against a URL.
+    Run(Box<RunArgs>),
+    /// Serve the built-in HTTP/1.1 test target (for demos and tests).
+    Serve(ServeArgs),
+    /// Start the built-in target and run a short two-phase open-loop test against it.
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Target URL, e.g. http://127.0.0.1:8080/api
+    pub url: String,
+    /// Requests/s per phase, comma-separated (e.g. 100,500,1000); 0 = closed loop.
+    #[arg(
+        short = 'r',
+        long = "rate",
+        visible_alias = "rates",
+        default_value = "100"
+    )]
+    pub rate: String,
+    /// Duration of each phase, comma-separated (30s, 500ms, 2m; bare number = seconds).
+    #[arg(
+        short = 'd',
+        long = "duration",
+        visible_alias = "durations",
+        default_value = "10s"
+    )]
+    pub duration: String,
+    /// Inter-arrival distribution: fixed or exp (Poisson arrivals).
+    #[arg(long, default_value = "fixed", value_parser = ["fixed", "exp"])]
+    pub dist: String,
+    /// Max requests in flight, all cores together [default: 256 per core].
+    #[arg(short = 'w', long)]
+    pub workers: Option<usize>,
+    /// Max connections, all cores together [default: = workers].
+    #[arg(short = 'c', long)]
+    pub connections: Option<usize>,
+    /// Stop after N scheduled requests.
+    #[arg(short = 'n', long = "requests")]
+    pub requests: Option<u64>,
+    /// Per-request timeout.
+    #[arg(short = 't', long, default_value = "5s")]
+    pub timeout: String,
+    /// Connect timeout.
+    #[arg(long, default_value = "3s")]
+    pub connect_timeout: String,
+    /// Write one CSV row per scheduled request to FILE.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// Write the end-of-run summary as JSON to FILE.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Latency objective for goodput (e.g. 50ms).
+    #[arg(long)]
+    pub slo: Option<String>,
+    /// CPUs to run on, e.g. 0 or 0-3,8 [default: all].
+    #[arg(long)]
+    pub cpus: Option<String>,
+    /// Keep going after errors (default: stop at the first error, exit 1).
+    #[arg(long)]
+    pub ignore_errors: bool,
+    /// HTTP method.
+    #[arg(short = 'X', long, default_value = "GET")]
+    pub method: String,
+    /// Request header 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+    /// Request body.
+    #[arg(long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Request body from a file.
+    #[arg(long)]
+    pub body_file: Option<PathBuf>,
+    /// Seed of the exponential schedule.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// No progress line.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Port to listen on (0 = any free port).
+    #[arg(short = 'p', long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Response delay: 0, 2ms (fixed) or exp:2ms (exponential mean).
+    #[arg(long, default_value = "0")]
+    pub delay: String,
+    /// Freeze all responses: EVERY:FOR, e.g. 5s:1s.
+    #[arg(long)]
+    pub stall: Option<String>,
+    /// Status mix, e.g. 503:0.1,500:0.01 (the rest get 200).
+    #[arg(long)]
+    pub status_mix: Option<String>,
+    /// Response body size in bytes.
+    #[arg(long, default_value_t = 12)]
+    pub body_bytes: usize,
+    /// CPUs to serve on, e.g. 1 or 2-3 [default: one unpinned thread].
+    #[arg(long)]
+    pub cpus: Option<String>,
+    /// Close each connection after N responses (test knob).
+    #[arg(long)]
+    pub close_every: Option<u64>,
+    /// Answer every request with garbage (test knob).
+    #[arg(long)]
+    pub malformed: bool,
+    /// Stop after this long [default: until Ctrl-C].
+    #[arg(long)]
+    pub duration: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Rates of the two phases.
+    #[arg(short = 'r', long = "rate", default_value = "500,2000")]
+    pub rate: String,
+    /// Durations of the two phases.
+    #[arg(short = 'd', long = "duration", default_value = "5s,5s")]
+    pub duration: String,
+    /// Write the per-request CSV to FILE.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// CPUs for the generator [default: 0].
+    #[arg(long, default_value = "0")]
+    pub cpus: String,
+}
+
+fn dur(flag: &str, text: &str) -> Result<u64, ConfigError> {
+    parse_duration_ns(text).map_err(|e| ConfigError(format!("{flag}: {e}")))
+}
+
+impl RunArgs {
+    pub fn to_config(&self) -> Result<Config, ConfigError> {
+        let target = parse_target(&self.url)?;
+        let rates_per_sec = split_list("--rate", &self.rate)?
+            .into_iter()
+            .map(parse_rate)
+            .collect::<Result<Vec<_>, _>>()?;
+        let durations_ns = split_list("--duration", &self.duration)?
+            .into_iter()
+            .map(|d| dur("--duration", d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cpus = match &self.cpus {
+            Some(text) => parse_cpus(text)?,
+            None => Vec::new(),
+        };
+        let core_count = if cpus.is_empty() {
+            core_affinity::get_core_ids().map_or(1, |c| c.len().max(1))
+        } else {
+            cpus.len()
+        };
+        let workers = self.workers.unwrap_or(256 * core_count);
+        let body = match (&self.body, &self.body_file) {
+            (Some(b), _) => b.clone().into_bytes(),
+            (None, Some(path)) => std::fs::read(path).map_err(|e| {
+                ConfigError(format!("cannot read --body-file '{}': {e}", path.display()))
+            })?,
+            (None, None) => Vec::new(),
+        };
+        let method = self.method.to_ascii_uppercase();
+        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(ConfigError(format!("invalid --method '{}'", self.method)));
+        }
+        let cfg = Config {
+            target,
+            rates_per_sec,
+            durations_ns,
+            dist: if self.dist == "exp" {
+                Dist::Exp
+            } else {
+                Dist::Fixed
+            },
+            workers,
+            connections: self.connections.unwrap_or(workers),
+            max_requests: self.requests,
+            timeout_ns: dur("--timeout", &self.timeout)?,
+            connect_timeout_ns: dur("--connect-timeout", &self.connect_timeout)?.max(1),
+            output: self.output.clone(),
+            json: self.json.clone(),
+            slo_ns: self.slo.as_deref().map(|s| dur("--slo", s)).transpose()?,
+            cpus,
+            ignore_errors: self.ignore_errors,
+            method,
+            headers: self
+                .headers
+                .iter()
+                .map(|h| parse_header(h))
+                .collect::<Result<Vec<_>, _>>()?,
+            body,
+            seed: self.seed,
+            quiet: self.quiet,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+impl ServeArgs {
+    pub fn to_config(&self) -> Result<ServeConfig, ConfigError> {
+        let bad = |flag: &'static str| move |e: String| ConfigError(format!("{flag}: {e}"));
+        let ip: std::net::IpAddr = self.host.parse().map_err(|_| {
+            ConfigError(format!(
+                "invalid --host '{}': expected an IP address",
+                self.host
+            ))
+        })?;
+        Ok(ServeConfig {
+            addr: std::net::SocketAddr::new(ip, self.port),
+            delay: parse_delay(&self.delay).map_err(bad("--delay"))?,
+            stall: self
+                .stall
+                .as_deref()
+                .map(parse_stall)
+                .transpose()
+                .map_err(bad("--stall"))?,
+            status_mix: match &self.status_mix {
+                Some(s) => parse_status_mix(s).map_err(bad("--status-mix"))?,
+                None => Vec::new(),
+            },
+            body_bytes: self.body_bytes,
+            cpus: match &self.cpus {
+                Some(c) => parse_cpus(c)?,
+                None => Vec::new(),
+            },
+            close_every: match self.close_every {
+                Some(0) => {
+                    return Err(ConfigError(
+                        "invalid --close-every 0: must be at least 1".into(),
+                    ))
+                }
+                n => n,
+            },
+            malformed: self.malformed,
+        })
+    }
+}

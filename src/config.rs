@@ -1,0 +1,311 @@
+//! A plain, validated run configuration, and the parsers that turn user text
+//! (durations, lists, CPU sets, URLs) into it. Every rejection names the
+//! offending value so the CLI can exit with code 2 and a clear message.
+
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+/// Bad user input; the message names the value at fault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn err<T>(msg: String) -> Result<T, ConfigError> {
+    Err(ConfigError(msg))
+}
+
+/// Inter-arrival distribution of an open-loop phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dist {
+    Fixed,
+    Exp,
+}
+
+/// Where requests go, resolved once before the run.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The URL as the user wrote it (the CSV's `url` column).
+    pub url: String,
+    pub addr: SocketAddr,
+    /// `Host` header value (`host[:port]`).
+    pub authority: String,
+    pub path_and_query: String,
+}
+
+/// Everything `run` needs, already validated.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub target: Target,
+    /// Requests per second of each phase; 0 = closed loop.
+    pub rates_per_sec: Vec<u64>,
+    pub durations_ns: Vec<u64>,
+    pub dist: Dist,
+    /// Max requests in flight, all cores together.
+    pub workers: usize,
+    /// Max connections, all cores together.
+    pub connections: usize,
+    pub max_requests: Option<u64>,
+    pub timeout_ns: u64,
+    pub connect_timeout_ns: u64,
+    pub output: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub slo_ns: Option<u64>,
+    pub cpus: Vec<usize>,
+    pub ignore_errors: bool,
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub seed: u64,
+    pub quiet: bool,
+}
+
+/// Parses `30s`, `500ms`, `2m`, `1h`, `250us`, `10ns`, or a bare number of seconds
+/// (fractions allowed: `1.5s`). Zero and negative values are accepted here;
+/// callers decide whether zero makes sense.
+pub fn parse_duration_ns(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale_ns: f64 = match unit {
+        "" | "s" => 1e9,
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "m" | "min" => 60e9,
+        "h" => 3600e9,
+        _ => {
+            return Err(format!(
+                "invalid duration '{text}': unknown unit '{unit}' (use ns, us, ms, s, m, h)"
+            ))
+        }
+    };
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration '{text}': expected e.g. 30s, 500ms, 2m"))?;
+    let ns = value * scale_ns;
+    if !ns.is_finite() || ns > u64::MAX as f64 / 2.0 {
+        return Err(format!("invalid duration '{text}': too large"));
+    }
+    Ok(ns.round() as u64)
+}
+
+/// Splits a comma-separated list, rejecting empty items.
+pub fn split_list<'a>(what: &str, text: &'a str) -> Result<Vec<&'a str>, ConfigError> {
+    let items: Vec<&str> = text.split(',').map(str::trim).collect();
+    if items.iter().any(|s| s.is_empty()) {
+        return err(format!("invalid {what} list '{text}': empty item"));
+    }
+    Ok(items)
+}
+
+/// Parses one rate (requests/s, non-negative integer; 0 = closed loop).
+pub fn parse_rate(text: &str) -> Result<u64, ConfigError> {
+    match text.parse::<u64>() {
+        Ok(v) => Ok(v),
+        Err(_) if text.starts_with('-') => err(format!(
+            "invalid rate '{text}': must be 0 (closed loop) or a positive number of requests/s"
+        )),
+        Err(_) => err(format!(
+            "invalid rate '{text}': expected a whole number of requests/s"
+        )),
+    }
+}
+
+/// Parses a CPU list such as `0`, `0-3,8`.
+pub fn parse_cpus(text: &str) -> Result<Vec<usize>, ConfigError> {
+    let mut cpus = Vec::new();
+    for item in split_list("CPU", text)? {
+        let bad = || ConfigError(format!("invalid CPU list '{text}': bad item '{item}'"));
+        match item.split_once('-') {
+            Some((a, b)) => {
+                let a: usize = a.trim().parse().map_err(|_| bad())?;
+                let b: usize = b.trim().parse().map_err(|_| bad())?;
+                if a > b {
+                    return Err(bad());
+                }
+                cpus.extend(a..=b);
+            }
+            None => cpus.push(item.parse().map_err(|_| bad())?),
+        }
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    Ok(cpus)
+}
+
+/// Parses a `Name: value` header.
+pub fn parse_header(text: &str) -> Result<(String, String), ConfigError> {
+    match text.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() && !name.contains(char::is_whitespace) => {
+            Ok((name.trim().to_string(), value.trim().to_string()))
+        }
+        _ => err(format!("invalid header '{text}': expected 'Name: value'")),
+    }
+}
+
+/// Parses and resolves an `http://` URL.
+pub fn parse_target(url: &str) -> Result<Target, ConfigError> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| ConfigError(format!("invalid URL '{url}': {e}")))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => {
+            return err(format!(
+                "unsupported URL '{url}': https is not supported yet (use http://)"
+            ))
+        }
+        Some(other) => return err(format!("invalid URL '{url}': unknown scheme '{other}'")),
+        None => {
+            return err(format!(
+                "invalid URL '{url}': missing scheme (http://host:port/path)"
+            ))
+        }
+    }
+    let host = match uri.host() {
+        Some(h) if !h.is_empty() => h,
+        _ => return err(format!("invalid URL '{url}': missing host")),
+    };
+    let port = uri.port_u16().unwrap_or(80);
+    let bare_host = host.trim_start_matches('[').trim_end_matches(']');
+    let addr = (bare_host, port)
+        .to_socket_addrs()
+        .map_err(|e| ConfigError(format!("cannot resolve host '{host}' of URL '{url}': {e}")))?
+        .next()
+        .ok_or_else(|| ConfigError(format!("cannot resolve host '{host}' of URL '{url}'")))?;
+    let authority = uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_else(|| host.to_string());
+    let path_and_query = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "/".to_string());
+    if url.contains(',') {
+        return err(format!(
+            "invalid URL '{url}': commas are not allowed (the CSV's url column is unquoted)"
+        ));
+    }
+    Ok(Target {
+        url: url.to_string(),
+        addr,
+        authority,
+        path_and_query,
+    })
+}
+
+impl Config {
+    /// Cross-field checks once every field is parsed.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.rates_per_sec.len() != self.durations_ns.len() {
+            return err(format!(
+                "--rate has {} phase(s) but --duration has {}: give one duration per rate",
+                self.rates_per_sec.len(),
+                self.durations_ns.len()
+            ));
+        }
+        if let Some(i) = self.durations_ns.iter().position(|&d| d == 0) {
+            return err(format!("invalid duration of phase {}: must be > 0", i + 1));
+        }
+        if self.workers == 0 {
+            return err("invalid --workers 0: must be at least 1".into());
+        }
+        if self.connections == 0 {
+            return err("invalid --connections 0: must be at least 1".into());
+        }
+        if self.cpus.is_empty() {
+            return err("no CPUs selected".into());
+        }
+        if self.workers < self.cpus.len() {
+            return err(format!(
+                "--workers {} is less than the {} CPUs selected: each core needs at least one worker (lower --cpus or raise --workers)",
+                self.workers,
+                self.cpus.len()
+            ));
+        }
+        if self.connections < self.cpus.len() {
+            return err(format!(
+                "--connections {} is less than the {} CPUs selected: each core needs at least one connection",
+                self.connections,
+                self.cpus.len()
+            ));
+        }
+        if self.timeout_ns == 0 {
+            return err("invalid --timeout 0: must be > 0".into());
+        }
+        if self.max_requests == Some(0) {
+            return err("invalid --requests 0: must be at least 1".into());
+        }
+        if self.slo_ns == Some(0) {
+            return err("invalid --slo 0: must be > 0".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let cases = [
+            ("30s", 30_000_000_000),
+            ("500ms", 500_000_000),
+            ("2m", 120_000_000_000),
+            ("1.5", 1_500_000_000),
+            ("250us", 250_000),
+            ("7ns", 7),
+        ];
+        for (text, ns) in cases {
+            assert_eq!(parse_duration_ns(text), Ok(ns), "{text}");
+        }
+        assert!(parse_duration_ns("10x").unwrap_err().contains("'10x'"));
+        assert!(parse_duration_ns("-1s").is_err());
+        assert!(parse_duration_ns("").is_err());
+    }
+
+    #[test]
+    fn rates_and_cpus() {
+        assert_eq!(parse_rate("0"), Ok(0));
+        assert!(parse_rate("-5").unwrap_err().0.contains("'-5'"));
+        assert!(parse_rate("abc").unwrap_err().0.contains("'abc'"));
+        assert_eq!(parse_cpus("0-3,8").unwrap(), vec![0, 1, 2, 3, 8]);
+        assert!(parse_cpus("3-1").is_err());
+        assert!(parse_cpus("1,,2").is_err());
+    }
+
+    #[test]
+    fn targets() {
+        let t = parse_target("http://127.0.0.1:8080/api?x=1").unwrap();
+        assert_eq!(t.addr.port(), 8080);
+        assert_eq!(t.authority, "127.0.0.1:8080");
+        assert_eq!(t.path_and_query, "/api?x=1");
+        let t = parse_target("http://[::1]:81").unwrap();
+        assert_eq!(t.path_and_query, "/");
+        assert!(t.addr.is_ipv6());
+        for bad in ["127.0.0.1:80", "ftp://x/", "http://", "not a url"] {
+            assert!(parse_target(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn headers() {
+        assert_eq!(
+            parse_header("X-Test: a:b").unwrap(),
+            ("X-Test".to_string(), "a:b".to_string())
+        );
+        assert!(parse_header("novalue").is_err());
+    }
+}

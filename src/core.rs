@@ -1,0 +1,366 @@
+//! HOT: one core's share of the run on its own monoio runtime: the
+//! dispatcher that releases due slots to idle workers (or records them as
+//! skipped), the periodic sweep (timeouts, stop, partial-batch flush), and the
+//! outbox of records. Everything here is core-local (`Rc`, `Cell`); the only
+//! shared state is [`RunControl`]'s atomics.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::time::Duration;
+
+use crate::clock::{now_ns, PreciseTimer};
+use crate::plan::CorePlan;
+use crate::pool::{Pool, WarmReport};
+use crate::protocol::http1::RequestBytes;
+use crate::record::{ErrorKind, Outcome, Record};
+use crate::ring::Outbox;
+use crate::schedule::{Schedule, Step};
+use crate::stats::CoreStats;
+use crate::worker::{self, WorkerCell};
+
+/// Fewest ns between two timer wake-ups of the dispatcher. A wake-up costs
+/// tens of µs of CPU here, so at high rates one wake releases a window of
+/// slots instead of one slot each (DESIGN: wake per window, not per request).
+const MIN_WAKE_GAP_NS: u64 = 100_000;
+/// The dispatcher re-checks the stop flag at least this often.
+const MAX_SLEEP_NS: u64 = 50_000_000;
+/// Partial batches older than this are shipped to the writer.
+const BATCH_MAX_AGE_NS: u64 = 100_000_000;
+/// In-flight requests get at most this long to finish once the run stops.
+const STOP_GRACE_NS: u64 = 1_000_000_000;
+/// Connections dialled at once per core during warm-up.
+const WARM_PARALLEL: usize = 64;
+
+/// Why a run stopped early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum StopReason {
+    None = 0,
+    Signal = 1,
+    FirstError = 2,
+    WriterFailed = 3,
+}
+
+/// The run-wide atomics: the stop flag and what cores publish for progress.
+pub struct RunControl {
+    stop: AtomicBool,
+    reason: AtomicU8,
+    /// Requests in flight per core, refreshed by each core's sweep.
+    pub in_flight: Vec<AtomicU32>,
+}
+
+impl RunControl {
+    pub fn new(cores: usize) -> Self {
+        RunControl {
+            stop: AtomicBool::new(false),
+            reason: AtomicU8::new(0),
+            in_flight: (0..cores).map(|_| AtomicU32::new(0)).collect(),
+        }
+    }
+
+    /// Asks every core to stop; the first reason given sticks.
+    pub fn request_stop(&self, reason: StopReason) {
+        let _ = self.reason.compare_exchange(
+            StopReason::None as u8,
+            reason as u8,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        self.stop.store(true, Ordering::Release);
+    }
+
+    #[inline]
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    pub fn reason(&self) -> StopReason {
+        match self.reason.load(Ordering::Relaxed) {
+            1 => StopReason::Signal,
+            2 => StopReason::FirstError,
+            3 => StopReason::WriterFailed,
+            _ => StopReason::None,
+        }
+    }
+}
+
+/// An arrival handed to a worker.
+#[derive(Clone, Copy, Debug)]
+pub struct Slot {
+    pub intended_ns: u64,
+    pub phase: u16,
+}
+
+/// What the dispatcher waits for next.
+enum Due {
+    At(u64),
+    ClosedUntil(u64),
+    Done,
+}
+
+/// What one core needs to run.
+pub struct CoreSetup {
+    pub plan: CorePlan,
+    pub addr: std::net::SocketAddr,
+    pub request: Vec<u8>,
+    pub no_body: bool,
+    pub timeout_ns: u64,
+    pub connect_timeout_ns: u64,
+    pub slo_ns: Option<u64>,
+    pub ignore_errors: bool,
+    pub outbox: Outbox,
+    pub ctl: std::sync::Arc<RunControl>,
+}
+
+/// What one core hands back.
+pub struct CoreResult {
+    pub stats: CoreStats,
+    pub warm: WarmReport,
+    /// The first error seen on this core, for the summary.
+    pub first_error: Option<(ErrorKind, u16)>,
+}
+
+pub struct Core {
+    index: usize,
+    sched: RefCell<Schedule>,
+    start_ns: Cell<u64>,
+    pool: Rc<Pool>,
+    request: RequestBytes,
+    pub no_body: bool,
+    pub timeout_ns: u64,
+    ignore_errors: bool,
+    idle: RefCell<Vec<usize>>,
+    workers: Box<[WorkerCell]>,
+    finished: Cell<bool>,
+    in_flight: Cell<u32>,
+    outbox: RefCell<Outbox>,
+    stats: RefCell<CoreStats>,
+    first_error: Cell<Option<(ErrorKind, u16)>>,
+    ctl: std::sync::Arc<RunControl>,
+}
+
+impl Core {
+    /// Builds the core and dials its connections (before the first send).
+    pub async fn warm(setup: CoreSetup) -> (Rc<Core>, WarmReport) {
+        let plan = &setup.plan;
+        let pool = Pool::new(setup.addr, plan.connections, setup.connect_timeout_ns);
+        let warm = pool.warm(WARM_PARALLEL).await;
+        let core = Rc::new(Core {
+            index: plan.core_index,
+            sched: RefCell::new(Schedule::new(plan)),
+            start_ns: Cell::new(0),
+            pool,
+            request: RequestBytes::new(setup.request),
+            no_body: setup.no_body,
+            timeout_ns: setup.timeout_ns,
+            ignore_errors: setup.ignore_errors,
+            idle: RefCell::new(Vec::with_capacity(plan.workers)),
+            workers: (0..plan.workers).map(|_| WorkerCell::default()).collect(),
+            finished: Cell::new(false),
+            in_flight: Cell::new(0),
+            outbox: RefCell::new(setup.outbox),
+            stats: RefCell::new(CoreStats::new(plan.phases.len(), setup.slo_ns)),
+            first_error: Cell::new(None),
+            ctl: setup.ctl,
+        });
+        (core, warm)
+    }
+
+    /// Runs the plan from `start_ns` (monotonic) until every slot is recorded.
+    pub async fn drive(self: Rc<Self>, start_ns: u64, warm: WarmReport) -> CoreResult {
+        self.start_ns.set(start_ns);
+        let workers: Vec<_> = (0..self.workers.len())
+            .map(|id| monoio::spawn(worker::run(self.clone(), id)))
+            .collect();
+        let sweeper = monoio::spawn(sweep(self.clone()));
+        dispatch(&self).await;
+        for w in workers {
+            w.await;
+        }
+        sweeper.await;
+        self.pool.close_all();
+        while !self.outbox.borrow_mut().flush() {
+            monoio::time::sleep(Duration::from_millis(1)).await;
+        }
+        CoreResult {
+            stats: self.stats.borrow().clone(),
+            warm,
+            first_error: self.first_error.get(),
+        }
+    }
+
+    pub fn worker(&self, id: usize) -> &WorkerCell {
+        &self.workers[id]
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn request(&self) -> &RequestBytes {
+        &self.request
+    }
+
+    pub fn finished(&self) -> bool {
+        self.finished.get()
+    }
+
+    /// A worker is free: release whatever slots are due (possibly to it).
+    pub fn go_idle(&self, id: usize) {
+        self.idle.borrow_mut().push(id);
+        self.release_due(now_ns());
+    }
+
+    /// Counts a request in flight; returns the count including it.
+    pub fn begin_request(&self) -> u32 {
+        let n = self.in_flight.get() + 1;
+        self.in_flight.set(n);
+        n
+    }
+
+    pub fn end_request(&self, record: Record, now_ns: u64) {
+        self.in_flight.set(self.in_flight.get() - 1);
+        self.emit(record, now_ns);
+    }
+
+    fn emit(&self, record: Record, now_ns: u64) {
+        self.stats.borrow_mut().record(&record);
+        self.outbox.borrow_mut().push(record, now_ns);
+        if matches!(record.outcome(), Outcome::StatusError | Outcome::Failed) {
+            if self.first_error.get().is_none() {
+                self.first_error
+                    .set(Some((record.error_kind(), record.status)));
+            }
+            if !self.ignore_errors && record.error_kind() != ErrorKind::Cancelled {
+                self.ctl.request_stop(StopReason::FirstError);
+            }
+        }
+    }
+
+    /// Hands every due slot to an idle worker, or records it as skipped.
+    fn release_due(&self, now_ns: u64) -> Due {
+        let start_ns = self.start_ns.get();
+        loop {
+            if self.ctl.stopping() {
+                self.finish();
+                return Due::Done;
+            }
+            let step = self.sched.borrow().peek();
+            match step {
+                Step::Open { offset_ns, phase } => {
+                    let intended_ns = start_ns + offset_ns;
+                    if intended_ns > now_ns {
+                        return Due::At(intended_ns);
+                    }
+                    let idle = self.idle.borrow_mut().pop();
+                    match idle {
+                        Some(id) => self.assign(id, Slot { intended_ns, phase }),
+                        None => {
+                            let skipped = Record {
+                                intended_ns,
+                                phase,
+                                in_flight: self.in_flight.get(),
+                                error: ErrorKind::Skipped as u8,
+                                ..Record::default()
+                            };
+                            self.emit(skipped, now_ns);
+                        }
+                    }
+                    self.sched.borrow_mut().advance();
+                }
+                Step::Closed { phase, end_ns } => {
+                    if now_ns >= start_ns + end_ns {
+                        self.sched.borrow_mut().end_closed_phase();
+                        continue;
+                    }
+                    let idle = self.idle.borrow_mut().pop();
+                    let Some(id) = idle else {
+                        return Due::ClosedUntil(start_ns + end_ns);
+                    };
+                    let intended_ns = now_ns.max(start_ns);
+                    self.assign(id, Slot { intended_ns, phase });
+                    self.sched.borrow_mut().advance();
+                }
+                Step::Done => {
+                    self.finish();
+                    return Due::Done;
+                }
+            }
+        }
+    }
+
+    fn assign(&self, id: usize, slot: Slot) {
+        let cell = &self.workers[id];
+        cell.slot.set(Some(slot));
+        if let Some(w) = cell.waker.take() {
+            w.wake();
+        }
+    }
+
+    /// No more slots: wake idle workers so they can exit.
+    fn finish(&self) {
+        if self.finished.replace(true) {
+            return;
+        }
+        for id in self.idle.borrow_mut().drain(..) {
+            if let Some(w) = self.workers[id].waker.take() {
+                w.wake();
+            }
+        }
+    }
+}
+
+/// Sleeps until each window of slots is due and releases it.
+async fn dispatch(core: &Rc<Core>) {
+    let timer = PreciseTimer::new().ok();
+    let mut last_wake_ns = 0;
+    loop {
+        let now = now_ns();
+        let wake_ns = match core.release_due(now) {
+            Due::Done => return,
+            Due::At(t) => t.max(last_wake_ns + MIN_WAKE_GAP_NS),
+            Due::ClosedUntil(t) => t,
+        }
+        .min(now + MAX_SLEEP_NS);
+        match &timer {
+            Some(timer) => {
+                let _ = timer.sleep_until(wake_ns).await;
+            }
+            None => monoio::time::sleep(Duration::from_nanos(wake_ns.saturating_sub(now))).await,
+        }
+        last_wake_ns = now_ns();
+    }
+}
+
+/// Periodic chores: expire overdue requests, cut in-flight work short once
+/// the run stops, ship partial batches, publish progress.
+async fn sweep(core: Rc<Core>) {
+    let period = Duration::from_nanos((core.timeout_ns / 20).clamp(1_000_000, 20_000_000));
+    let mut stop_seen = false;
+    loop {
+        monoio::time::sleep(period).await;
+        let now = now_ns();
+        if core.ctl.stopping() {
+            if !stop_seen {
+                stop_seen = true;
+                let grace_ns = now + STOP_GRACE_NS.min(core.timeout_ns);
+                for w in core.workers.iter() {
+                    w.deadline.shorten(grace_ns, ErrorKind::Cancelled);
+                }
+            }
+            // Idle workers must notice the stop even if no slot is due.
+            core.release_due(now);
+        }
+        for w in core.workers.iter() {
+            w.deadline.sweep(now);
+        }
+        core.outbox
+            .borrow_mut()
+            .flush_if_older(now, BATCH_MAX_AGE_NS);
+        core.ctl.in_flight[core.index].store(core.in_flight.get(), Ordering::Relaxed);
+        if core.finished() && core.in_flight.get() == 0 {
+            return;
+        }
+    }
+}

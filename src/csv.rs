@@ -1,0 +1,221 @@
+//! The per-request CSV: row encoding (DESIGN's column contract) and the
+//! memory-mapped file it goes into. The file grows in large chunks that are
+//! allocated with `fallocate` first, so a full disk is an error we can report
+//! rather than a SIGBUS on a page of the mapping; it is truncated to the exact
+//! length at the end.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use memmap2::MmapMut;
+
+use crate::clock::EpochMap;
+use crate::record::Record;
+
+pub const HEADER: &str =
+    "timestamp_ns,url,phase,status,latency_us,service_us,lag_us,bytes,error,in_flight\n";
+
+/// The file grows by this much at a time.
+const GROW_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Appends `ns` as microseconds with three decimals (`1234.567`).
+#[inline]
+fn push_us(out: &mut Vec<u8>, ns: u64) {
+    let mut b = itoa::Buffer::new();
+    out.extend_from_slice(b.format(ns / 1000).as_bytes());
+    let frac = (ns % 1000) as u16;
+    out.extend_from_slice(&[
+        b'.',
+        b'0' + (frac / 100) as u8,
+        b'0' + (frac / 10 % 10) as u8,
+        b'0' + (frac % 10) as u8,
+    ]);
+}
+
+#[inline]
+fn push_int(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Encodes one row into `out` (appended).
+#[inline]
+pub fn encode_row(out: &mut Vec<u8>, r: &Record, url: &[u8], epoch: &EpochMap) {
+    push_int(out, epoch.to_wall_ns(r.intended_ns));
+    out.push(b',');
+    out.extend_from_slice(url);
+    out.push(b',');
+    push_int(out, r.phase as u64);
+    out.push(b',');
+    if r.status != 0 {
+        push_int(out, r.status as u64);
+    }
+    out.push(b',');
+    if let Some(v) = r.latency_ns() {
+        push_us(out, v);
+    }
+    out.push(b',');
+    if let Some(v) = r.service_ns() {
+        push_us(out, v);
+    }
+    out.push(b',');
+    if let Some(v) = r.lag_ns() {
+        push_us(out, v);
+    }
+    out.push(b',');
+    push_int(out, r.bytes);
+    out.push(b',');
+    out.extend_from_slice(r.error_kind().as_str().as_bytes());
+    out.push(b',');
+    push_int(out, r.in_flight as u64);
+    out.push(b'\n');
+}
+
+/// A CSV file written through a growing memory map.
+pub struct CsvFile {
+    path: PathBuf,
+    file: File,
+    map: Option<MmapMut>,
+    mapped_len: u64,
+    pos: u64,
+}
+
+impl CsvFile {
+    /// Creates (truncates) the file and writes the header.
+    pub fn create(path: &Path) -> io::Result<CsvFile> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
+        let mut csv = CsvFile {
+            path: path.to_path_buf(),
+            file,
+            map: None,
+            mapped_len: 0,
+            pos: 0,
+        };
+        csv.write(HEADER.as_bytes())?;
+        Ok(csv)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends bytes, growing the mapping when needed.
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let end = self.pos + bytes.len() as u64;
+        if end > self.mapped_len {
+            self.grow(end)?;
+        }
+        let map = self
+            .map
+            .as_mut()
+            .ok_or_else(|| io::Error::other("CSV not mapped"))?;
+        map[self.pos as usize..end as usize].copy_from_slice(bytes);
+        self.pos = end;
+        Ok(())
+    }
+
+    fn grow(&mut self, at_least: u64) -> io::Result<()> {
+        let new_len =
+            (at_least.div_ceil(GROW_BYTES) * GROW_BYTES).max(self.mapped_len + GROW_BYTES);
+        self.map = None;
+        // Reserve the blocks now: writing to a mapped page of a sparse file on
+        // a full disk would kill the process with SIGBUS.
+        // SAFETY: plain syscall on our own fd.
+        let rc = unsafe {
+            libc::posix_fallocate(
+                self.file.as_raw_fd(),
+                self.mapped_len as libc::off_t,
+                (new_len - self.mapped_len) as libc::off_t,
+            )
+        };
+        if rc != 0 && rc != libc::EOPNOTSUPP && rc != libc::EINVAL {
+            self.file.set_len(self.pos)?;
+            return Err(io::Error::from_raw_os_error(rc));
+        }
+        self.file.set_len(new_len)?;
+        // SAFETY: the file is ours, opened read-write, and nothing else maps or
+        // truncates it while the map lives.
+        self.map = Some(unsafe { MmapMut::map_mut(&self.file)? });
+        self.mapped_len = new_len;
+        Ok(())
+    }
+
+    /// Truncates to the exact length written and schedules write-back.
+    pub fn finish(mut self) -> io::Result<u64> {
+        if let Some(map) = self.map.take() {
+            map.flush_async()?;
+        }
+        self.file.set_len(self.pos)?;
+        Ok(self.pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::ErrorKind;
+
+    #[test]
+    fn encodes_contract_columns() {
+        let epoch = EpochMap::capture();
+        let r = Record {
+            intended_ns: 1_000_000,
+            sent_ns: 1_014_125,
+            done_ns: 1_512_250,
+            bytes: 112,
+            status: 200,
+            phase: 1,
+            in_flight: 3,
+            error: 0,
+        };
+        let mut out = Vec::new();
+        encode_row(&mut out, &r, b"http://h/", &epoch);
+        let text = String::from_utf8(out).unwrap();
+        let cols: Vec<&str> = text.trim_end().split(',').collect();
+        assert_eq!(cols.len(), 10);
+        assert_eq!(
+            &cols[1..],
+            [
+                "http://h/",
+                "1",
+                "200",
+                "512.250",
+                "498.125",
+                "14.125",
+                "112",
+                "",
+                "3"
+            ]
+        );
+        let skipped = Record {
+            intended_ns: 5,
+            error: ErrorKind::Skipped as u8,
+            ..Record::default()
+        };
+        let mut out = Vec::new();
+        encode_row(&mut out, &skipped, b"u", &epoch);
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .ends_with(",u,0,,,,,0,skipped,0\n"));
+    }
+
+    #[test]
+    fn file_is_exact_length_after_growth() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let mut csv = CsvFile::create(&path).unwrap();
+        let row = vec![b'x'; 1000];
+        for _ in 0..70_000 {
+            csv.write(&row).unwrap();
+        }
+        let len = csv.finish().unwrap();
+        assert_eq!(len, HEADER.len() as u64 + 70_000_000);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+    }
+}

@@ -1,0 +1,134 @@
+//! The binary's commands besides parsing: run-and-report, `serve` in the
+//! foreground, and `demo` (built-in target + a short two-phase open-loop run).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use rwg::cli::{DemoArgs, RunArgs, ServeArgs};
+use rwg::config::parse_duration_ns;
+use rwg::serve::{self, Delay, ServeConfig};
+use rwg::{Config, RunError};
+
+/// Runs, prints the summary, writes `--json`, and picks the exit code.
+pub fn run_and_report(cfg: &Config) -> ExitCode {
+    let summary = match rwg::run(cfg) {
+        Ok(s) => s,
+        Err(RunError::Config(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    print!("{}", summary.to_text());
+    if let Some(path) = &cfg.json {
+        if let Err(e) = std::fs::write(path, summary.to_json()) {
+            eprintln!("error: cannot write --json '{}': {e}", path.display());
+            return ExitCode::from(1);
+        }
+    }
+    if summary.overall.errors > 0 || summary.writer_error.is_some() {
+        ExitCode::from(1)
+    } else if summary.stopped.is_some() {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub fn serve(args: &ServeArgs) -> ExitCode {
+    let cfg = match args.to_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let duration_ns = match args.duration.as_deref().map(parse_duration_ns).transpose() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: --duration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let handle = match serve::start(cfg) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: cannot serve: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    eprintln!("rwg serve: listening on http://{}/", handle.addr);
+    match duration_ns {
+        Some(ns) => std::thread::sleep(Duration::from_nanos(ns)),
+        None => wait_for_signal(),
+    }
+    handle.stop();
+    ExitCode::SUCCESS
+}
+
+fn wait_for_signal() {
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: plain signal-mask calls on a sigset we own; blocking the signals
+    // and waiting for them synchronously needs no handler.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        let mut sig = 0;
+        libc::sigwait(&set, &mut sig);
+    }
+}
+
+pub fn demo(args: &DemoArgs) -> ExitCode {
+    let handle = match serve::start(ServeConfig {
+        delay: Delay::Exp { mean_ns: 1_000_000 },
+        status_mix: vec![(503, 0.01)],
+        ..ServeConfig::default()
+    }) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: cannot start the built-in target: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let url = format!("http://{}/demo", handle.addr);
+    eprintln!(
+        "rwg demo: built-in target on {url} (exponential 1 ms delay, 1% 503); phases {} req/s for {}",
+        args.rate, args.duration
+    );
+    let run = RunArgs {
+        url,
+        rate: args.rate.clone(),
+        duration: args.duration.clone(),
+        dist: "exp".into(),
+        workers: Some(256),
+        connections: Some(64),
+        requests: None,
+        timeout: "2s".into(),
+        connect_timeout: "1s".into(),
+        output: args.output.clone(),
+        json: None,
+        slo: Some("5ms".into()),
+        cpus: Some(args.cpus.clone()),
+        ignore_errors: true,
+        method: "GET".into(),
+        headers: Vec::new(),
+        body: None,
+        body_file: None,
+        seed: 1,
+        quiet: false,
+    };
+    let code = match run.to_config() {
+        Ok(cfg) => run_and_report(&cfg),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    };
+    handle.stop();
+    code
+}

@@ -1,0 +1,185 @@
+//! The core-local connection pool: dialled before the first planned send
+//! (bounded parallelism, so no connection storm), kept across phases, and
+//! refilled on demand when the server closes a connection. Shared by the
+//! core's workers only, so a `RefCell` is all the locking it needs.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use monoio::net::TcpStream;
+
+use crate::clock::now_ns;
+use crate::protocol::http1::Conn;
+use crate::record::ErrorKind;
+
+/// Idle TCP keep-alive probes start after this long (the seed's 30 s).
+const KEEPALIVE: Duration = Duration::from_secs(30);
+
+/// What warm-up achieved on one core.
+#[derive(Clone, Debug, Default)]
+pub struct WarmReport {
+    pub connected: usize,
+    pub failed: usize,
+    pub elapsed_ns: u64,
+    pub first_error: Option<String>,
+}
+
+struct Inner {
+    idle: Vec<Conn>,
+    /// Connections open or being dialled.
+    open: usize,
+    waiters: VecDeque<Waker>,
+}
+
+pub struct Pool {
+    addr: SocketAddr,
+    max: usize,
+    connect_timeout: Duration,
+    inner: RefCell<Inner>,
+}
+
+impl Pool {
+    pub fn new(addr: SocketAddr, max: usize, connect_timeout_ns: u64) -> Rc<Pool> {
+        Rc::new(Pool {
+            addr,
+            max,
+            connect_timeout: Duration::from_nanos(connect_timeout_ns),
+            inner: RefCell::new(Inner {
+                idle: Vec::with_capacity(max),
+                open: 0,
+                waiters: VecDeque::new(),
+            }),
+        })
+    }
+
+    async fn dial(&self) -> std::io::Result<Conn> {
+        let stream =
+            match monoio::time::timeout(self.connect_timeout, TcpStream::connect_addr(self.addr))
+                .await
+            {
+                Ok(res) => res?,
+                Err(_) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "connect timed out",
+                    ))
+                }
+            };
+        stream.set_nodelay(true)?;
+        stream.set_tcp_keepalive(Some(KEEPALIVE), None, None)?;
+        Ok(Conn::new(stream))
+    }
+
+    /// Dials every connection of this core, `parallel` at a time.
+    pub async fn warm(self: &Rc<Self>, parallel: usize) -> WarmReport {
+        let t0_ns = now_ns();
+        let report = Rc::new(RefCell::new(WarmReport::default()));
+        let next = Rc::new(RefCell::new(0usize));
+        let dialers: Vec<_> = (0..parallel.clamp(1, self.max))
+            .map(|_| {
+                let (pool, report, next) = (self.clone(), report.clone(), next.clone());
+                monoio::spawn(async move {
+                    loop {
+                        {
+                            let mut n = next.borrow_mut();
+                            if *n >= pool.max {
+                                return;
+                            }
+                            *n += 1;
+                        }
+                        match pool.dial().await {
+                            Ok(conn) => {
+                                report.borrow_mut().connected += 1;
+                                let mut inner = pool.inner.borrow_mut();
+                                inner.open += 1;
+                                inner.idle.push(conn);
+                            }
+                            Err(e) => {
+                                let mut r = report.borrow_mut();
+                                r.failed += 1;
+                                r.first_error.get_or_insert_with(|| e.to_string());
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for d in dialers {
+            d.await;
+        }
+        let mut out = report.borrow().clone();
+        out.elapsed_ns = now_ns() - t0_ns;
+        out
+    }
+
+    /// Takes an idle connection, dials one if below the limit, or waits.
+    pub async fn acquire(&self) -> Result<Conn, ErrorKind> {
+        loop {
+            let dial = {
+                let mut inner = self.inner.borrow_mut();
+                if let Some(conn) = inner.idle.pop() {
+                    return Ok(conn);
+                }
+                if inner.open < self.max {
+                    inner.open += 1;
+                    true
+                } else {
+                    false
+                }
+            };
+            if dial {
+                return match self.dial().await {
+                    Ok(conn) => Ok(conn),
+                    Err(_) => {
+                        self.retire();
+                        Err(ErrorKind::Connect)
+                    }
+                };
+            }
+            let mut registered = false;
+            poll_fn(|cx| {
+                if registered {
+                    return Poll::Ready(());
+                }
+                registered = true;
+                self.inner
+                    .borrow_mut()
+                    .waiters
+                    .push_back(cx.waker().clone());
+                Poll::Pending
+            })
+            .await;
+        }
+    }
+
+    /// Returns a healthy connection.
+    pub fn release(&self, conn: Conn) {
+        let mut inner = self.inner.borrow_mut();
+        inner.idle.push(conn);
+        if let Some(w) = inner.waiters.pop_front() {
+            w.wake();
+        }
+    }
+
+    /// Forgets a connection that was closed or broken (the caller dropped it).
+    pub fn retire(&self) {
+        let mut inner = self.inner.borrow_mut();
+        inner.open -= 1;
+        if let Some(w) = inner.waiters.pop_front() {
+            w.wake();
+        }
+    }
+
+    /// Closes idle connections (end of run).
+    pub fn close_all(&self) {
+        let mut inner = self.inner.borrow_mut();
+        let n = inner.idle.len();
+        inner.idle.clear();
+        inner.open -= n;
+    }
+}

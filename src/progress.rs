@@ -1,0 +1,112 @@
+//! The live progress line (stderr, once a second): elapsed time, phase,
+//! planned rate, recorded and OK rates, requests in flight, errors, skipped,
+//! and the last second's latency p99. Fed by the writer thread, which sees
+//! every record anyway, so the cores pay nothing for it.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use hdrhistogram::Histogram;
+
+use crate::core::RunControl;
+use crate::plan::Phase;
+use crate::record::{Outcome, Record};
+
+const TICK_NS: u64 = 1_000_000_000;
+
+pub struct Progress {
+    phases: Vec<Phase>,
+    /// Run start (monotonic ns); 0 until the engine sets it.
+    start_ns: Arc<AtomicU64>,
+    next_tick_ns: u64,
+    recorded: u64,
+    ok: u64,
+    errors_total: u64,
+    skipped_total: u64,
+    latency: Histogram<u64>,
+}
+
+impl Progress {
+    pub fn new(phases: Vec<Phase>, start_ns: Arc<AtomicU64>) -> Progress {
+        Progress {
+            phases,
+            start_ns,
+            next_tick_ns: 0,
+            recorded: 0,
+            ok: 0,
+            errors_total: 0,
+            skipped_total: 0,
+            latency: Histogram::new_with_bounds(1, 3_600_000_000_000, 2)
+                .expect("static histogram bounds are valid"),
+        }
+    }
+
+    #[inline]
+    pub fn observe(&mut self, r: &Record) {
+        self.recorded += 1;
+        match r.outcome() {
+            Outcome::Ok => self.ok += 1,
+            Outcome::Skipped => self.skipped_total += 1,
+            Outcome::StatusError | Outcome::Failed => self.errors_total += 1,
+            Outcome::Dropped => {}
+        }
+        if r.status != 0 {
+            if let Some(lat) = r.latency_ns() {
+                self.latency.saturating_record(lat.max(1));
+            }
+        }
+    }
+
+    /// Prints a line when a second has passed since the last one.
+    pub fn tick(&mut self, now_ns: u64, ctl: &RunControl) {
+        let start_ns = self.start_ns.load(Ordering::Acquire);
+        if start_ns == 0 || now_ns < start_ns {
+            return;
+        }
+        if self.next_tick_ns == 0 {
+            self.next_tick_ns = start_ns + TICK_NS;
+        }
+        if now_ns < self.next_tick_ns {
+            return;
+        }
+        self.next_tick_ns += TICK_NS;
+        let elapsed_ns = now_ns - start_ns;
+        let phase = self
+            .phases
+            .iter()
+            .position(|p| elapsed_ns < p.end_ns())
+            .unwrap_or(self.phases.len().saturating_sub(1));
+        let planned = match self.phases.get(phase) {
+            Some(p) if p.rate_per_sec > 0 => format!("{}/s", p.rate_per_sec),
+            _ => "closed".to_string(),
+        };
+        let in_flight: u64 = ctl
+            .in_flight
+            .iter()
+            .map(|a| a.load(Ordering::Relaxed) as u64)
+            .sum();
+        let p99 = if self.latency.is_empty() {
+            "-".to_string()
+        } else {
+            crate::report::fmt_ns(self.latency.value_at_quantile(0.99))
+        };
+        let line = format!(
+            "[{:>6.1}s] phase {}/{} planned {} | recorded {}/s ok {}/s | in-flight {} | errors {} skipped {} | p99 {}\n",
+            elapsed_ns as f64 / 1e9,
+            phase + 1,
+            self.phases.len(),
+            planned,
+            self.recorded,
+            self.ok,
+            in_flight,
+            self.errors_total,
+            self.skipped_total,
+            p99
+        );
+        let _ = std::io::stderr().write_all(line.as_bytes());
+        self.recorded = 0;
+        self.ok = 0;
+        self.latency.reset();
+    }
+}

@@ -1,0 +1,547 @@
+//! HOT: HTTP/1.1 on one keep-alive connection. The request is encoded once
+//! per run and shared; responses are parsed in place with httparse and bodies
+//! (Content-Length, chunked, or until close) are drained into the
+//! connection's own buffer, which only grows when a response needs it.
+
+use std::rc::Rc;
+
+use monoio::buf::{IoBuf, IoBufMut};
+use monoio::io::{CancelableAsyncReadRent, CancelableAsyncWriteRentExt};
+use monoio::net::TcpStream;
+
+use super::{OpGuard, Response};
+use crate::record::ErrorKind;
+
+/// Initial read buffer per connection.
+const INITIAL_BUF_BYTES: usize = 4096;
+/// Bodies are drained in reads of up to this size.
+const MAX_BUF_BYTES: usize = 256 * 1024;
+/// A response head larger than this is a protocol error.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+const MAX_HEADERS: usize = 64;
+
+/// The encoded request, shared by every worker of a core without copying.
+#[derive(Clone)]
+pub struct RequestBytes(Rc<[u8]>);
+
+// SAFETY: the bytes live as long as the Rc, which the operation owns; the
+// slice never moves or changes.
+unsafe impl IoBuf for RequestBytes {
+    fn read_ptr(&self) -> *const u8 {
+        self.0.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl RequestBytes {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        RequestBytes(Rc::from(bytes))
+    }
+}
+
+/// Encodes a request once: method, path, Host, user headers, body.
+pub fn encode_request(
+    method: &str,
+    authority: &str,
+    path_and_query: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + body.len());
+    let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    out.extend_from_slice(format!("{method} {path_and_query} HTTP/1.1\r\n").as_bytes());
+    if !has("host") {
+        out.extend_from_slice(format!("Host: {authority}\r\n").as_bytes());
+    }
+    if !has("user-agent") {
+        out.extend_from_slice(
+            concat!("User-Agent: rwg/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
+        );
+    }
+    for (name, value) in headers {
+        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    if (!body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH")) && !has("content-length") {
+        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// How the response body is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+/// A parsed response head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub status: u16,
+    pub head_len: usize,
+    pub framing: Framing,
+    pub close: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ParsedHead {
+    Partial,
+    /// A 1xx head to skip, of this many bytes.
+    Informational(usize),
+    Complete(Head),
+    Invalid,
+}
+
+/// Parses a response head. `no_body` is set for HEAD requests.
+pub fn parse_head(buf: &[u8], no_body: bool) -> ParsedHead {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut headers);
+    let head_len = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return ParsedHead::Partial,
+        Err(_) => return ParsedHead::Invalid,
+    };
+    let Some(status) = resp.code else {
+        return ParsedHead::Invalid;
+    };
+    if (100..200).contains(&status) && status != 101 {
+        return ParsedHead::Informational(head_len);
+    }
+    let mut framing = Framing::UntilClose;
+    let mut close = resp.version == Some(0);
+    for h in resp.headers.iter() {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let parsed = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse().ok());
+            match parsed {
+                Some(n) if framing != Framing::Chunked => framing = Framing::Length(n),
+                Some(_) => {}
+                None => return ParsedHead::Invalid,
+            }
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            if contains_token(h.value, b"chunked") {
+                framing = Framing::Chunked;
+            }
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            if contains_token(h.value, b"close") {
+                close = true;
+            } else if contains_token(h.value, b"keep-alive") {
+                close = false;
+            }
+        }
+    }
+    if no_body || status == 204 || status == 304 {
+        framing = Framing::Length(0);
+    }
+    if framing == Framing::UntilClose {
+        close = true;
+    }
+    ParsedHead::Complete(Head {
+        status,
+        head_len,
+        framing,
+        close,
+    })
+}
+
+fn contains_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
+/// Incremental chunked-body decoder: tells how many input bytes belong to the
+/// body and whether the body ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChunkedDecoder {
+    state: ChunkState,
+    remaining: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum ChunkState {
+    #[default]
+    Size,
+    SizeExt,
+    SizeLf,
+    Data,
+    DataCr,
+    DataLf,
+    Trailer,
+    TrailerLine,
+    TrailerLf,
+    Done,
+}
+
+impl ChunkedDecoder {
+    /// Consumes bytes of `input`; returns (bytes consumed, body finished),
+    /// or `ErrorKind::Protocol` for a malformed chunk.
+    pub fn feed(&mut self, input: &[u8]) -> Result<(usize, bool), ErrorKind> {
+        let mut i = 0;
+        while i < input.len() {
+            let b = input[i];
+            match self.state {
+                ChunkState::Size => match b {
+                    b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => {
+                        let digit = (b as char).to_digit(16).unwrap_or(0) as u64;
+                        self.remaining = self
+                            .remaining
+                            .checked_mul(16)
+                            .and_then(|r| r.checked_add(digit))
+                            .ok_or(ErrorKind::Protocol)?;
+                    }
+                    b';' | b' ' | b'\t' => self.state = ChunkState::SizeExt,
+                    b'\r' => self.state = ChunkState::SizeLf,
+                    _ => return Err(ErrorKind::Protocol),
+                },
+                ChunkState::SizeExt => {
+                    if b == b'\r' {
+                        self.state = ChunkState::SizeLf;
+                    }
+                }
+                ChunkState::SizeLf => {
+                    if b != b'\n' {
+                        return Err(ErrorKind::Protocol);
+                    }
+                    self.state = if self.remaining == 0 {
+                        ChunkState::Trailer
+                    } else {
+                        ChunkState::Data
+                    };
+                }
+                ChunkState::Data => {
+                    let take = (self.remaining as usize).min(input.len() - i);
+                    self.remaining -= take as u64;
+                    i += take;
+                    if self.remaining == 0 {
+                        self.state = ChunkState::DataCr;
+                    }
+                    continue;
+                }
+                ChunkState::DataCr => {
+                    if b != b'\r' {
+                        return Err(ErrorKind::Protocol);
+                    }
+                    self.state = ChunkState::DataLf;
+                }
+                ChunkState::DataLf => {
+                    if b != b'\n' {
+                        return Err(ErrorKind::Protocol);
+                    }
+                    self.state = ChunkState::Size;
+                }
+                ChunkState::Trailer => {
+                    self.state = if b == b'\r' {
+                        ChunkState::TrailerLf
+                    } else {
+                        ChunkState::TrailerLine
+                    };
+                }
+                ChunkState::TrailerLine => {
+                    if b == b'\n' {
+                        self.state = ChunkState::Trailer;
+                    }
+                }
+                ChunkState::TrailerLf => {
+                    if b != b'\n' {
+                        return Err(ErrorKind::Protocol);
+                    }
+                    self.state = ChunkState::Done;
+                    return Ok((i + 1, true));
+                }
+                ChunkState::Done => return Ok((i, true)),
+            }
+            i += 1;
+        }
+        Ok((i, self.state == ChunkState::Done))
+    }
+}
+
+/// A keep-alive connection and its read buffer (`buf[start..]` is unread).
+pub struct Conn {
+    stream: TcpStream,
+    buf: Option<Vec<u8>>,
+    start: usize,
+    /// Responses completed on this connection.
+    served: u64,
+    /// Whether the exchange in progress has read any byte.
+    received: bool,
+}
+
+impl Conn {
+    pub fn new(stream: TcpStream) -> Self {
+        Conn {
+            stream,
+            buf: Some(Vec::with_capacity(INITIAL_BUF_BYTES)),
+            start: 0,
+            served: 0,
+            received: false,
+        }
+    }
+
+    pub fn served(&self) -> u64 {
+        self.served
+    }
+
+    /// Whether the last exchange read any byte before it ended.
+    pub fn received_any(&self) -> bool {
+        self.received
+    }
+
+    fn unread(&self) -> &[u8] {
+        let buf = self.buf.as_deref().unwrap_or_default();
+        &buf[self.start..]
+    }
+
+    /// Drops `n` unread bytes.
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if let Some(buf) = self.buf.as_mut() {
+            if self.start >= buf.len() {
+                buf.clear();
+                self.start = 0;
+            }
+        }
+    }
+
+    /// Reads more bytes after the unread ones; returns how many (0 = closed).
+    async fn fill(&mut self, guard: &impl OpGuard, want_large: bool) -> Result<usize, ErrorKind> {
+        let mut buf = self.buf.take().unwrap_or_default();
+        if self.start > 0 {
+            buf.drain(..self.start);
+            self.start = 0;
+        }
+        let spare = buf.capacity() - buf.len();
+        if spare < 1024 || (want_large && buf.capacity() < MAX_BUF_BYTES) {
+            let target = if want_large {
+                MAX_BUF_BYTES
+            } else {
+                buf.capacity() * 2
+            };
+            buf.reserve(target.max(INITIAL_BUF_BYTES) - buf.len());
+        }
+        let handle = match guard.handle() {
+            Ok(h) => h,
+            Err(kind) => {
+                self.buf = Some(buf);
+                return Err(kind);
+            }
+        };
+        let len = buf.len();
+        let (res, slice) = self
+            .stream
+            .cancelable_read(buf.slice_mut(len..), handle)
+            .await;
+        self.buf = Some(slice.into_inner());
+        let n = res.map_err(|e| io_error_kind(&e, guard))?;
+        self.received |= n > 0;
+        Ok(n)
+    }
+
+    /// Sends the request and reads one whole response.
+    pub async fn exchange(
+        &mut self,
+        request: &RequestBytes,
+        no_body: bool,
+        guard: &impl OpGuard,
+    ) -> Result<Response, ErrorKind> {
+        self.received = !self.unread().is_empty();
+        let handle = guard.handle()?;
+        let (res, _) =
+            CancelableAsyncWriteRentExt::write_all(&mut self.stream, request.clone(), handle).await;
+        res.map_err(|e| io_error_kind(&e, guard))?;
+        let mut bytes = 0u64;
+        let head = loop {
+            match parse_head(self.unread(), no_body) {
+                ParsedHead::Complete(head) => break head,
+                ParsedHead::Informational(n) => {
+                    bytes += n as u64;
+                    self.consume(n);
+                }
+                ParsedHead::Invalid => return Err(ErrorKind::Protocol),
+                ParsedHead::Partial => {
+                    if self.unread().len() > MAX_HEAD_BYTES {
+                        return Err(ErrorKind::Protocol);
+                    }
+                    if self.fill(guard, false).await? == 0 {
+                        return Err(if self.unread().is_empty() {
+                            ErrorKind::Reset
+                        } else {
+                            ErrorKind::Protocol
+                        });
+                    }
+                }
+            }
+        };
+        bytes += head.head_len as u64;
+        self.consume(head.head_len);
+        bytes += self.drain_body(head.framing, guard).await?;
+        self.served += 1;
+        Ok(Response {
+            status: head.status,
+            bytes,
+            close: head.close,
+        })
+    }
+
+    /// Reads and discards the body; returns its size on the wire.
+    async fn drain_body(
+        &mut self,
+        framing: Framing,
+        guard: &impl OpGuard,
+    ) -> Result<u64, ErrorKind> {
+        let mut total = 0u64;
+        match framing {
+            Framing::Length(mut remaining) => loop {
+                let take = (self.unread().len() as u64).min(remaining) as usize;
+                self.consume(take);
+                remaining -= take as u64;
+                total += take as u64;
+                if remaining == 0 {
+                    return Ok(total);
+                }
+                if self
+                    .fill(guard, remaining > INITIAL_BUF_BYTES as u64)
+                    .await?
+                    == 0
+                {
+                    return Err(ErrorKind::Reset);
+                }
+            },
+            Framing::Chunked => {
+                let mut decoder = ChunkedDecoder::default();
+                loop {
+                    let (used, done) = decoder.feed(self.unread())?;
+                    self.consume(used);
+                    total += used as u64;
+                    if done {
+                        return Ok(total);
+                    }
+                    if self.fill(guard, true).await? == 0 {
+                        return Err(ErrorKind::Reset);
+                    }
+                }
+            }
+            Framing::UntilClose => loop {
+                let n = self.unread().len();
+                self.consume(n);
+                total += n as u64;
+                if self.fill(guard, true).await? == 0 {
+                    return Ok(total);
+                }
+            },
+        }
+    }
+}
+
+fn io_error_kind(e: &std::io::Error, guard: &impl OpGuard) -> ErrorKind {
+    use std::io::ErrorKind as K;
+    if e.raw_os_error() == Some(libc::ECANCELED) {
+        return guard.cancel_reason();
+    }
+    match e.kind() {
+        K::ConnectionReset | K::BrokenPipe | K::ConnectionAborted | K::UnexpectedEof => {
+            ErrorKind::Reset
+        }
+        K::TimedOut => ErrorKind::Timeout,
+        _ => ErrorKind::Io,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_request_once() {
+        let req = encode_request(
+            "POST",
+            "127.0.0.1:8080",
+            "/api?x=1",
+            &[("X-A".into(), "1".into())],
+            b"hello",
+        );
+        let text = String::from_utf8(req).unwrap();
+        assert!(text.starts_with("POST /api?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
+        assert!(text.contains("X-A: 1\r\n"));
+        assert!(text.ends_with("Content-Length: 5\r\n\r\nhello"));
+    }
+
+    #[test]
+    fn parses_heads() {
+        let h = parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello", false);
+        assert_eq!(
+            h,
+            ParsedHead::Complete(Head {
+                status: 200,
+                head_len: 39,
+                framing: Framing::Length(12),
+                close: false
+            })
+        );
+        let h = parse_head(
+            b"HTTP/1.1 503 X\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+            false,
+        );
+        assert!(matches!(
+            h,
+            ParsedHead::Complete(Head {
+                status: 503,
+                framing: Framing::Chunked,
+                close: true,
+                ..
+            })
+        ));
+        assert_eq!(
+            parse_head(b"HTTP/1.1 100 Continue\r\n\r\n", false),
+            ParsedHead::Informational(25)
+        );
+        assert_eq!(
+            parse_head(b"HTTP/1.1 200 OK\r\nContent-", false),
+            ParsedHead::Partial
+        );
+        assert_eq!(
+            parse_head(b"garbage garbage\r\n\r\n", false),
+            ParsedHead::Invalid
+        );
+        assert!(matches!(
+            parse_head(b"HTTP/1.0 200 OK\r\n\r\n", false),
+            ParsedHead::Complete(Head {
+                framing: Framing::UntilClose,
+                close: true,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true),
+            ParsedHead::Complete(Head {
+                framing: Framing::Length(0),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn decodes_chunked_in_pieces() {
+        let body = b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+        for split in 0..body.len() {
+            let mut d = ChunkedDecoder::default();
+            let (a, done_a) = d.feed(&body[..split]).unwrap();
+            if done_a {
+                assert_eq!(a, body.len() - 4, "stops at the end of the body");
+                continue;
+            }
+            assert_eq!(a, split);
+            let (b, done) = d.feed(&body[split..]).unwrap();
+            assert!(done, "split {split}");
+            assert_eq!(a + b, body.len() - 4);
+        }
+        assert!(ChunkedDecoder::default().feed(b"zz\r\n").is_err());
+    }
+}

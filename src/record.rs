@@ -1,0 +1,179 @@
+//! The unit of measurement: one [`Record`] per scheduled arrival (Copy, fixed
+//! size), its [`ErrorKind`], and the fixed-capacity [`Batch`] in which records
+//! cross from a core to the writer.
+
+/// Why a request did not end in an answered exchange. `None` = it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum ErrorKind {
+    None = 0,
+    /// No worker was free at the intended instant.
+    Skipped,
+    /// The per-request timeout expired.
+    Timeout,
+    /// The connection could not be established.
+    Connect,
+    /// The server closed or reset the connection mid-exchange.
+    Reset,
+    /// The response was not valid HTTP.
+    Protocol,
+    /// Another I/O error.
+    Io,
+    /// The run was stopped (Ctrl-C, first error) while the request was in flight.
+    Cancelled,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 7] = [
+        ErrorKind::Skipped,
+        ErrorKind::Timeout,
+        ErrorKind::Connect,
+        ErrorKind::Reset,
+        ErrorKind::Protocol,
+        ErrorKind::Io,
+        ErrorKind::Cancelled,
+    ];
+
+    /// The CSV `error` column's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::None => "",
+            ErrorKind::Skipped => "skipped",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Io => "io",
+            ErrorKind::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// How a record counts in the summary (DESIGN's status semantics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// The server shed load: HTTP 503.
+    Dropped,
+    /// A response with any other non-2xx status.
+    StatusError,
+    Skipped,
+    /// Timeout, transport or protocol failure.
+    Failed,
+}
+
+/// One scheduled arrival and what became of it. Instants are monotonic ns;
+/// 0 means "did not happen".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Record {
+    pub intended_ns: u64,
+    pub sent_ns: u64,
+    pub done_ns: u64,
+    pub bytes: u64,
+    /// HTTP status, 0 when no response.
+    pub status: u16,
+    pub phase: u16,
+    pub in_flight: u32,
+    pub error: ErrorKindRepr,
+}
+
+/// `ErrorKind` stored as its byte so `Record` stays `Default`.
+pub type ErrorKindRepr = u8;
+
+impl Record {
+    pub fn error_kind(&self) -> ErrorKind {
+        match self.error {
+            1 => ErrorKind::Skipped,
+            2 => ErrorKind::Timeout,
+            3 => ErrorKind::Connect,
+            4 => ErrorKind::Reset,
+            5 => ErrorKind::Protocol,
+            6 => ErrorKind::Io,
+            7 => ErrorKind::Cancelled,
+            _ => ErrorKind::None,
+        }
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        match self.error_kind() {
+            ErrorKind::None => match self.status {
+                200..=299 => Outcome::Ok,
+                503 => Outcome::Dropped,
+                _ => Outcome::StatusError,
+            },
+            ErrorKind::Skipped => Outcome::Skipped,
+            _ => Outcome::Failed,
+        }
+    }
+
+    /// done − intended, when the request ended (answered or failed).
+    pub fn latency_ns(&self) -> Option<u64> {
+        (self.done_ns != 0).then(|| self.done_ns.saturating_sub(self.intended_ns))
+    }
+
+    /// done − sent, when the request was sent and ended.
+    pub fn service_ns(&self) -> Option<u64> {
+        (self.done_ns != 0 && self.sent_ns != 0).then(|| self.done_ns.saturating_sub(self.sent_ns))
+    }
+
+    /// sent − intended, when the request was sent.
+    pub fn lag_ns(&self) -> Option<u64> {
+        (self.sent_ns != 0).then(|| self.sent_ns.saturating_sub(self.intended_ns))
+    }
+}
+
+/// Records per batch: large enough that ring traffic is rare, small enough
+/// that a batch (≈ 200 KiB) reaches the writer quickly at modest rates.
+pub const BATCH_RECORDS: usize = 4096;
+
+/// A fixed-capacity run of records; emptied batches are recycled.
+pub type Batch = Vec<Record>;
+
+pub fn new_batch() -> Batch {
+    Vec::with_capacity(BATCH_RECORDS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_follow_status_semantics() {
+        let mut r = Record {
+            status: 200,
+            ..Record::default()
+        };
+        assert_eq!(r.outcome(), Outcome::Ok);
+        r.status = 503;
+        assert_eq!(r.outcome(), Outcome::Dropped);
+        r.status = 404;
+        assert_eq!(r.outcome(), Outcome::StatusError);
+        r.error = ErrorKind::Skipped as u8;
+        assert_eq!(r.outcome(), Outcome::Skipped);
+        r.error = ErrorKind::Timeout as u8;
+        assert_eq!(r.outcome(), Outcome::Failed);
+        for kind in ErrorKind::ALL {
+            r.error = kind as u8;
+            assert_eq!(r.error_kind(), kind);
+        }
+    }
+
+    #[test]
+    fn derived_times() {
+        let r = Record {
+            intended_ns: 100,
+            sent_ns: 130,
+            done_ns: 1_130,
+            ..Record::default()
+        };
+        assert_eq!(r.latency_ns(), Some(1_030));
+        assert_eq!(r.service_ns(), Some(1_000));
+        assert_eq!(r.lag_ns(), Some(30));
+        let skipped = Record {
+            intended_ns: 100,
+            ..Record::default()
+        };
+        assert_eq!(skipped.latency_ns(), None);
+        assert_eq!(skipped.lag_ns(), None);
+    }
+}

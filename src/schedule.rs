@@ -1,0 +1,297 @@
+//! WHEN one core sends: a pure iterator over the intended instants of its
+//! share of the plan (offsets from the run start). No clock inside, so the
+//! tests run instantly and a seed reproduces a schedule exactly.
+
+use crate::config::Dist;
+use crate::plan::{CorePlan, Phase};
+
+/// What the schedule asks for next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// An open-loop arrival at `offset_ns` from the start, in `phase`.
+    Open { offset_ns: u64, phase: u16 },
+    /// A closed-loop phase: send back to back until `end_ns`.
+    Closed { phase: u16, end_ns: u64 },
+    /// Nothing more to send.
+    Done,
+}
+
+/// One core's schedule.
+pub struct Schedule {
+    phases: Vec<Phase>,
+    dist: Dist,
+    core_index: u64,
+    cores: u64,
+    remaining: u64,
+    phase: usize,
+    /// Fixed: global slot index (within the phase) of the next slot.
+    next_index: u64,
+    /// Global slots in the phases before the current one (for the interleave).
+    slots_before: u64,
+    /// Exponential: offset of the next arrival.
+    next_exp_ns: u64,
+    rng: u64,
+    current: Step,
+}
+
+impl Schedule {
+    pub fn new(plan: &CorePlan) -> Schedule {
+        let mut s = Schedule {
+            phases: plan.phases.clone(),
+            dist: plan.dist,
+            core_index: plan.core_index as u64,
+            cores: plan.cores as u64,
+            remaining: plan.max_requests.unwrap_or(u64::MAX),
+            phase: 0,
+            next_index: 0,
+            slots_before: 0,
+            next_exp_ns: 0,
+            rng: plan.seed | 1,
+            current: Step::Done,
+        };
+        s.enter_phase(0);
+        s
+    }
+
+    /// The next step, without consuming it.
+    #[inline]
+    pub fn peek(&self) -> Step {
+        self.current
+    }
+
+    /// Consumes the current step: moves to the next open slot, or counts one
+    /// closed-loop request.
+    pub fn advance(&mut self) {
+        if self.remaining == 0 {
+            return;
+        }
+        self.remaining -= 1;
+        if self.remaining == 0 {
+            self.current = Step::Done;
+            return;
+        }
+        match self.current {
+            Step::Open { .. } => self.compute_open(),
+            Step::Closed { .. } | Step::Done => {}
+        }
+    }
+
+    /// Leaves the current closed-loop phase (its end has passed).
+    pub fn end_closed_phase(&mut self) {
+        self.enter_phase(self.phase + 1);
+    }
+
+    fn enter_phase(&mut self, index: usize) {
+        if let Some(prev) = self.phases.get(self.phase) {
+            if index > self.phase && prev.rate_per_sec > 0 && self.dist == Dist::Fixed {
+                self.slots_before += prev.fixed_slot_count();
+            }
+        }
+        self.phase = index;
+        let Some(p) = self.phases.get(index).copied() else {
+            self.current = Step::Done;
+            return;
+        };
+        if self.remaining == 0 {
+            self.current = Step::Done;
+            return;
+        }
+        if p.rate_per_sec == 0 {
+            self.current = Step::Closed {
+                phase: index as u16,
+                end_ns: p.end_ns(),
+            };
+            return;
+        }
+        match self.dist {
+            Dist::Fixed => {
+                // First index i with (slots_before + i) % cores == core_index.
+                let offset = self.slots_before % self.cores;
+                self.next_index = (self.core_index + self.cores - offset) % self.cores;
+            }
+            Dist::Exp => {
+                self.next_exp_ns = p.start_ns;
+                self.next_exp_ns += self.exp_gap_ns(p.rate_per_sec);
+            }
+        }
+        self.compute_open_at(p, false);
+    }
+
+    fn compute_open(&mut self) {
+        let p = self.phases[self.phase];
+        self.compute_open_at(p, true);
+    }
+
+    /// Sets `current` to the next open slot of phase `p`, stepping past the
+    /// one just consumed when `step` is set, or to the next phase.
+    fn compute_open_at(&mut self, p: Phase, step: bool) {
+        match self.dist {
+            Dist::Fixed => {
+                if step {
+                    self.next_index += self.cores;
+                }
+                if self.next_index < p.fixed_slot_count() {
+                    self.current = Step::Open {
+                        offset_ns: p.fixed_slot_ns(self.next_index),
+                        phase: self.phase as u16,
+                    };
+                    return;
+                }
+            }
+            Dist::Exp => {
+                if step {
+                    self.next_exp_ns += self.exp_gap_ns(p.rate_per_sec);
+                }
+                if self.next_exp_ns < p.end_ns() {
+                    self.current = Step::Open {
+                        offset_ns: self.next_exp_ns,
+                        phase: self.phase as u16,
+                    };
+                    return;
+                }
+            }
+        }
+        self.enter_phase(self.phase + 1);
+    }
+
+    /// An exponential gap with mean cores/rate seconds (xorshift64* + inverse CDF).
+    fn exp_gap_ns(&mut self, rate_per_sec: u64) -> u64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        let bits = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
+        let u = (bits as f64 + 0.5) / (1u64 << 53) as f64;
+        let mean_ns = self.cores as f64 * 1e9 / rate_per_sec as f64;
+        (-u.ln() * mean_ns) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Plan;
+
+    fn plan(rates: &[u64], durs_ms: &[u64], dist: Dist) -> Plan {
+        let mut start_ns = 0;
+        let phases = rates
+            .iter()
+            .zip(durs_ms)
+            .map(|(&r, &d)| {
+                let p = Phase {
+                    rate_per_sec: r,
+                    start_ns,
+                    duration_ns: d * 1_000_000,
+                };
+                start_ns += p.duration_ns;
+                p
+            })
+            .collect();
+        Plan {
+            phases,
+            dist,
+            max_requests: None,
+            seed: 42,
+        }
+    }
+
+    fn drain(s: &mut Schedule) -> Vec<(u64, u16)> {
+        let mut out = Vec::new();
+        while let Step::Open { offset_ns, phase } = s.peek() {
+            out.push((offset_ns, phase));
+            s.advance();
+        }
+        out
+    }
+
+    #[test]
+    fn fixed_counts_per_phase_and_spacing() {
+        let p = plan(&[100, 400], &[1000, 500], Dist::Fixed);
+        let slots = drain(&mut Schedule::new(&p.split(1, 1, 1)[0]));
+        assert_eq!(slots.iter().filter(|s| s.1 == 0).count(), 100);
+        assert_eq!(slots.iter().filter(|s| s.1 == 1).count(), 200);
+        assert_eq!(slots[1].0 - slots[0].0, 10_000_000);
+        assert_eq!(slots[100].0, 1_000_000_000);
+        assert_eq!(slots[101].0 - slots[100].0, 2_500_000);
+    }
+
+    #[test]
+    fn fixed_interleaves_across_cores() {
+        let p = plan(&[7, 10], &[1000, 1000], Dist::Fixed);
+        let single = drain(&mut Schedule::new(&p.split(1, 1, 1)[0]));
+        let mut merged: Vec<(u64, u16)> = p
+            .split(3, 3, 3)
+            .iter()
+            .flat_map(|c| drain(&mut Schedule::new(c)))
+            .collect();
+        merged.sort_unstable();
+        assert_eq!(merged, single);
+        let per_core: Vec<usize> = p
+            .split(3, 3, 3)
+            .iter()
+            .map(|c| drain(&mut Schedule::new(c)).len())
+            .collect();
+        assert_eq!(per_core, vec![6, 6, 5]);
+    }
+
+    #[test]
+    fn request_limit_is_exact_across_cores() {
+        let mut p = plan(&[1000], &[1000], Dist::Fixed);
+        p.max_requests = Some(10);
+        let mut merged: Vec<u64> = p
+            .split(4, 4, 4)
+            .iter()
+            .flat_map(|c| drain(&mut Schedule::new(c)))
+            .map(|s| s.0)
+            .collect();
+        merged.sort_unstable();
+        let expected: Vec<u64> = (0..10).map(|i| i * 1_000_000).collect();
+        assert_eq!(merged, expected);
+    }
+
+    #[test]
+    fn exp_mean_and_variance_with_seed() {
+        let p = plan(&[10_000], &[10_000], Dist::Exp);
+        let cores = p.split(2, 2, 2);
+        let a = drain(&mut Schedule::new(&cores[0]));
+        let again = drain(&mut Schedule::new(&cores[0]));
+        assert_eq!(a, again, "a seed reproduces the schedule");
+        let gaps_s: Vec<f64> = a
+            .windows(2)
+            .map(|w| (w[1].0 - w[0].0) as f64 / 1e9)
+            .collect();
+        let mean = gaps_s.iter().sum::<f64>() / gaps_s.len() as f64;
+        let var = gaps_s.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps_s.len() as f64;
+        // Each core runs at 5000/s: mean 200 µs, variance mean².
+        assert!((mean - 200e-6).abs() < 200e-6 * 0.03, "mean {mean}");
+        assert!(
+            (var / (mean * mean) - 1.0).abs() < 0.1,
+            "var ratio {}",
+            var / (mean * mean)
+        );
+        let b = drain(&mut Schedule::new(&cores[1]));
+        let total = a.len() + b.len();
+        assert!((total as f64 - 100_000.0).abs() < 1500.0, "total {total}");
+        assert_ne!(a[..10], b[..10]);
+    }
+
+    #[test]
+    fn closed_loop_phase_then_open() {
+        let mut p = plan(&[0, 10], &[1000, 1000], Dist::Fixed);
+        p.max_requests = Some(5);
+        let mut s = Schedule::new(&p.split(1, 1, 1)[0]);
+        assert_eq!(
+            s.peek(),
+            Step::Closed {
+                phase: 0,
+                end_ns: 1_000_000_000
+            }
+        );
+        s.advance();
+        s.advance();
+        s.end_closed_phase();
+        let rest = drain(&mut s);
+        assert_eq!(rest.len(), 3, "limit counts closed-loop requests too");
+        assert_eq!(rest[0], (1_000_000_000, 1));
+        assert_eq!(s.peek(), Step::Done);
+    }
+}

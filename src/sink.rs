@@ -1,0 +1,119 @@
+//! The writer thread: drains every core's ring, encodes rows into the
+//! memory-mapped CSV, feeds the progress line, and returns emptied batches.
+//! It exits once every core has finished and the rings are empty, so every
+//! record a core produced reaches the file exactly once.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::clock::{now_ns, EpochMap};
+use crate::core::{RunControl, StopReason};
+use crate::csv::{encode_row, CsvFile};
+use crate::progress::Progress;
+use crate::ring::Inbox;
+
+/// Encoded rows are copied into the mapping in chunks of about this size.
+const CHUNK_BYTES: usize = 256 * 1024;
+
+pub struct SinkSetup {
+    pub inboxes: Vec<Inbox>,
+    pub csv: Option<CsvFile>,
+    pub url: String,
+    pub epoch: EpochMap,
+    pub ctl: Arc<RunControl>,
+    /// Cores that have shipped their last record.
+    pub cores_done: Arc<AtomicUsize>,
+    pub progress: Option<Progress>,
+}
+
+/// What the writer did.
+#[derive(Debug, Default)]
+pub struct SinkReport {
+    pub rows: u64,
+    pub csv_bytes: u64,
+    /// A write failure (e.g. a full disk); the run was stopped.
+    pub error: Option<String>,
+}
+
+pub fn spawn(setup: SinkSetup) -> std::io::Result<JoinHandle<SinkReport>> {
+    std::thread::Builder::new()
+        .name("rwg-writer".into())
+        .spawn(move || write_all(setup))
+}
+
+fn write_all(mut s: SinkSetup) -> SinkReport {
+    let mut report = SinkReport::default();
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
+    let url = s.url.clone().into_bytes();
+    let cores = s.inboxes.len();
+    loop {
+        // Read the done-count before draining: records pushed before a core
+        // counted itself done are then guaranteed to be drained below.
+        let all_done = s.cores_done.load(Ordering::Acquire) == cores;
+        let mut got_any = false;
+        for inbox in s.inboxes.iter_mut() {
+            while let Ok(mut batch) = inbox.full.pop() {
+                got_any = true;
+                for r in batch.iter() {
+                    if s.csv.is_some() {
+                        encode_row(&mut buf, r, &url, &s.epoch);
+                        if buf.len() >= CHUNK_BYTES {
+                            flush_chunk(&mut s.csv, &s.ctl, &mut buf, &mut report);
+                        }
+                    }
+                    if let Some(p) = s.progress.as_mut() {
+                        p.observe(r);
+                    }
+                }
+                report.rows += batch.len() as u64;
+                batch.clear();
+                let _ = inbox.empty.push(batch);
+            }
+        }
+        flush_chunk(&mut s.csv, &s.ctl, &mut buf, &mut report);
+        if let Some(p) = s.progress.as_mut() {
+            p.tick(now_ns(), &s.ctl);
+        }
+        if all_done && !got_any {
+            break;
+        }
+        if !got_any {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    if let Some(csv) = s.csv.take() {
+        let path = csv.path().display().to_string();
+        match csv.finish() {
+            Ok(len) => report.csv_bytes = len,
+            Err(e) => {
+                report
+                    .error
+                    .get_or_insert(format!("cannot finish {path}: {e}"));
+            }
+        }
+    }
+    report
+}
+
+fn flush_chunk(
+    csv_slot: &mut Option<CsvFile>,
+    ctl: &RunControl,
+    buf: &mut Vec<u8>,
+    report: &mut SinkReport,
+) {
+    if buf.is_empty() {
+        return;
+    }
+    if let Some(csv) = csv_slot.as_mut() {
+        if let Err(e) = csv.write(buf) {
+            report.error = Some(format!("cannot write {}: {e}", csv.path().display()));
+            ctl.request_stop(StopReason::WriterFailed);
+            if let Some(csv) = csv_slot.take() {
+                let _ = csv.finish();
+            }
+        }
+    }
+    buf.clear();
+}

@@ -1,0 +1,238 @@
+//! Per-core statistics: HdrHistograms of latency, service time and send lag
+//! (ns) plus counters by outcome, status and error kind, overall and per
+//! phase. Recorded on the hot path without allocation; merged once at the end.
+
+use hdrhistogram::Histogram;
+
+use crate::record::{ErrorKind, Outcome, Record};
+
+/// Highest trackable value: one hour in ns (larger values saturate).
+const MAX_TRACKABLE_NS: u64 = 3_600_000_000_000;
+const SIGNIFICANT_DIGITS: u8 = 3;
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_TRACKABLE_NS, SIGNIFICANT_DIGITS)
+        .expect("static histogram bounds are valid")
+}
+
+/// Counters and histograms for one slice of the run (overall or one phase).
+#[derive(Clone, Debug)]
+pub struct Stats {
+    /// Scheduled arrivals (every record).
+    pub scheduled: u64,
+    pub ok: u64,
+    /// OK responses within the SLO (= ok when no SLO is set).
+    pub goodput: u64,
+    pub dropped: u64,
+    pub status_errors: u64,
+    pub skipped: u64,
+    /// Failures by `ErrorKind` (index = repr).
+    pub failures: [u64; 8],
+    /// Responses per status code (index = code, 0..600).
+    pub statuses: Vec<u64>,
+    pub bytes: u64,
+    /// Latency (done − intended) of answered requests.
+    pub latency: Histogram<u64>,
+    /// Service time (done − sent) of answered requests.
+    pub service: Histogram<u64>,
+    /// Send lag (sent − intended) of every sent request.
+    pub lag: Histogram<u64>,
+    pub first_intended_ns: u64,
+    pub last_intended_ns: u64,
+    pub last_done_ns: u64,
+    pub max_in_flight: u32,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            scheduled: 0,
+            ok: 0,
+            goodput: 0,
+            dropped: 0,
+            status_errors: 0,
+            skipped: 0,
+            failures: [0; 8],
+            statuses: vec![0; 600],
+            bytes: 0,
+            latency: histogram(),
+            service: histogram(),
+            lag: histogram(),
+            first_intended_ns: u64::MAX,
+            last_intended_ns: 0,
+            last_done_ns: 0,
+            max_in_flight: 0,
+        }
+    }
+}
+
+impl Stats {
+    /// Counts one record; `slo_ns` decides goodput.
+    #[inline]
+    pub fn record(&mut self, r: &Record, slo_ns: Option<u64>) {
+        self.scheduled += 1;
+        self.first_intended_ns = self.first_intended_ns.min(r.intended_ns);
+        self.last_intended_ns = self.last_intended_ns.max(r.intended_ns);
+        self.last_done_ns = self.last_done_ns.max(r.done_ns);
+        self.max_in_flight = self.max_in_flight.max(r.in_flight);
+        self.bytes += r.bytes;
+        if let Some(lag) = r.lag_ns() {
+            self.lag.saturating_record(lag.max(1));
+        }
+        let outcome = r.outcome();
+        if r.status != 0 {
+            if let Some(slot) = self.statuses.get_mut(r.status as usize) {
+                *slot += 1;
+            }
+            if let Some(lat) = r.latency_ns() {
+                self.latency.saturating_record(lat.max(1));
+            }
+            if let Some(svc) = r.service_ns() {
+                self.service.saturating_record(svc.max(1));
+            }
+        }
+        match outcome {
+            Outcome::Ok => {
+                self.ok += 1;
+                let within = match (slo_ns, r.latency_ns()) {
+                    (Some(slo), Some(lat)) => lat <= slo,
+                    _ => true,
+                };
+                self.goodput += u64::from(within);
+            }
+            Outcome::Dropped => self.dropped += 1,
+            Outcome::StatusError => self.status_errors += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::Failed => self.failures[r.error as usize & 7] += 1,
+        }
+    }
+
+    pub fn merge(&mut self, other: &Stats) {
+        self.scheduled += other.scheduled;
+        self.ok += other.ok;
+        self.goodput += other.goodput;
+        self.dropped += other.dropped;
+        self.status_errors += other.status_errors;
+        self.skipped += other.skipped;
+        for (a, b) in self.failures.iter_mut().zip(other.failures) {
+            *a += b;
+        }
+        for (a, b) in self.statuses.iter_mut().zip(&other.statuses) {
+            *a += b;
+        }
+        self.bytes += other.bytes;
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = self.latency.add(&other.latency);
+        let _ = self.service.add(&other.service);
+        let _ = self.lag.add(&other.lag);
+        self.first_intended_ns = self.first_intended_ns.min(other.first_intended_ns);
+        self.last_intended_ns = self.last_intended_ns.max(other.last_intended_ns);
+        self.last_done_ns = self.last_done_ns.max(other.last_done_ns);
+        self.max_in_flight = self.max_in_flight.max(other.max_in_flight);
+    }
+
+    /// Timeouts, transport and protocol failures (not status errors).
+    pub fn failed(&self) -> u64 {
+        self.failures.iter().sum()
+    }
+
+    /// Everything that counts as an error: failures and non-2xx, non-503 statuses.
+    pub fn errors(&self) -> u64 {
+        self.failed() + self.status_errors
+    }
+
+    /// Responses received (any status).
+    pub fn answered(&self) -> u64 {
+        self.ok + self.dropped + self.status_errors
+    }
+
+    pub fn failures_by_kind(&self) -> impl Iterator<Item = (ErrorKind, u64)> + '_ {
+        ErrorKind::ALL
+            .into_iter()
+            .filter(|k| *k != ErrorKind::Skipped)
+            .map(|k| (k, self.failures[k as usize]))
+            .filter(|(_, n)| *n > 0)
+    }
+}
+
+/// One core's statistics: overall and per phase.
+#[derive(Clone, Debug)]
+pub struct CoreStats {
+    pub overall: Stats,
+    pub phases: Vec<Stats>,
+    pub slo_ns: Option<u64>,
+}
+
+impl CoreStats {
+    pub fn new(phases: usize, slo_ns: Option<u64>) -> Self {
+        CoreStats {
+            overall: Stats::default(),
+            phases: vec![Stats::default(); phases],
+            slo_ns,
+        }
+    }
+
+    #[inline]
+    pub fn record(&mut self, r: &Record) {
+        self.overall.record(r, self.slo_ns);
+        if let Some(p) = self.phases.get_mut(r.phase as usize) {
+            p.record(r, self.slo_ns);
+        }
+    }
+
+    pub fn merge(&mut self, other: &CoreStats) {
+        self.overall.merge(&other.overall);
+        for (a, b) in self.phases.iter_mut().zip(&other.phases) {
+            a.merge(b);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(status: u16, latency_ns: u64, error: ErrorKind) -> Record {
+        Record {
+            intended_ns: 1_000,
+            sent_ns: if error == ErrorKind::Skipped {
+                0
+            } else {
+                1_010
+            },
+            done_ns: if error == ErrorKind::Skipped {
+                0
+            } else {
+                1_000 + latency_ns
+            },
+            status,
+            error: error as u8,
+            ..Record::default()
+        }
+    }
+
+    #[test]
+    fn counts_outcomes_and_goodput() {
+        let mut s = CoreStats::new(1, Some(5_000));
+        s.record(&rec(200, 1_000, ErrorKind::None));
+        s.record(&rec(200, 9_000, ErrorKind::None));
+        s.record(&rec(503, 1_000, ErrorKind::None));
+        s.record(&rec(404, 1_000, ErrorKind::None));
+        s.record(&rec(0, 0, ErrorKind::Skipped));
+        s.record(&rec(0, 5_000_000, ErrorKind::Timeout));
+        let o = &s.overall;
+        assert_eq!((o.scheduled, o.ok, o.goodput, o.dropped), (6, 2, 1, 1));
+        assert_eq!(
+            (o.status_errors, o.skipped, o.failed(), o.errors()),
+            (1, 1, 1, 2)
+        );
+        assert_eq!(o.latency.len(), 4, "only answered requests");
+        assert_eq!(o.lag.len(), 5, "every sent request");
+        let mut merged = CoreStats::new(1, Some(5_000));
+        merged.merge(&s);
+        merged.merge(&s);
+        assert_eq!(merged.overall.scheduled, 12);
+        assert_eq!(merged.phases[0].ok, 4);
+        assert_eq!(merged.overall.latency.max(), s.overall.latency.max());
+    }
+}
