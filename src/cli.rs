@@ -10,6 +10,7 @@ use crate::config::{
     parse_cpus, parse_duration_ns, parse_header, parse_rate, parse_target, split_list, Config,
     ConfigError, Dist,
 };
+use crate::report::analyze::ReportOptions;
 use crate::serve::{parse_delay, parse_stall, parse_status_mix, ServeConfig};
 
 #[derive(Parser, Debug)]
@@ -35,6 +36,39 @@ pub enum Command {
     Serve(ServeArgs),
     /// Start the built-in target and run a short two-phase open-loop test against it.
     Demo(DemoArgs),
+    /// Analyse per-request CSV files (several files merge into one report).
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// CSV files written by `rwg run -o`.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Latency objective for goodput and SLO violations (e.g. 50ms).
+    #[arg(long)]
+    pub slo: Option<String>,
+    /// Drop rows planned in the first DUR.
+    #[arg(long, default_value = "0")]
+    pub warmup: String,
+    /// Drop rows planned in the last DUR.
+    #[arg(long, default_value = "0")]
+    pub cooldown: String,
+    /// Write the overall (and per-phase) figures as JSON to FILE.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write one CSV row per interval to FILE.
+    #[arg(long)]
+    pub timeseries: Option<PathBuf>,
+    /// Time-series interval.
+    #[arg(long, default_value = "1s")]
+    pub interval: String,
+    /// One block per phase: offered vs achieved rate, latency.
+    #[arg(long)]
+    pub by_phase: bool,
+    /// Pass/fail check, e.g. 'p99<50ms', 'errors<0.1%', 'goodput>99%' (repeatable; exit 3 on failure).
+    #[arg(long = "check")]
+    pub checks: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -108,6 +142,10 @@ pub struct RunArgs {
     /// No progress line.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Pass/fail check on the summary, e.g. 'p99<50ms', 'errors<0.1%', 'lag_p99<1ms'
+    /// (repeatable; exit 3 when one fails).
+    #[arg(long = "check")]
+    pub checks: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -227,6 +265,22 @@ impl RunArgs {
         };
         cfg.validate()?;
         Ok(cfg)
+    }
+}
+
+impl ReportArgs {
+    pub fn to_options(&self) -> Result<ReportOptions, ConfigError> {
+        Ok(ReportOptions {
+            files: self.files.clone(),
+            slo_ns: self.slo.as_deref().map(|s| dur("--slo", s)).transpose()?,
+            warmup_ns: dur("--warmup", &self.warmup)?,
+            cooldown_ns: dur("--cooldown", &self.cooldown)?,
+            interval_ns: match &self.timeseries {
+                Some(_) => Some(dur("--interval", &self.interval)?).filter(|&ns| ns > 0),
+                None => None,
+            },
+            by_phase: self.by_phase,
+        })
     }
 }
 

@@ -4,13 +4,31 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use rwg::cli::{DemoArgs, RunArgs, ServeArgs};
+use rwg::check::{evaluate_all, parse_checks, Check, CheckSource};
+use rwg::cli::{DemoArgs, ReportArgs, RunArgs, ServeArgs};
 use rwg::config::parse_duration_ns;
+use rwg::report::{analyze, render};
 use rwg::serve::{self, Delay, ServeConfig};
 use rwg::{Config, RunError};
 
-/// Runs, prints the summary, writes `--json`, and picks the exit code.
-pub fn run_and_report(cfg: &Config) -> ExitCode {
+/// Prints each check as pass/fail; true when all passed.
+fn print_checks(checks: &[Check], src: &dyn CheckSource) -> bool {
+    let mut all = true;
+    for r in evaluate_all(checks, src) {
+        println!(
+            "check {:<24} {} (actual {})",
+            r.expr,
+            if r.passed { "pass" } else { "FAIL" },
+            r.actual
+        );
+        all &= r.passed;
+    }
+    all
+}
+
+/// Runs, prints the summary, writes `--json`, evaluates `--check`s and picks
+/// the exit code (1 errors, 3 a check failed, 130 interrupted).
+pub fn run_and_report(cfg: &Config, checks: &[Check]) -> ExitCode {
     let summary = match rwg::run(cfg) {
         Ok(s) => s,
         Err(RunError::Config(e)) => {
@@ -29,10 +47,13 @@ pub fn run_and_report(cfg: &Config) -> ExitCode {
             return ExitCode::from(1);
         }
     }
+    let checks_ok = print_checks(checks, &summary.overall);
     if summary.overall.errors > 0 || summary.writer_error.is_some() {
         ExitCode::from(1)
     } else if summary.stopped.is_some() {
         ExitCode::from(130)
+    } else if !checks_ok {
+        ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
     }
@@ -121,9 +142,10 @@ pub fn demo(args: &DemoArgs) -> ExitCode {
         body_file: None,
         seed: 1,
         quiet: false,
+        checks: Vec::new(),
     };
     let code = match run.to_config() {
-        Ok(cfg) => run_and_report(&cfg),
+        Ok(cfg) => run_and_report(&cfg, &[]),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
@@ -131,4 +153,55 @@ pub fn demo(args: &DemoArgs) -> ExitCode {
     };
     handle.stop();
     code
+}
+
+/// `rwg report`: analyse CSVs, print the table, write JSON / time series,
+/// evaluate checks. Exit 2 on malformed input (after reporting the rows
+/// before it), 3 when a check fails.
+pub fn report(args: &ReportArgs) -> ExitCode {
+    let (opts, checks) = match (args.to_options(), parse_checks(&args.checks)) {
+        (Ok(o), Ok(c)) => (o, c),
+        (Err(e), _) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        (_, Err(e)) => {
+            eprintln!("error: --check: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match analyze::analyze(&opts) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for d in &outcome.diagnostics {
+        eprintln!("{d}");
+    }
+    let a = &outcome.analysis;
+    print!("{}", render::to_text(a));
+    if let Some(path) = &args.json {
+        if let Err(e) = std::fs::write(path, render::to_json(a)) {
+            eprintln!("error: cannot write --json '{}': {e}", path.display());
+            return ExitCode::from(1);
+        }
+    }
+    if let Some(path) = &args.timeseries {
+        let written = std::fs::File::create(path)
+            .and_then(|f| render::write_timeseries_csv(a, std::io::BufWriter::new(f)));
+        if let Err(e) = written {
+            eprintln!("error: cannot write --timeseries '{}': {e}", path.display());
+            return ExitCode::from(1);
+        }
+    }
+    let checks_ok = print_checks(&checks, &a.overall);
+    if outcome.has_errors() {
+        ExitCode::from(2)
+    } else if !checks_ok {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -19,6 +19,7 @@
 //! plan → schedule → core → worker → protocol → record → ring → writer/stats
 //! → report. A module never imports one downstream of it.
 
+pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;

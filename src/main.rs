@@ -11,10 +11,12 @@ mod demo;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(args) => match args.to_config() {
-            Ok(cfg) => demo::run_and_report(&cfg),
-            Err(e) => usage_error(&e),
+        Command::Run(args) => match (args.to_config(), rwg::check::parse_checks(&args.checks)) {
+            (Ok(cfg), Ok(checks)) => demo::run_and_report(&cfg, &checks),
+            (Err(e), _) => usage_error(&e),
+            (_, Err(e)) => usage_error(&format!("--check: {e}")),
         },
+        Command::Report(args) => demo::report(&args),
         Command::Serve(args) => demo::serve(&args),
         Command::Demo(args) => demo::demo(&args),
     }

@@ -92,9 +92,9 @@ impl Progress {
             crate::report::fmt_ns(self.latency.value_at_quantile(0.99))
         };
         let line = format!(
-            "[{:>6.1}s] phase {}/{} planned {} | recorded {}/s ok {}/s | in-flight {} | errors {} skipped {} | p99 {}\n",
+            "[{:>6.1}s] phase {} (of {}) planned {} | recorded {}/s ok {}/s | in-flight {} | errors {} skipped {} | p99 {}\n",
             elapsed_ns as f64 / 1e9,
-            phase + 1,
+            phase,
             self.phases.len(),
             planned,
             self.recorded,

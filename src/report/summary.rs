@@ -9,21 +9,9 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use super::render::fmt_ns;
+use crate::check::{CheckSource, CountMetric, RateMetric, Series};
 use crate::stats::Stats;
-
-/// Formats nanoseconds with a unit that keeps 3–4 significant digits.
-pub fn fmt_ns(ns: u64) -> String {
-    let v = ns as f64;
-    if ns < 1_000 {
-        format!("{ns}ns")
-    } else if ns < 1_000_000 {
-        format!("{:.1}µs", v / 1e3)
-    } else if ns < 1_000_000_000 {
-        format!("{:.2}ms", v / 1e6)
-    } else {
-        format!("{:.3}s", v / 1e9)
-    }
-}
 
 /// Percentiles of one histogram, in microseconds.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
@@ -32,6 +20,7 @@ pub struct Percentiles {
     pub min: f64,
     pub mean: f64,
     pub p50: f64,
+    pub p75: f64,
     pub p90: f64,
     pub p95: f64,
     pub p99: f64,
@@ -50,6 +39,7 @@ impl Percentiles {
             min: us(h.min()),
             mean: h.mean() / 1e3,
             p50: us(h.value_at_quantile(0.50)),
+            p75: us(h.value_at_quantile(0.75)),
             p90: us(h.value_at_quantile(0.90)),
             p95: us(h.value_at_quantile(0.95)),
             p99: us(h.value_at_quantile(0.99)),
@@ -62,7 +52,7 @@ impl Percentiles {
 /// The figures of one phase, or of the whole run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Block {
-    /// 1-based phase number; `None` for the whole run.
+    /// Phase index as in the CSV's `phase` column (0-based); `None` for the whole run.
     pub phase: Option<usize>,
     /// Planned requests/s (None = closed loop or mixed).
     pub planned_rate_per_sec: Option<u64>,
@@ -295,15 +285,48 @@ impl Summary {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `rwg run --check` evaluates against the overall block.
+impl CheckSource for Block {
+    fn count(&self, metric: CountMetric) -> u64 {
+        match metric {
+            CountMetric::Total => self.scheduled,
+            CountMetric::Ok => self.ok,
+            CountMetric::Goodput => self.goodput,
+            CountMetric::SloViolations => self.slo_violations,
+            CountMetric::Dropped => self.dropped,
+            CountMetric::Errors => self.errors,
+            CountMetric::Skipped => self.skipped,
+            CountMetric::Responses => self.latency_us.count,
+        }
+    }
 
-    #[test]
-    fn formats_units() {
-        assert_eq!(fmt_ns(999), "999ns");
-        assert_eq!(fmt_ns(1_500), "1.5µs");
-        assert_eq!(fmt_ns(2_340_000), "2.34ms");
-        assert_eq!(fmt_ns(1_234_567_890), "1.235s");
+    fn rate_per_sec(&self, metric: RateMetric) -> f64 {
+        match metric {
+            RateMetric::Offered => self.offered_per_sec,
+            RateMetric::Throughput => self.achieved_per_sec,
+        }
+    }
+
+    fn quantile_ns(&self, series: Series, quantile: f64) -> Option<u64> {
+        let p = match series {
+            Series::Latency => &self.latency_us,
+            Series::Lag => &self.lag_us,
+        };
+        if p.count == 0 {
+            return None;
+        }
+        let kept = [
+            (0.0, p.min),
+            (0.5, p.p50),
+            (0.75, p.p75),
+            (0.9, p.p90),
+            (0.95, p.p95),
+            (0.99, p.p99),
+            (0.999, p.p999),
+            (1.0, p.max),
+        ];
+        kept.iter()
+            .find(|(q, _)| (q - quantile).abs() < 1e-9)
+            .map(|(_, us)| (us * 1000.0).round() as u64)
     }
 }

@@ -1,0 +1,394 @@
+//! Accumulating rows for `rwg report`: classification and running totals.
+//!
+//! HOT for `rwg report` (every row passes here): counters, exact extremes and
+//! HdrHistograms (ns, 3 significant digits, auto-resize) per slice of rows:
+//! overall (u64 counts), per phase, per interval bucket (u32 counts, to halve
+//! their memory). Turned into [`Figures`] at the end.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::{Counter, Histogram};
+
+use super::analyze::{
+    Analysis, Count, Figures, Percentiles, PhaseFigures, ReportError, ReportOptions,
+};
+use super::csv_row::Row;
+
+/// Most interval buckets one analysis will hold (each costs ~0.1–0.3 MB,
+/// growing with the largest latency in it).
+const MAX_BUCKETS: u64 = 20_000;
+/// Most distinct phases tracked by `by_phase`.
+pub(super) const MAX_PHASES: usize = 4_096;
+/// Most distinct error kinds per accumulator; further kinds count as `other`.
+const MAX_KINDS: usize = 64;
+
+/// Per-row classification (from the original analyzer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Ok,
+    Dropped,
+    Skipped,
+    Error,
+}
+
+fn classify(r: &Row<'_>) -> Class {
+    if r.error == b"skipped" {
+        return Class::Skipped;
+    }
+    let grpc = r.url.starts_with(b"grpc");
+    let (dropped, ok) = match r.status {
+        None => return Class::Error,
+        Some(s) if grpc => (s == 8, s == 0),
+        Some(s) => (s == 503, (200..300).contains(&s)),
+    };
+    if dropped {
+        Class::Dropped
+    } else if ok && r.error.is_empty() {
+        Class::Ok
+    } else {
+        Class::Error
+    }
+}
+
+/// The error kind of an error row: the error column, else `status` when a
+/// response came, else `unknown`.
+fn error_kind<'a>(r: &Row<'a>) -> &'a [u8] {
+    match (r.error, r.status) {
+        ([], Some(_)) => b"status",
+        ([], None) => b"unknown",
+        (e, _) => e,
+    }
+}
+
+/// Running totals for one slice of rows.
+struct Acc<C: Counter> {
+    total: u64,
+    ok: u64,
+    goodput: u64,
+    slo_violations: u64,
+    dropped: u64,
+    errors: u64,
+    skipped: u64,
+    responses: u64,
+    kinds: Vec<(Box<[u8]>, u64)>,
+    latency: Extremes<C>,
+    lag: Extremes<C>,
+    first_ns: u64,
+    last_ns: u64,
+    max_in_flight: u64,
+}
+
+/// A histogram plus exact min and max.
+struct Extremes<C: Counter> {
+    hist: Histogram<C>,
+    min: u64,
+    max: u64,
+}
+
+impl<C: Counter> Extremes<C> {
+    fn new() -> Self {
+        // 3 significant digits is always a valid precision.
+        let hist = Histogram::new(3).unwrap_or_else(|_| unreachable!("sigfig 3 is valid"));
+        Extremes {
+            hist,
+            min: u64::MAX,
+            max: 0,
+        }
+    }
+
+    #[inline]
+    fn record(&mut self, ns: u64) {
+        // Only values beyond the histogram's range (centuries) can fail.
+        let _ = self.hist.record(ns);
+        self.min = self.min.min(ns);
+        self.max = self.max.max(ns);
+    }
+
+    fn percentiles(&self) -> Option<Percentiles> {
+        let samples = self.hist.len();
+        if samples == 0 {
+            return None;
+        }
+        let at = |q: f64| {
+            let ns = self.hist.value_at_quantile(q).clamp(self.min, self.max);
+            ns as f64 / 1000.0
+        };
+        Some(Percentiles {
+            samples,
+            min_us: self.min as f64 / 1000.0,
+            p50_us: at(0.50),
+            p75_us: at(0.75),
+            p90_us: at(0.90),
+            p95_us: at(0.95),
+            p99_us: at(0.99),
+            p999_us: at(0.999),
+            max_us: self.max as f64 / 1000.0,
+        })
+    }
+}
+
+impl<C: Counter> Acc<C> {
+    fn new() -> Self {
+        Acc {
+            total: 0,
+            ok: 0,
+            goodput: 0,
+            slo_violations: 0,
+            dropped: 0,
+            errors: 0,
+            skipped: 0,
+            responses: 0,
+            kinds: Vec::new(),
+            latency: Extremes::new(),
+            lag: Extremes::new(),
+            first_ns: u64::MAX,
+            last_ns: 0,
+            max_in_flight: 0,
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, r: &Row<'_>, class: Class, slo_ns: Option<u64>) {
+        self.total += 1;
+        self.first_ns = self.first_ns.min(r.timestamp_ns);
+        self.last_ns = self.last_ns.max(r.timestamp_ns);
+        self.max_in_flight = self.max_in_flight.max(r.in_flight);
+        match class {
+            Class::Ok => {
+                self.ok += 1;
+                match (slo_ns, r.latency_ns) {
+                    (None, _) => self.goodput += 1,
+                    (Some(slo), Some(l)) if l <= slo => self.goodput += 1,
+                    _ => self.slo_violations += 1,
+                }
+            }
+            Class::Dropped => self.dropped += 1,
+            Class::Skipped => self.skipped += 1,
+            Class::Error => {
+                self.errors += 1;
+                self.count_kind(error_kind(r));
+            }
+        }
+        if r.status.is_some() {
+            self.responses += 1;
+            if let Some(l) = r.latency_ns {
+                self.latency.record(l);
+            }
+        }
+        if let Some(l) = r.lag_ns {
+            self.lag.record(l);
+        }
+    }
+
+    fn count_kind(&mut self, kind: &[u8]) {
+        if let Some(entry) = self.kinds.iter_mut().find(|(k, _)| &k[..] == kind) {
+            entry.1 += 1;
+        } else if self.kinds.len() < MAX_KINDS {
+            self.kinds.push((kind.into(), 1));
+        } else {
+            self.count_kind(b"other");
+        }
+    }
+
+    /// Figures over `[start_ns, end_ns]`; for overall and phases pass `None`
+    /// to use the first and last planned timestamp.
+    fn figures(&self, span: Option<(u64, u64)>) -> Figures {
+        let (start_ns, end_ns) = match span {
+            Some(span) => span,
+            None if self.total == 0 => (0, 0),
+            None => (self.first_ns, self.last_ns),
+        };
+        let duration_ns = end_ns.saturating_sub(start_ns);
+        let count = |count: u64| Count {
+            count,
+            per_sec: per_sec(count, duration_ns),
+        };
+        let mut error_kinds = BTreeMap::new();
+        for (k, n) in &self.kinds {
+            *error_kinds
+                .entry(String::from_utf8_lossy(k).into_owned())
+                .or_insert(0) += n;
+        }
+        Figures {
+            start_ns,
+            end_ns,
+            duration_ns,
+            total: count(self.total),
+            ok: count(self.ok),
+            goodput: count(self.goodput),
+            slo_violations: count(self.slo_violations),
+            dropped: count(self.dropped),
+            errors: count(self.errors),
+            error_kinds,
+            skipped: count(self.skipped),
+            responses: count(self.responses),
+            offered_per_sec: per_sec(self.total, duration_ns),
+            throughput_per_sec: per_sec(self.responses, duration_ns),
+            latency: self.latency.percentiles(),
+            lag: self.lag.percentiles(),
+            max_in_flight: self.max_in_flight,
+        }
+    }
+}
+
+fn per_sec(count: u64, duration_ns: u64) -> f64 {
+    if duration_ns == 0 {
+        return 0.0;
+    }
+    count as f64 * 1e9 / duration_ns as f64
+}
+
+/// All accumulators of one analysis.
+pub(super) struct Accumulators {
+    slo_ns: Option<u64>,
+    lo_ns: u64,
+    hi_ns: u64,
+    interval_ns: u64,
+    pub(super) rows_read: u64,
+    overall: Acc<u64>,
+    by_phase: bool,
+    phases: Vec<(u32, Acc<u64>)>,
+    pub(super) phases_overflowed: bool,
+    buckets: Vec<Option<Box<Acc<u32>>>>,
+    opts: ReportOptions,
+}
+
+impl Accumulators {
+    pub(super) fn new(opts: &ReportOptions, lo_ns: u64, hi_ns: u64) -> Result<Self, ReportError> {
+        let mut buckets = Vec::new();
+        let interval_ns = opts.interval_ns.unwrap_or(u64::MAX);
+        if opts.interval_ns.is_some() && lo_ns <= hi_ns {
+            let n = (hi_ns - lo_ns) / interval_ns + 1;
+            if n > MAX_BUCKETS {
+                return Err(ReportError(format!(
+                    "interval too short: {n} buckets (at most {MAX_BUCKETS})"
+                )));
+            }
+            buckets.resize_with(n as usize, || None);
+        }
+        Ok(Accumulators {
+            slo_ns: opts.slo_ns,
+            lo_ns,
+            hi_ns,
+            interval_ns,
+            rows_read: 0,
+            overall: Acc::new(),
+            by_phase: opts.by_phase,
+            phases: Vec::new(),
+            phases_overflowed: false,
+            buckets,
+            opts: opts.clone(),
+        })
+    }
+
+    #[inline]
+    pub(super) fn add(&mut self, r: &Row<'_>) {
+        let ts = r.timestamp_ns;
+        if ts < self.lo_ns || ts > self.hi_ns {
+            return;
+        }
+        let class = classify(r);
+        self.overall.add(r, class, self.slo_ns);
+        if self.by_phase {
+            self.add_phase(r, class);
+        }
+        if !self.buckets.is_empty() {
+            let i = ((ts - self.lo_ns) / self.interval_ns) as usize;
+            if let Some(slot) = self.buckets.get_mut(i) {
+                slot.get_or_insert_with(|| Box::new(Acc::new()))
+                    .add(r, class, self.slo_ns);
+            }
+        }
+    }
+
+    fn add_phase(&mut self, r: &Row<'_>, class: Class) {
+        let slo = self.slo_ns;
+        if let Some((_, acc)) = self.phases.iter_mut().find(|(p, _)| *p == r.phase) {
+            acc.add(r, class, slo);
+        } else if self.phases.len() < MAX_PHASES {
+            let mut acc = Acc::new();
+            acc.add(r, class, slo);
+            self.phases.push((r.phase, acc));
+        } else {
+            self.phases_overflowed = true;
+        }
+    }
+
+    pub(super) fn rows_kept(&self) -> u64 {
+        self.overall.total
+    }
+
+    pub(super) fn finish(mut self, files: Vec<String>) -> Analysis {
+        self.phases.sort_by_key(|(p, _)| *p);
+        let phases = self
+            .phases
+            .iter()
+            .map(|(phase, acc)| PhaseFigures {
+                phase: *phase,
+                figures: acc.figures(None),
+            })
+            .collect();
+        let empty = Acc::<u32>::new();
+        let timeseries = self
+            .buckets
+            .iter()
+            .enumerate()
+            .map(|(i, acc)| {
+                let start = self.lo_ns.saturating_add(i as u64 * self.interval_ns);
+                let span = (start, start.saturating_add(self.interval_ns));
+                acc.as_deref().unwrap_or(&empty).figures(Some(span))
+            })
+            .collect();
+        Analysis {
+            files,
+            rows_read: self.rows_read,
+            rows_kept: self.overall.total,
+            slo_ns: self.opts.slo_ns,
+            warmup_ns: self.opts.warmup_ns,
+            cooldown_ns: self.opts.cooldown_ns,
+            interval_ns: self.opts.interval_ns,
+            overall: self.overall.figures(None),
+            phases,
+            timeseries,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row<'a>(url: &'a [u8], status: Option<u32>, error: &'a [u8]) -> Row<'a> {
+        Row {
+            timestamp_ns: 0,
+            url,
+            phase: 0,
+            status,
+            latency_ns: Some(1),
+            service_ns: Some(1),
+            lag_ns: Some(0),
+            bytes: 0,
+            error,
+            in_flight: 0,
+        }
+    }
+
+    #[test]
+    fn classification() {
+        let h = b"http://h/";
+        let g = b"grpc://h/";
+        assert_eq!(classify(&row(h, Some(200), b"")), Class::Ok);
+        assert_eq!(classify(&row(h, Some(204), b"")), Class::Ok);
+        assert_eq!(classify(&row(h, Some(503), b"")), Class::Dropped);
+        assert_eq!(classify(&row(h, Some(503), b"status")), Class::Dropped);
+        assert_eq!(classify(&row(h, Some(500), b"")), Class::Error);
+        assert_eq!(classify(&row(h, Some(200), b"io")), Class::Error);
+        assert_eq!(classify(&row(h, None, b"timeout")), Class::Error);
+        assert_eq!(classify(&row(h, None, b"skipped")), Class::Skipped);
+        assert_eq!(classify(&row(g, Some(0), b"")), Class::Ok);
+        assert_eq!(classify(&row(g, Some(8), b"")), Class::Dropped);
+        assert_eq!(classify(&row(g, Some(200), b"")), Class::Error);
+        assert_eq!(error_kind(&row(h, Some(500), b"")), b"status");
+        assert_eq!(error_kind(&row(h, None, b"")), b"unknown");
+    }
+}

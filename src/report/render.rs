@@ -1,0 +1,307 @@
+//! Presenting an [`Analysis`]: aligned text for stdout, JSON (overall and
+//! phases) and a time-series CSV (one row per interval).
+//!
+//! COLD. Latencies in text use adaptive units (`us`, `ms`, `s`); JSON and CSV
+//! keep microseconds and nanoseconds as numbers.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::analyze::{pct, Analysis, Count, Figures, Percentiles};
+
+/// The report a performance engineer reads: totals, rates, percentiles and,
+/// when analysed by phase, one line per phase (offered vs achieved).
+pub fn to_text(a: &Analysis) -> String {
+    let mut s = String::new();
+    let o = &a.overall;
+    let files = if a.files.len() == 1 { "file" } else { "files" };
+    let _ = writeln!(
+        s,
+        "{} {files}, {} rows read, {} analysed over {} of planned arrivals",
+        a.files.len(),
+        group(a.rows_read),
+        group(a.rows_kept),
+        fmt_ns(o.duration_ns),
+    );
+    let mut notes = Vec::new();
+    if a.warmup_ns > 0 {
+        notes.push(format!("warmup {} trimmed", fmt_ns(a.warmup_ns)));
+    }
+    if a.cooldown_ns > 0 {
+        notes.push(format!("cooldown {} trimmed", fmt_ns(a.cooldown_ns)));
+    }
+    if let Some(slo) = a.slo_ns {
+        notes.push(format!("SLO {}", fmt_ns(slo)));
+    }
+    if !notes.is_empty() {
+        let _ = writeln!(s, "{}", notes.join(", "));
+    }
+    s.push('\n');
+    counts_table(&mut s, a, o);
+    s.push('\n');
+    let achieved = o.achieved_pct().map_or("-".into(), |p| format!("{p:.2}%"));
+    let _ = writeln!(s, "  offered        {:>12} req/s", rate(o.offered_per_sec));
+    let _ = writeln!(
+        s,
+        "  throughput     {:>12} resp/s   achieved {achieved}",
+        rate(o.throughput_per_sec)
+    );
+    let _ = writeln!(s, "  max in flight  {:>12}", group(o.max_in_flight));
+    s.push('\n');
+    let _ = writeln!(
+        s,
+        "  {:<20}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}",
+        "", "min", "p50", "p75", "p90", "p95", "p99", "p99.9", "max"
+    );
+    percentile_line(&mut s, "latency", o.latency.as_ref());
+    percentile_line(&mut s, "lag (send - plan)", o.lag.as_ref());
+    if !a.phases.is_empty() {
+        s.push('\n');
+        phases_table(&mut s, a);
+    }
+    s
+}
+
+fn counts_table(s: &mut String, a: &Analysis, o: &Figures) {
+    let _ = writeln!(
+        s,
+        "  {:<20}{:>14}{:>14}{:>10}",
+        "", "count", "per sec", "% total"
+    );
+    let total = o.total.count;
+    let line = |s: &mut String, name: &str, c: &Count| {
+        let share = pct(c.count, total).map_or("-".into(), |p| format!("{p:.2}%"));
+        let _ = writeln!(
+            s,
+            "  {name:<20}{:>14}{:>14}{share:>10}",
+            group(c.count),
+            rate(c.per_sec)
+        );
+    };
+    line(s, "total", &o.total);
+    line(s, "ok", &o.ok);
+    match a.slo_ns {
+        Some(slo) => {
+            line(s, &format!("goodput (<={})", fmt_ns(slo)), &o.goodput);
+            line(s, "slo violations", &o.slo_violations);
+        }
+        None => line(s, "goodput (no SLO)", &o.goodput),
+    }
+    line(s, "dropped (shed)", &o.dropped);
+    line(s, "errors", &o.errors);
+    let mut kinds: Vec<_> = o.error_kinds.iter().collect();
+    kinds.sort_by(|x, y| y.1.cmp(x.1).then(x.0.cmp(y.0)));
+    for (kind, n) in kinds {
+        let c = Count {
+            count: *n,
+            per_sec: per_sec_like(*n, &o.errors),
+        };
+        line(s, &format!("  {kind}"), &c);
+    }
+    line(s, "skipped", &o.skipped);
+}
+
+/// The rate of a part of `whole`, over the same duration.
+fn per_sec_like(n: u64, whole: &Count) -> f64 {
+    if whole.count == 0 {
+        return 0.0;
+    }
+    whole.per_sec * n as f64 / whole.count as f64
+}
+
+fn percentile_line(s: &mut String, name: &str, p: Option<&Percentiles>) {
+    let Some(p) = p else {
+        let _ = writeln!(s, "  {name:<20}{:>10}", "-");
+        return;
+    };
+    let _ = write!(s, "  {name:<20}");
+    for v in [
+        p.min_us, p.p50_us, p.p75_us, p.p90_us, p.p95_us, p.p99_us, p.p999_us, p.max_us,
+    ] {
+        let _ = write!(s, "{:>10}", fmt_us(v));
+    }
+    s.push('\n');
+}
+
+fn phases_table(s: &mut String, a: &Analysis) {
+    let _ = writeln!(
+        s,
+        "  by phase (rates over each phase's span of planned arrivals):"
+    );
+    let _ = writeln!(
+        s,
+        "  {:>5}{:>10}{:>12}{:>12}{:>10}{:>10}{:>9}{:>9}{:>9}{:>10}{:>10}{:>10}",
+        "phase",
+        "span",
+        "offered/s",
+        "achieved/s",
+        "achieved",
+        "goodput",
+        "dropped",
+        "errors",
+        "skipped",
+        "p50",
+        "p99",
+        "max"
+    );
+    for ph in &a.phases {
+        let f = &ph.figures;
+        let share = |n: u64| pct(n, f.total.count).map_or("-".into(), |p| format!("{p:.2}%"));
+        let lat = |get: fn(&Percentiles) -> f64| {
+            f.latency.as_ref().map_or("-".into(), |p| fmt_us(get(p)))
+        };
+        let _ = writeln!(
+            s,
+            "  {:>5}{:>10}{:>12}{:>12}{:>10}{:>10}{:>9}{:>9}{:>9}{:>10}{:>10}{:>10}",
+            ph.phase,
+            fmt_ns(f.duration_ns),
+            rate(f.offered_per_sec),
+            rate(f.throughput_per_sec),
+            share(f.responses.count),
+            share(f.goodput.count),
+            share(f.dropped.count),
+            share(f.errors.count),
+            share(f.skipped.count),
+            lat(|p| p.p50_us),
+            lat(|p| p.p99_us),
+            lat(|p| p.max_us),
+        );
+    }
+}
+
+/// JSON of the analysis: options, overall and phases (no time series).
+pub fn to_json(a: &Analysis) -> String {
+    // Figures hold only numbers, strings and maps with string keys.
+    serde_json::to_string_pretty(a).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// The time-series CSV header (see [`write_timeseries_csv`]).
+pub const TIMESERIES_HEADER: &str = "interval_start_ns,duration_ns,total,offered_per_sec,\
+ok,ok_per_sec,goodput,goodput_per_sec,slo_violations,dropped,dropped_per_sec,\
+errors,errors_per_sec,skipped,responses,throughput_per_sec,\
+latency_min_us,latency_p50_us,latency_p75_us,latency_p90_us,latency_p95_us,\
+latency_p99_us,latency_p999_us,latency_max_us,lag_p50_us,lag_p99_us,lag_max_us,\
+max_in_flight,error_kinds";
+
+/// One row per interval bucket: its start (epoch ns), then its figures.
+/// Percentiles are empty when the interval has no responses; `error_kinds`
+/// reads `kind:count;kind:count`.
+pub fn write_timeseries_csv<W: Write>(a: &Analysis, mut w: W) -> io::Result<()> {
+    writeln!(w, "{TIMESERIES_HEADER}")?;
+    let mut line = String::new();
+    for f in &a.timeseries {
+        line.clear();
+        let _ = write!(
+            line,
+            "{},{},{},{:.3},{},{:.3},{},{:.3},{},{},{:.3},{},{:.3},{},{},{:.3}",
+            f.start_ns,
+            f.duration_ns,
+            f.total.count,
+            f.offered_per_sec,
+            f.ok.count,
+            f.ok.per_sec,
+            f.goodput.count,
+            f.goodput.per_sec,
+            f.slo_violations.count,
+            f.dropped.count,
+            f.dropped.per_sec,
+            f.errors.count,
+            f.errors.per_sec,
+            f.skipped.count,
+            f.responses.count,
+            f.throughput_per_sec,
+        );
+        let l = f.latency.as_ref();
+        for get in [
+            |p: &Percentiles| p.min_us,
+            |p: &Percentiles| p.p50_us,
+            |p: &Percentiles| p.p75_us,
+            |p: &Percentiles| p.p90_us,
+            |p: &Percentiles| p.p95_us,
+            |p: &Percentiles| p.p99_us,
+            |p: &Percentiles| p.p999_us,
+            |p: &Percentiles| p.max_us,
+        ] {
+            cell(&mut line, l.map(get));
+        }
+        let g = f.lag.as_ref();
+        cell(&mut line, g.map(|p| p.p50_us));
+        cell(&mut line, g.map(|p| p.p99_us));
+        cell(&mut line, g.map(|p| p.max_us));
+        let kinds: Vec<String> = f
+            .error_kinds
+            .iter()
+            .map(|(k, n)| format!("{k}:{n}"))
+            .collect();
+        // Kinds come from the CSV's error column, which holds no commas.
+        let _ = writeln!(line, ",{},{}", f.max_in_flight, kinds.join(";"));
+        w.write_all(line.as_bytes())?;
+    }
+    w.flush()
+}
+
+fn cell(line: &mut String, v: Option<f64>) {
+    match v {
+        Some(v) => {
+            let _ = write!(line, ",{v:.3}");
+        }
+        None => line.push(','),
+    }
+}
+
+/// `1234567` → `1,234,567`.
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A rate with one decimal and thousands separators.
+fn rate(per_sec: f64) -> String {
+    let tenths = (per_sec * 10.0).round().max(0.0) as u64;
+    format!("{}.{}", group(tenths / 10), tenths % 10)
+}
+
+/// Microseconds in a readable unit: `812.3us`, `12.40ms`, `5.000s`.
+pub fn fmt_us(us: f64) -> String {
+    if us < 1_000.0 {
+        format!("{us:.1}us")
+    } else if us < 1_000_000.0 {
+        format!("{:.2}ms", us / 1_000.0)
+    } else {
+        format!("{:.3}s", us / 1_000_000.0)
+    }
+}
+
+/// Nanoseconds in a readable unit.
+pub fn fmt_ns(ns: u64) -> String {
+    if ns < 1_000 {
+        format!("{ns}ns")
+    } else {
+        fmt_us(ns as f64 / 1_000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1_234_567), "1,234,567");
+        assert_eq!(rate(19_950.24), "19,950.2");
+        assert_eq!(fmt_us(512.25), "512.2us");
+        assert_eq!(fmt_us(12_400.0), "12.40ms");
+        assert_eq!(fmt_us(5_000_123.0), "5.000s");
+        assert_eq!(fmt_ns(50_000_000), "50.00ms");
+        assert_eq!(fmt_ns(0), "0ns");
+    }
+}
