@@ -115,6 +115,9 @@ pub struct RunArgs {
     /// Write the end-of-run summary as JSON to FILE.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Write an HdrHistogram interval log (V2, one interval per second) of latency to FILE.
+    #[arg(long)]
+    pub hlog: Option<PathBuf>,
     /// Latency objective for goodput (e.g. 50ms).
     #[arg(long)]
     pub slo: Option<String>,
@@ -250,6 +253,7 @@ impl RunArgs {
             connect_timeout_ns: dur("--connect-timeout", &self.connect_timeout)?.max(1),
             output: self.output.clone(),
             json: self.json.clone(),
+            hlog: self.hlog.clone(),
             slo_ns: self.slo.as_deref().map(|s| dur("--slo", s)).transpose()?,
             cpus,
             ignore_errors: self.ignore_errors,

@@ -57,6 +57,8 @@ pub struct Config {
     pub connect_timeout_ns: u64,
     pub output: Option<PathBuf>,
     pub json: Option<PathBuf>,
+    /// HdrHistogram interval log of latency.
+    pub hlog: Option<PathBuf>,
     pub slo_ns: Option<u64>,
     pub cpus: Vec<usize>,
     pub ignore_errors: bool,

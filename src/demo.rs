@@ -7,7 +7,7 @@ use std::time::Duration;
 use rwg::check::{evaluate_all, parse_checks, Check, CheckSource};
 use rwg::cli::{DemoArgs, ReportArgs, RunArgs, ServeArgs};
 use rwg::config::parse_duration_ns;
-use rwg::report::{analyze, render};
+use rwg::report::{analyze, hlog_read, render};
 use rwg::serve::{self, Delay, ServeConfig};
 use rwg::{Config, RunError};
 
@@ -133,6 +133,7 @@ pub fn demo(args: &DemoArgs) -> ExitCode {
         connect_timeout: "1s".into(),
         output: args.output.clone(),
         json: None,
+        hlog: None,
         slo: Some("5ms".into()),
         cpus: Some(args.cpus.clone()),
         ignore_errors: true,
@@ -170,6 +171,18 @@ pub fn report(args: &ReportArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let hlogs = opts
+        .files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "hlog"))
+        .count();
+    if hlogs > 0 {
+        if hlogs < opts.files.len() {
+            eprintln!("error: give either CSV files or .hlog files, not both");
+            return ExitCode::from(2);
+        }
+        return report_hlogs(args, &opts.files, opts.interval_ns, &checks);
+    }
     let outcome = match analyze::analyze(&opts) {
         Ok(o) => o,
         Err(e) => {
@@ -203,5 +216,39 @@ pub fn report(args: &ReportArgs) -> ExitCode {
         ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `rwg report` over HdrHistogram interval logs.
+fn report_hlogs(
+    args: &ReportArgs,
+    files: &[std::path::PathBuf],
+    interval_ns: Option<u64>,
+    checks: &[Check],
+) -> ExitCode {
+    let a = match hlog_read::analyze_hlogs(files, interval_ns) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    print!("{}", a.to_text());
+    let writes = [
+        (args.json.as_ref(), a.to_json()),
+        (args.timeseries.as_ref(), a.timeseries_csv()),
+    ];
+    for (path, text) in writes {
+        if let Some(path) = path {
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!("error: cannot write '{}': {e}", path.display());
+                return ExitCode::from(1);
+            }
+        }
+    }
+    if print_checks(checks, &a) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
     }
 }

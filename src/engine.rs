@@ -12,6 +12,7 @@ use crate::clock::{now_ns, EpochMap};
 use crate::config::{Config, ConfigError};
 use crate::core::{Core, CoreResult, CoreSetup, RunControl, StopReason};
 use crate::csv::CsvFile;
+use crate::hlog::HlogWriter;
 use crate::plan::Plan;
 use crate::pool::WarmReport;
 use crate::progress::Progress;
@@ -166,6 +167,15 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         None => None,
     };
     let csv_path = cfg.output.as_ref().map(|p| p.display().to_string());
+    let hlog = match &cfg.hlog {
+        Some(path) => Some(HlogWriter::create(path).map_err(|e| {
+            RunError::Config(ConfigError(format!(
+                "cannot create --hlog file '{}': {e}",
+                path.display()
+            )))
+        })?),
+        None => None,
+    };
 
     let ctl = Arc::new(RunControl::new(cores));
     let cores_done = Arc::new(AtomicUsize::new(0));
@@ -179,6 +189,8 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         ctl: ctl.clone(),
         cores_done: cores_done.clone(),
         progress: (!cfg.quiet).then(|| Progress::new(plan.phases.clone(), start_ns.clone())),
+        hlog,
+        start_ns: start_ns.clone(),
     })
     .map_err(|e| RunError::Io(format!("cannot start the writer thread: {e}")))?;
 

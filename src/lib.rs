@@ -26,6 +26,7 @@ pub mod config;
 pub mod core;
 pub mod csv;
 pub mod engine;
+pub mod hlog;
 pub mod plan;
 pub mod pool;
 pub mod progress;

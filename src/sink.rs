@@ -3,7 +3,7 @@
 //! It exits once every core has finished and the rings are empty, so every
 //! record a core produced reaches the file exactly once.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::clock::{now_ns, EpochMap};
 use crate::core::{RunControl, StopReason};
 use crate::csv::{encode_row, CsvFile};
+use crate::hlog::HlogWriter;
 use crate::progress::Progress;
 use crate::ring::Inbox;
 
@@ -26,6 +27,9 @@ pub struct SinkSetup {
     /// Cores that have shipped their last record.
     pub cores_done: Arc<AtomicUsize>,
     pub progress: Option<Progress>,
+    pub hlog: Option<HlogWriter>,
+    /// Run start (monotonic ns); 0 until the engine publishes it.
+    pub start_ns: Arc<AtomicU64>,
 }
 
 /// What the writer did.
@@ -66,6 +70,9 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
                     if let Some(p) = s.progress.as_mut() {
                         p.observe(r);
                     }
+                    if let Some(h) = s.hlog.as_mut() {
+                        h.observe(r);
+                    }
                 }
                 report.rows += batch.len() as u64;
                 batch.clear();
@@ -73,14 +80,29 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
             }
         }
         flush_chunk(&mut s.csv, &s.ctl, &mut buf, &mut report);
+        let now = now_ns();
         if let Some(p) = s.progress.as_mut() {
-            p.tick(now_ns(), &s.ctl);
+            p.tick(now, &s.ctl);
+        }
+        if let Some(h) = s.hlog.as_mut() {
+            if let Err(e) = hlog_tick(h, &s.start_ns, &s.epoch, now) {
+                report.error = Some(format!("cannot write {}: {e}", h.path().display()));
+                s.hlog = None;
+            }
         }
         if all_done && !got_any {
             break;
         }
         if !got_any {
             std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    if let Some(h) = s.hlog.take() {
+        let path = h.path().display().to_string();
+        if let Err(e) = h.finish() {
+            report
+                .error
+                .get_or_insert(format!("cannot write {path}: {e}"));
         }
     }
     if let Some(csv) = s.csv.take() {
@@ -116,4 +138,21 @@ fn flush_chunk(
         }
     }
     buf.clear();
+}
+
+/// Starts the log once the run start is known, then closes due intervals.
+fn hlog_tick(
+    h: &mut HlogWriter,
+    start_ns: &AtomicU64,
+    epoch: &EpochMap,
+    now_ns: u64,
+) -> std::io::Result<()> {
+    if !h.started() {
+        let start = start_ns.load(Ordering::Acquire);
+        if start == 0 {
+            return Ok(());
+        }
+        h.begin(start, epoch.to_wall_ns(start))?;
+    }
+    h.close_before(now_ns)
 }

@@ -5,6 +5,7 @@ mod accumulate;
 pub mod analyze;
 pub mod csv_row;
 pub mod csv_scan;
+pub mod hlog_read;
 pub mod render;
 pub mod summary;
 

@@ -1,0 +1,127 @@
+//! `rwg run --hlog FILE`: an HdrHistogram interval log (the standard V2 log
+//! format, compressed histograms, one interval per second) of latency from
+//! the intended send instant, so runs on several machines merge exactly.
+//!
+//! Written by the writer thread, which sees every record: an answered
+//! request's latency goes into the interval of the second in which it
+//! completed (the convention of HdrHistogram's own recorders). Intervals are
+//! closed one second after they end, so records still in flight to the
+//! writer land in the right one; a straggler later than that is counted in
+//! the oldest interval still open.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
+use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::Histogram;
+
+use crate::record::Record;
+
+const NS_PER_SEC: u64 = 1_000_000_000;
+/// Highest trackable latency: one hour in ns.
+const MAX_TRACKABLE_NS: u64 = 3_600_000_000_000;
+
+pub struct HlogWriter {
+    path: PathBuf,
+    out: BufWriter<File>,
+    serializer: V2DeflateSerializer,
+    /// Run start: monotonic and Unix-epoch ns.
+    start_mono_ns: u64,
+    /// Open intervals by second index since the start.
+    open: BTreeMap<u64, Histogram<u64>>,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_TRACKABLE_NS, 3).expect("static histogram bounds are valid")
+}
+
+impl HlogWriter {
+    /// Creates the file; the header is written once the run start is known.
+    pub fn create(path: &Path) -> io::Result<HlogWriter> {
+        Ok(HlogWriter {
+            path: path.to_path_buf(),
+            out: BufWriter::new(File::create(path)?),
+            serializer: V2DeflateSerializer::new(),
+            start_mono_ns: 0,
+            open: BTreeMap::new(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the header: StartTime and BaseTime = the run's start.
+    pub fn begin(&mut self, start_mono_ns: u64, start_wall_ns: u64) -> io::Result<()> {
+        self.start_mono_ns = start_mono_ns;
+        let start = std::time::UNIX_EPOCH + Duration::from_nanos(start_wall_ns);
+        IntervalLogWriterBuilder::new()
+            .add_comment("rwg run: latency from the intended send instant, values in ns")
+            .with_start_time(start)
+            .with_base_time(start)
+            .begin_log_with(&mut self.out, &mut self.serializer)?;
+        writeln!(
+            self.out,
+            "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
+        )
+    }
+
+    pub fn started(&self) -> bool {
+        self.start_mono_ns != 0
+    }
+
+    #[inline]
+    pub fn observe(&mut self, r: &Record) {
+        if r.status == 0 || !self.started() {
+            return;
+        }
+        let Some(latency_ns) = r.latency_ns() else {
+            return;
+        };
+        let mut second = r.done_ns.saturating_sub(self.start_mono_ns) / NS_PER_SEC;
+        if let Some((&oldest, _)) = self.open.first_key_value() {
+            second = second.max(oldest);
+        }
+        self.open
+            .entry(second)
+            .or_insert_with(histogram)
+            .saturating_record(latency_ns.max(1));
+    }
+
+    /// Writes intervals that ended more than a second before `now_mono_ns`.
+    pub fn close_before(&mut self, now_mono_ns: u64) -> io::Result<()> {
+        if !self.started() {
+            return Ok(());
+        }
+        let now_s = now_mono_ns.saturating_sub(self.start_mono_ns) / NS_PER_SEC;
+        while let Some(entry) = self.open.first_entry() {
+            if *entry.key() + 2 > now_s {
+                break;
+            }
+            let (second, h) = entry.remove_entry();
+            self.write_interval(second, &h)?;
+        }
+        Ok(())
+    }
+
+    fn write_interval(&mut self, second: u64, h: &Histogram<u64>) -> io::Result<()> {
+        // A builder with no headers writes nothing: it only lends a writer.
+        let mut log =
+            IntervalLogWriterBuilder::new().begin_log_with(&mut self.out, &mut self.serializer)?;
+        log.write_histogram(h, Duration::from_secs(second), Duration::from_secs(1), None)
+            .map_err(|e| io::Error::other(format!("{e:?}")))
+    }
+
+    /// Writes every open interval and flushes the file.
+    pub fn finish(mut self) -> io::Result<()> {
+        let open = std::mem::take(&mut self.open);
+        for (second, h) in &open {
+            self.write_interval(*second, h)?;
+        }
+        self.out.flush()
+    }
+}

@@ -1,0 +1,302 @@
+//! `rwg report FILE.hlog …`: reads HdrHistogram interval logs (as written by
+//! `rwg run --hlog`, or any V2 log), merges every interval of every file into
+//! one latency histogram, and buckets intervals by absolute time for the time
+//! series. Histograms add exactly, so logs from several machines merge into
+//! the same figures as one run.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use super::analyze::ReportError;
+use super::render::fmt_ns;
+use crate::check::{CheckSource, CountMetric, RateMetric, Series};
+
+/// Merged interval logs.
+pub struct HlogAnalysis {
+    pub files: Vec<String>,
+    pub intervals: u64,
+    pub overall: Histogram<u64>,
+    /// Earliest interval start and latest interval end, Unix-epoch seconds.
+    pub start_s: f64,
+    pub end_s: f64,
+    /// (bucket start, Unix-epoch s; merged histogram) per `interval`.
+    pub timeseries: Vec<(f64, Histogram<u64>)>,
+}
+
+fn empty_histogram() -> Histogram<u64> {
+    Histogram::new(3).expect("3 significant digits is valid")
+}
+
+/// Reads and merges `.hlog` files; `interval_ns` buckets the time series.
+pub fn analyze_hlogs(
+    files: &[PathBuf],
+    interval_ns: Option<u64>,
+) -> Result<HlogAnalysis, ReportError> {
+    let mut intervals: Vec<(f64, f64, Histogram<u64>)> = Vec::new();
+    let mut deserializer = Deserializer::new();
+    for path in files {
+        let name = path.display().to_string();
+        let data =
+            std::fs::read(path).map_err(|e| ReportError(format!("cannot read {name}: {e}")))?;
+        let mut base_s = 0.0;
+        for (i, entry) in IntervalLogIterator::new(&data).enumerate() {
+            let entry = entry.map_err(|e| {
+                ReportError(format!(
+                    "{name}: entry {}: not an interval log ({e:?})",
+                    i + 1
+                ))
+            })?;
+            match entry {
+                LogEntry::BaseTime(t) => base_s = t.as_secs_f64(),
+                LogEntry::StartTime(t) if base_s == 0.0 => base_s = t.as_secs_f64(),
+                LogEntry::StartTime(_) => {}
+                LogEntry::Interval(iv) => {
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(iv.encoded_histogram())
+                        .map_err(|e| {
+                            ReportError(format!("{name}: interval {}: bad base64 ({e})", i + 1))
+                        })?;
+                    let h: Histogram<u64> = deserializer
+                        .deserialize(&mut bytes.as_slice())
+                        .map_err(|e| {
+                            ReportError(format!(
+                                "{name}: interval {}: bad histogram ({e:?})",
+                                i + 1
+                            ))
+                        })?;
+                    let start = base_s + iv.start_timestamp().as_secs_f64();
+                    intervals.push((start, start + iv.duration().as_secs_f64(), h));
+                }
+            }
+        }
+    }
+    if intervals.is_empty() {
+        return Err(ReportError("the interval logs hold no interval".into()));
+    }
+    let start_s = intervals.iter().map(|i| i.0).fold(f64::INFINITY, f64::min);
+    let end_s = intervals
+        .iter()
+        .map(|i| i.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut overall = empty_histogram();
+    let step_s = interval_ns.map(|ns| ns as f64 / 1e9).filter(|s| *s > 0.0);
+    let mut timeseries: Vec<(f64, Histogram<u64>)> = Vec::new();
+    if let Some(step) = step_s {
+        let buckets = ((end_s - start_s) / step).ceil().max(1.0) as usize;
+        timeseries = (0..buckets)
+            .map(|b| (start_s + b as f64 * step, empty_histogram()))
+            .collect();
+    }
+    for (start, _, h) in &intervals {
+        overall
+            .add(h)
+            .map_err(|e| ReportError(format!("cannot merge histograms: {e:?}")))?;
+        if let Some(step) = step_s {
+            let b = (((start - start_s) / step + 1e-9) as usize).min(timeseries.len() - 1);
+            let _ = timeseries[b].1.add(h);
+        }
+    }
+    Ok(HlogAnalysis {
+        files: files.iter().map(|p| p.display().to_string()).collect(),
+        intervals: intervals.len() as u64,
+        overall,
+        start_s,
+        end_s,
+        timeseries,
+    })
+}
+
+const QUANTILES: [(&str, f64); 6] = [
+    ("p50", 0.5),
+    ("p75", 0.75),
+    ("p90", 0.9),
+    ("p95", 0.95),
+    ("p99", 0.99),
+    ("p99.9", 0.999),
+];
+
+#[derive(Serialize)]
+struct JsonFigures {
+    files: Vec<String>,
+    intervals: u64,
+    start_s: f64,
+    end_s: f64,
+    responses: u64,
+    responses_per_sec: f64,
+    latency_us: std::collections::BTreeMap<String, f64>,
+}
+
+impl HlogAnalysis {
+    fn duration_s(&self) -> f64 {
+        (self.end_s - self.start_s).max(1e-9)
+    }
+
+    pub fn to_text(&self) -> String {
+        let h = &self.overall;
+        let mut t = String::new();
+        let _ = writeln!(
+            t,
+            "{} interval log file(s), {} intervals over {:.3}s",
+            self.files.len(),
+            self.intervals,
+            self.duration_s()
+        );
+        let _ = writeln!(
+            t,
+            "  responses  {}  ({:.1}/s)",
+            h.len(),
+            h.len() as f64 / self.duration_s()
+        );
+        if h.is_empty() {
+            return t;
+        }
+        let mut line = format!("  latency    min {}", fmt_ns(h.min()));
+        for (name, q) in QUANTILES {
+            let _ = write!(line, "  {name} {}", fmt_ns(h.value_at_quantile(q)));
+        }
+        let _ = writeln!(t, "{line}  max {}", fmt_ns(h.max()));
+        t
+    }
+
+    pub fn to_json(&self) -> String {
+        let h = &self.overall;
+        let mut latency_us = std::collections::BTreeMap::new();
+        if !h.is_empty() {
+            latency_us.insert("min".to_string(), h.min() as f64 / 1e3);
+            for (name, q) in QUANTILES {
+                latency_us.insert(name.to_string(), h.value_at_quantile(q) as f64 / 1e3);
+            }
+            latency_us.insert("max".to_string(), h.max() as f64 / 1e3);
+        }
+        let figures = JsonFigures {
+            files: self.files.clone(),
+            intervals: self.intervals,
+            start_s: self.start_s,
+            end_s: self.end_s,
+            responses: h.len(),
+            responses_per_sec: h.len() as f64 / self.duration_s(),
+            latency_us,
+        };
+        serde_json::to_string_pretty(&figures).unwrap_or_default()
+    }
+
+    /// One row per bucket: start (Unix-epoch s), responses, p50/p90/p99/max in µs.
+    pub fn timeseries_csv(&self) -> String {
+        let mut t = String::from("start_s,responses,p50_us,p90_us,p99_us,max_us\n");
+        for (start, h) in &self.timeseries {
+            let q = |v: f64| {
+                if h.is_empty() {
+                    0.0
+                } else {
+                    h.value_at_quantile(v) as f64 / 1e3
+                }
+            };
+            let max = if h.is_empty() {
+                0.0
+            } else {
+                h.max() as f64 / 1e3
+            };
+            let _ = writeln!(
+                t,
+                "{start:.3},{},{:.3},{:.3},{:.3},{max:.3}",
+                h.len(),
+                q(0.5),
+                q(0.9),
+                q(0.99)
+            );
+        }
+        t
+    }
+}
+
+/// Interval logs hold answered requests only: counts other than the number
+/// of responses read as 0, so only latency and `responses` checks are meaningful.
+impl CheckSource for HlogAnalysis {
+    fn count(&self, metric: CountMetric) -> u64 {
+        match metric {
+            CountMetric::Total | CountMetric::Responses => self.overall.len(),
+            _ => 0,
+        }
+    }
+
+    fn rate_per_sec(&self, _metric: RateMetric) -> f64 {
+        self.overall.len() as f64 / self.duration_s()
+    }
+
+    fn quantile_ns(&self, series: Series, quantile: f64) -> Option<u64> {
+        if series != Series::Latency || self.overall.is_empty() {
+            return None;
+        }
+        Some(match quantile {
+            q if q <= 0.0 => self.overall.min(),
+            q if q >= 1.0 => self.overall.max(),
+            q => self.overall.value_at_quantile(q),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hlog::HlogWriter;
+    use crate::record::Record;
+
+    fn write_log(path: &std::path::Path, latencies_ns: &[u64]) {
+        let mut w = HlogWriter::create(path).unwrap();
+        let start_ns = 1_000_000_000_000;
+        w.begin(start_ns, 1_700_000_000_000_000_000).unwrap();
+        for (i, &lat) in latencies_ns.iter().enumerate() {
+            let done_ns = start_ns + (i as u64 % 3) * 1_000_000_000 + 5;
+            w.observe(&Record {
+                intended_ns: done_ns - lat,
+                sent_ns: done_ns - lat,
+                done_ns,
+                status: 200,
+                ..Record::default()
+            });
+        }
+        w.finish().unwrap();
+    }
+
+    #[test]
+    fn two_logs_merge_like_one_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let a: Vec<u64> = (1..=500).map(|i| i * 10_000).collect();
+        let b: Vec<u64> = (1..=300).map(|i| i * 77_000).collect();
+        let both: Vec<u64> = a.iter().chain(&b).copied().collect();
+        let (pa, pb, pc) = (
+            dir.path().join("a.hlog"),
+            dir.path().join("b.hlog"),
+            dir.path().join("c.hlog"),
+        );
+        write_log(&pa, &a);
+        write_log(&pb, &b);
+        write_log(&pc, &both);
+        let merged = analyze_hlogs(&[pa, pb], Some(1_000_000_000)).unwrap();
+        let single = analyze_hlogs(&[pc], Some(1_000_000_000)).unwrap();
+        assert_eq!(merged.overall.len(), 800);
+        assert_eq!(merged.overall, single.overall);
+        assert_eq!(merged.intervals, 6);
+        assert_eq!(merged.timeseries.len(), 3);
+        let per_bucket: Vec<u64> = merged.timeseries.iter().map(|(_, h)| h.len()).collect();
+        let single_bucket: Vec<u64> = single.timeseries.iter().map(|(_, h)| h.len()).collect();
+        assert_eq!(per_bucket, single_bucket);
+        let p99 = merged.quantile_ns(Series::Latency, 0.99).unwrap();
+        assert!((22_000_000..=23_200_000).contains(&p99), "{p99}");
+    }
+
+    #[test]
+    fn not_a_log_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.hlog");
+        std::fs::write(&p, "hello,world\n").unwrap();
+        let e = analyze_hlogs(&[p], None).err().unwrap();
+        assert!(e.0.contains("x.hlog"), "{}", e.0);
+    }
+}
