@@ -127,6 +127,10 @@ pub struct RunArgs {
     /// Keep going after errors (default: stop at the first error, exit 1).
     #[arg(long)]
     pub ignore_errors: bool,
+    /// Busy-wait the last ~120 µs before each planned send: µs-level send
+    /// precision at the cost of a busy core.
+    #[arg(long)]
+    pub precise: bool,
     /// HTTP method.
     #[arg(short = 'X', long, default_value = "GET")]
     pub method: String,
@@ -257,6 +261,7 @@ impl RunArgs {
             slo_ns: self.slo.as_deref().map(|s| dur("--slo", s)).transpose()?,
             cpus,
             ignore_errors: self.ignore_errors,
+            precise: self.precise,
             method,
             headers: self
                 .headers

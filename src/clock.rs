@@ -89,6 +89,18 @@ impl PreciseTimer {
         if now_ns() >= deadline_ns {
             return Ok(());
         }
+        self.wait_for(deadline_ns).await
+    }
+
+    /// Goes through one turn of the runtime even though nothing needs to
+    /// wait: the other tasks run and pending I/O is submitted and reaped.
+    /// (With io_uring's deferred task running, completions are only reaped
+    /// when the thread enters the kernel to wait, so a plain yield would not.)
+    pub async fn one_turn(&self) -> io::Result<()> {
+        self.wait_for(1).await
+    }
+
+    async fn wait_for(&self, deadline_ns: u64) -> io::Result<()> {
         let spec = libc::itimerspec {
             it_interval: libc::timespec {
                 tv_sec: 0,

@@ -62,6 +62,8 @@ pub struct Config {
     pub slo_ns: Option<u64>,
     pub cpus: Vec<usize>,
     pub ignore_errors: bool,
+    /// Busy-wait the last stretch before each send for µs-level precision.
+    pub precise: bool,
     pub method: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,

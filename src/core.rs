@@ -23,6 +23,9 @@ use crate::worker::{self, WorkerCell};
 /// tens of µs of CPU here, so at high rates one wake releases a window of
 /// slots instead of one slot each (DESIGN: wake per window, not per request).
 const MIN_WAKE_GAP_NS: u64 = 100_000;
+/// `--precise`: the timer wakes this long before a due slot and the
+/// dispatcher spins for the rest (covers the timer's wake-up jitter here).
+const SPIN_LEAD_NS: u64 = 120_000;
 /// The dispatcher re-checks the stop flag at least this often.
 const MAX_SLEEP_NS: u64 = 50_000_000;
 /// Partial batches older than this are shipped to the writer.
@@ -109,6 +112,7 @@ pub struct CoreSetup {
     pub connect_timeout_ns: u64,
     pub slo_ns: Option<u64>,
     pub ignore_errors: bool,
+    pub precise: bool,
     pub outbox: Outbox,
     pub ctl: std::sync::Arc<RunControl>,
 }
@@ -130,6 +134,8 @@ pub struct Core {
     pub no_body: bool,
     pub timeout_ns: u64,
     ignore_errors: bool,
+    /// Spin for the last stretch before each due slot (`--precise`).
+    precise: bool,
     idle: RefCell<Vec<usize>>,
     workers: Box<[WorkerCell]>,
     finished: Cell<bool>,
@@ -155,6 +161,7 @@ impl Core {
             no_body: setup.no_body,
             timeout_ns: setup.timeout_ns,
             ignore_errors: setup.ignore_errors,
+            precise: setup.precise,
             idle: RefCell::new(Vec::with_capacity(plan.workers)),
             workers: (0..plan.workers).map(|_| WorkerCell::default()).collect(),
             finished: Cell::new(false),
@@ -319,6 +326,21 @@ async fn dispatch(core: &Rc<Core>) {
         let now = now_ns();
         let wake_ns = match core.release_due(now) {
             Due::Done => return,
+            Due::At(t) if core.precise => {
+                if t.saturating_sub(now) <= SPIN_LEAD_NS {
+                    // Busy-wait the last stretch; I/O waits meanwhile, which
+                    // is the price of µs-level send precision.
+                    while now_ns() < t {
+                        std::hint::spin_loop();
+                    }
+                    core.release_due(now_ns());
+                    if let Some(timer) = &timer {
+                        let _ = timer.one_turn().await;
+                    }
+                    continue;
+                }
+                t - SPIN_LEAD_NS
+            }
             Due::At(t) => t.max(last_wake_ns + MIN_WAKE_GAP_NS),
             Due::ClosedUntil(t) => t,
         }

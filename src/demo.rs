@@ -137,6 +137,7 @@ pub fn demo(args: &DemoArgs) -> ExitCode {
         slo: Some("5ms".into()),
         cpus: Some(args.cpus.clone()),
         ignore_errors: true,
+        precise: false,
         method: "GET".into(),
         headers: Vec::new(),
         body: None,

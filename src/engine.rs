@@ -211,6 +211,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
             connect_timeout_ns: cfg.connect_timeout_ns,
             slo_ns: cfg.slo_ns,
             ignore_errors: cfg.ignore_errors,
+            precise: cfg.precise,
             outbox,
             ctl: ctl.clone(),
         };
