@@ -38,6 +38,24 @@ pub enum Command {
     Demo(DemoArgs),
     /// Analyse per-request CSV files (several files merge into one report).
     Report(ReportArgs),
+    /// Draw a self-contained HTML report of one or more CSVs (overlaid).
+    Plot(PlotArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PlotArgs {
+    /// CSV files written by `rwg run -o` (several overlay for comparison).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The HTML file to write.
+    #[arg(short = 'o', long, default_value = "rwg-plot.html")]
+    pub output: PathBuf,
+    /// Time-series interval.
+    #[arg(long, default_value = "1s")]
+    pub interval: String,
+    /// Latency objective drawn on the latency chart and used for goodput.
+    #[arg(long)]
+    pub slo: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -205,6 +223,20 @@ pub struct DemoArgs {
     pub cpus: String,
 }
 
+/// Every CPU this process may run on (at least CPU 0).
+fn all_cpus() -> Vec<usize> {
+    let ids: Vec<usize> = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    if ids.is_empty() {
+        vec![0]
+    } else {
+        ids
+    }
+}
+
 fn dur(flag: &str, text: &str) -> Result<u64, ConfigError> {
     parse_duration_ns(text).map_err(|e| ConfigError(format!("{flag}: {e}")))
 }
@@ -222,14 +254,9 @@ impl RunArgs {
             .collect::<Result<Vec<_>, _>>()?;
         let cpus = match &self.cpus {
             Some(text) => parse_cpus(text)?,
-            None => Vec::new(),
+            None => all_cpus(),
         };
-        let core_count = if cpus.is_empty() {
-            core_affinity::get_core_ids().map_or(1, |c| c.len().max(1))
-        } else {
-            cpus.len()
-        };
-        let workers = self.workers.unwrap_or(256 * core_count);
+        let workers = self.workers.unwrap_or(256 * cpus.len());
         let body = match (&self.body, &self.body_file) {
             (Some(b), _) => b.clone().into_bytes(),
             (None, Some(path)) => std::fs::read(path).map_err(|e| {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use rwg::check::{evaluate_all, parse_checks, Check, CheckSource};
-use rwg::cli::{DemoArgs, ReportArgs, RunArgs, ServeArgs};
+use rwg::cli::{DemoArgs, PlotArgs, ReportArgs, RunArgs, ServeArgs};
 use rwg::config::parse_duration_ns;
 use rwg::report::{analyze, hlog_read, render};
 use rwg::serve::{self, Delay, ServeConfig};
@@ -251,5 +251,37 @@ fn report_hlogs(
         ExitCode::SUCCESS
     } else {
         ExitCode::from(3)
+    }
+}
+
+/// `rwg plot`: one self-contained HTML file.
+pub fn plot(args: &PlotArgs) -> ExitCode {
+    let parsed = parse_duration_ns(&args.interval).and_then(|i| {
+        let slo = args.slo.as_deref().map(parse_duration_ns).transpose()?;
+        Ok((i, slo))
+    });
+    let (interval_ns, slo_ns) = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rwg::plot::plot(&args.files, &args.output, interval_ns, slo_ns) {
+        Ok(summary) => {
+            for w in &summary.warnings {
+                eprintln!("warning: {w}");
+            }
+            println!(
+                "wrote {} ({} bytes)",
+                summary.out.display(),
+                summary.html_bytes
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
 }

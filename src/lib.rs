@@ -13,6 +13,8 @@
 //! - `record` → `ring` (SPSC per core) → `sink` (writer thread) → `csv`
 //!   (mmap file); `stats` (HdrHistograms) → `report` (summary text / JSON);
 //!   `progress` (the live line).
+//! - `report::analyze` (`rwg report`), `plot` (`rwg plot`, HTML), `check`
+//!   (`--check` pass/fail), `hlog` (interval logs).
 //! - `serve`: the built-in target; it imports no client code.
 //!
 //! # Data flow
@@ -28,6 +30,7 @@ pub mod csv;
 pub mod engine;
 pub mod hlog;
 pub mod plan;
+pub mod plot;
 pub mod pool;
 pub mod progress;
 pub mod protocol;

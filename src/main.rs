@@ -17,6 +17,7 @@ fn main() -> ExitCode {
             (_, Err(e)) => usage_error(&format!("--check: {e}")),
         },
         Command::Report(args) => demo::report(&args),
+        Command::Plot(args) => demo::plot(&args),
         Command::Serve(args) => demo::serve(&args),
         Command::Demo(args) => demo::demo(&args),
     }

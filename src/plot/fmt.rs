@@ -1,0 +1,104 @@
+//! Number formatting for `rwg plot`: every label carries its unit.
+//!
+//! COLD. Compact forms for ticks and table cells: 3 significant digits,
+//! adaptive latency units (µs, ms, s), k/M rates, grouped counts, UTC times.
+
+/// A number with at most 3 significant digits and no trailing zeros.
+pub(super) fn num(v: f64) -> String {
+    let a = v.abs();
+    let decimals = if a == 0.0 || a >= 100.0 {
+        0
+    } else if a >= 10.0 {
+        1
+    } else if a >= 1.0 {
+        2
+    } else {
+        3
+    };
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// A latency given in µs, in µs, ms or s.
+pub(super) fn fmt_us(us: f64) -> String {
+    if us >= 1e6 {
+        format!("{} s", num(us / 1e6))
+    } else if us >= 1e3 {
+        format!("{} ms", num(us / 1e3))
+    } else {
+        format!("{} µs", num(us))
+    }
+}
+
+/// A rate: 950, 12.5k, 1.2M.
+pub(super) fn fmt_rate(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{}M", num(v / 1e6))
+    } else if v >= 1e3 {
+        format!("{}k", num(v / 1e3))
+    } else {
+        num(v)
+    }
+}
+
+/// 1234567 → "1,234,567".
+pub(super) fn group(n: u64) -> String {
+    let d = n.to_string();
+    let mut out = String::with_capacity(d.len() + d.len() / 3);
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Unix-epoch ns → "YYYY-MM-DD HH:MM:SS" (UTC, proleptic Gregorian).
+pub(super) fn utc(epoch_ns: u64) -> String {
+    let secs = epoch_ns / 1_000_000_000;
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(num(2.0), "2");
+        assert_eq!(num(12.5), "12.5");
+        assert_eq!(num(0.25), "0.25");
+        assert_eq!(num(1234.4), "1234");
+        assert_eq!(fmt_us(500.0), "500 µs");
+        assert_eq!(fmt_us(2_000.0), "2 ms");
+        assert_eq!(fmt_us(1_250_000.0), "1.25 s");
+        assert_eq!(fmt_rate(299.7), "300");
+        assert_eq!(fmt_rate(12_500.0), "12.5k");
+        assert_eq!(group(1_234_567), "1,234,567");
+        assert_eq!(group(999), "999");
+        assert_eq!(utc(0), "1970-01-01 00:00:00");
+        assert_eq!(utc(1_700_000_000_000_000_000), "2023-11-14 22:13:20");
+        assert_eq!(utc(951_782_400_000_000_000), "2000-02-29 00:00:00");
+    }
+}
