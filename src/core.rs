@@ -177,6 +177,9 @@ impl Core {
     /// Runs the plan from `start_ns` (monotonic) until every slot is recorded.
     pub async fn drive(self: Rc<Self>, start_ns: u64, warm: WarmReport) -> CoreResult {
         self.start_ns.set(start_ns);
+        // Every worker starts idle: the dispatcher may hand out slots before
+        // the spawned worker tasks first run.
+        self.idle.borrow_mut().extend((0..self.workers.len()).rev());
         let workers: Vec<_> = (0..self.workers.len())
             .map(|id| monoio::spawn(worker::run(self.clone(), id)))
             .collect();

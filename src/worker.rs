@@ -100,13 +100,9 @@ async fn next_slot(core: &Core, cell: &WorkerCell) -> Option<Slot> {
 
 pub async fn run(core: Rc<Core>, id: usize) {
     let cell = core.worker(id);
-    loop {
-        // Offer ourselves to the dispatcher first: in closed loop (or when a
-        // slot is already due) we get work back at once, without a wake-up.
-        core.go_idle(id);
-        let Some(slot) = next_slot(&core, cell).await else {
-            break;
-        };
+    // The core lists every worker as idle before its first dispatch, so the
+    // first slots find a free worker even before this task has run.
+    while let Some(slot) = next_slot(&core, cell).await {
         let in_flight = core.begin_request();
         let start_ns = now_ns();
         cell.deadline.arm(start_ns + core.timeout_ns);
@@ -130,6 +126,9 @@ pub async fn run(core: Rc<Core>, id: usize) {
             Err(kind) => record.error = kind as u8,
         }
         core.end_request(record, done_ns);
+        // Free again: in closed loop (or when a slot is already due) the
+        // dispatcher hands us work at once, without a wake-up.
+        core.go_idle(id);
     }
 }
 

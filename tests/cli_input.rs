@@ -1,0 +1,130 @@
+//! Bad input to `rwg run`: exit 2, a message naming the offending value, no
+//! panic, no output file, no load.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+
+/// An address nothing should answer on: if validation wrongly let a case
+/// through, `-n 1` keeps the run to a single (failing) request.
+const URL: &str = "http://127.0.0.1:9/";
+
+/// Runs `rwg run ARGS -n 1 -o DIR/out.csv` and checks the bad-input contract.
+fn bad(args: &[&str], names: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("out.csv");
+    let mut cmd = rwg();
+    cmd.arg("run")
+        .args(args)
+        .arg("-n")
+        .arg("1")
+        .arg("-o")
+        .arg(&csv);
+    let out = finish(cmd, dir, Duration::from_secs(20));
+    out.assert_code(2);
+    out.assert_no_panic();
+    for n in names {
+        assert!(
+            out.stderr.contains(n),
+            "{args:?}: stderr should name {n:?}:\n{}",
+            out.stderr
+        );
+    }
+    assert!(
+        !Path::new(&csv).exists(),
+        "{args:?}: CSV created despite bad input"
+    );
+}
+
+#[test]
+fn rate_and_duration_counts_differ() {
+    let c = cpus_arg(1);
+    bad(
+        &[URL, "-r", "100,200", "-d", "1s", "--cpus", &c],
+        &["--rate", "--duration"],
+    );
+}
+
+#[test]
+fn negative_rate() {
+    let c = cpus_arg(1);
+    bad(&[URL, "--rate=-5", "-d", "1s", "--cpus", &c], &["-5"]);
+    // As two words clap takes -5 for a flag; still exit 2, naming it.
+    bad(&[URL, "-r", "-5", "-d", "1s", "--cpus", &c], &["-5"]);
+}
+
+#[test]
+fn non_numeric_rate() {
+    let c = cpus_arg(1);
+    bad(&[URL, "-r", "abc", "-d", "1s", "--cpus", &c], &["abc"]);
+    bad(&[URL, "-r", "1.5", "-d", "1s", "--cpus", &c], &["1.5"]);
+}
+
+#[test]
+fn bad_duration_unit() {
+    let c = cpus_arg(1);
+    bad(&[URL, "-d", "10x", "--cpus", &c], &["10x"]);
+    bad(&[URL, "-r", "1,2", "-d", "1s,-1s", "--cpus", &c], &["-1s"]);
+}
+
+#[test]
+fn zero_duration() {
+    let c = cpus_arg(1);
+    bad(&[URL, "-d", "0", "--cpus", &c], &["duration"]);
+}
+
+#[test]
+fn bad_url() {
+    let c = cpus_arg(1);
+    bad(&["not a url", "--cpus", &c], &["not a url"]);
+    bad(&["not_a_url", "--cpus", &c], &["not_a_url"]);
+}
+
+#[test]
+fn unknown_distribution() {
+    let c = cpus_arg(1);
+    bad(&[URL, "--dist", "weird", "--cpus", &c], &["weird"]);
+}
+
+#[test]
+fn fewer_workers_than_cpus() {
+    if allowed_cpus().len() < 2 {
+        eprintln!("only one CPU allowed: nothing to check");
+        return;
+    }
+    let c = cpus_arg(2);
+    bad(&[URL, "-w", "1", "--cpus", &c], &["--workers 1"]);
+}
+
+#[test]
+fn zero_timeout() {
+    let c = cpus_arg(1);
+    bad(&[URL, "-t", "0", "--cpus", &c], &["--timeout"]);
+}
+
+#[test]
+fn cpu_not_allowed() {
+    bad(&[URL, "--cpus", "100000"], &["100000"]);
+}
+
+/// Without `--cpus` (the documented default) a run uses every allowed CPU.
+/// (Regression: this once exited 2 with "no CPUs selected".)
+#[test]
+fn run_without_cpus_uses_all_allowed_cpus() {
+    let _g = serial();
+    let srv = rwg::serve::start(Default::default()).unwrap();
+    let out = run(&url_of(srv.addr), &["-r", "50", "-d", "200ms", "-w", "8"]);
+    out.assert_code(0);
+    let j = out.json();
+    let cpus: Vec<usize> = j["cpus"]
+        .as_array()
+        .expect("cpus[]")
+        .iter()
+        .map(|c| c.as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(cpus, allowed_cpus());
+    assert_eq!(out.rows().len(), 10);
+}

@@ -1,0 +1,272 @@
+//! `rwg run` when the target misbehaves: nothing listening, connections
+//! closed by the server, garbage answers, slow answers, shed load, errors.
+//! Each checks the exit code, the error kinds in CSV and JSON, and that the
+//! CSV keeps one row per scheduled arrival.
+
+mod common;
+
+use std::net::TcpListener;
+
+use common::*;
+use rwg::serve::{start, Delay, ServeConfig};
+
+/// Rows == JSON `scheduled` == JSON `csv_rows`, and every row is accounted
+/// for: a status, or an error kind.
+fn assert_rows_match_summary(out: &Outcome, rows: &[Row]) {
+    let j = out.json();
+    assert_eq!(
+        u(&j["overall"], "scheduled"),
+        rows.len() as u64,
+        "rows vs scheduled"
+    );
+    assert_eq!(u(&j, "csv_rows"), rows.len() as u64, "rows vs csv_rows");
+    for r in rows {
+        assert!(
+            r.status.is_some() || !r.error.is_empty(),
+            "row with neither status nor error: {r:?}"
+        );
+    }
+}
+
+fn error_kinds(rows: &[Row]) -> std::collections::BTreeMap<String, u64> {
+    let mut m = std::collections::BTreeMap::new();
+    for r in rows.iter().filter(|r| !r.error.is_empty()) {
+        *m.entry(r.error.clone()).or_insert(0) += 1;
+    }
+    m
+}
+
+#[test]
+fn nothing_listening_is_a_connect_error() {
+    let _g = serial();
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }; // listener dropped: connections are refused
+    let url = format!("http://127.0.0.1:{port}/");
+    let cpus = cpus_arg(1);
+    let out = run(&url, &["-r", "100", "-d", "1s", "-w", "4", "--cpus", &cpus]);
+    out.assert_code(1);
+    out.assert_no_panic();
+    assert!(
+        out.all_output().contains("connect"),
+        "summary: {}",
+        out.all_output()
+    );
+    assert!(
+        out.stdout.contains("stopped at the first error"),
+        "summary: {}",
+        out.stdout
+    );
+    let rows = out.rows();
+    assert!(!rows.is_empty());
+    assert_rows_match_summary(&out, &rows);
+    assert!(rows.iter().any(|r| r.error == "connect"), "{rows:?}");
+    for r in &rows {
+        assert_eq!(r.status, None, "{r:?}");
+        assert!(
+            r.error == "connect" || r.error == "skipped" || r.error == "cancelled",
+            "{r:?}"
+        );
+    }
+    let j = out.json();
+    assert!(u(&j["overall"]["errors_by_kind"], "connect") >= 1);
+    assert_eq!(u(&j["overall"], "ok"), 0);
+}
+
+#[test]
+fn server_closing_connections_is_not_an_error() {
+    let _g = serial();
+    let srv = start(ServeConfig {
+        close_every: Some(3),
+        ..Default::default()
+    })
+    .unwrap();
+    let url = url_of(srv.addr);
+    let cpus = cpus_arg(1);
+    let out = run(&url, &["-r", "300", "-d", "1s", "-w", "8", "--cpus", &cpus]);
+    out.assert_code(0);
+    out.assert_no_panic();
+    let rows = out.rows();
+    assert_eq!(rows.len(), 300);
+    assert_fixed_schedule(&rows, &[300], &[1_000_000_000]);
+    assert_no_idle_skips(&rows);
+    assert_all_200(&rows, &url);
+    let j = out.json();
+    assert_eq!(u(&j["overall"], "ok"), 300);
+    assert_eq!(u(&j["overall"], "errors"), 0);
+}
+
+#[test]
+fn malformed_answer_is_a_protocol_error() {
+    let _g = serial();
+    let srv = start(ServeConfig {
+        malformed: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let cpus = cpus_arg(1);
+    let out = run(
+        &url_of(srv.addr),
+        &["-r", "100", "-d", "1s", "-w", "4", "--cpus", &cpus],
+    );
+    out.assert_code(1);
+    out.assert_no_panic();
+    let rows = out.rows();
+    assert_rows_match_summary(&out, &rows);
+    assert!(rows.iter().any(|r| r.error == "protocol"), "{rows:?}");
+    assert!(rows.iter().all(|r| r.status.is_none()), "{rows:?}");
+    let j = out.json();
+    assert!(u(&j["overall"]["errors_by_kind"], "protocol") >= 1);
+    assert!(out.stdout.contains("protocol"), "summary: {}", out.stdout);
+}
+
+#[test]
+fn slow_server_times_out_and_run_goes_on() {
+    let _g = serial();
+    let srv = start(ServeConfig {
+        delay: Delay::Fixed { ns: 500_000_000 },
+        ..Default::default()
+    })
+    .unwrap();
+    let cpus = cpus_arg(1);
+    let out = run(
+        &url_of(srv.addr),
+        &[
+            "-r",
+            "50",
+            "-d",
+            "1s",
+            "-w",
+            "64",
+            "-t",
+            "100ms",
+            "--ignore-errors",
+            "--cpus",
+            &cpus,
+        ],
+    );
+    out.assert_code(1); // the run saw errors
+    out.assert_no_panic();
+    let rows = out.rows();
+    assert_eq!(rows.len(), 50, "--ignore-errors runs the whole plan");
+    assert_rows_match_summary(&out, &rows);
+    assert_no_idle_skips(&rows);
+    let timed_out = rows.clone();
+    for r in &timed_out {
+        assert_eq!(r.error, "timeout", "{r:?}");
+        assert_eq!(r.status, None, "{r:?}");
+        let lat = r.latency_us.expect("a timed-out request has a latency");
+        assert!(
+            (99_000.0..450_000.0).contains(&lat),
+            "timeout after {lat} µs, -t 100ms (server answers after 500 ms): {r:?}"
+        );
+    }
+    let j = out.json();
+    assert!(j["stopped"].is_null(), "stopped: {}", j["stopped"]);
+    assert_eq!(u(&j["overall"]["errors_by_kind"], "timeout"), 50);
+    assert_eq!(u(&j["overall"], "errors"), 50);
+    assert_eq!(error_kinds(&timed_out).len(), 1);
+}
+
+#[test]
+fn all_503_is_dropped_not_an_error() {
+    let _g = serial();
+    let srv = start(ServeConfig {
+        status_mix: vec![(503, 1.0)],
+        ..Default::default()
+    })
+    .unwrap();
+    let cpus = cpus_arg(1);
+    let out = run(
+        &url_of(srv.addr),
+        &["-r", "200", "-d", "1s", "-w", "8", "--cpus", &cpus],
+    );
+    out.assert_code(0);
+    let rows = out.rows();
+    assert_eq!(rows.len(), 200);
+    assert_no_idle_skips(&rows);
+    for r in &rows {
+        assert_eq!(r.status, Some(503), "{r:?}");
+        assert_eq!(r.error, "", "503 is dropped, not an error: {r:?}");
+    }
+    let j = out.json();
+    let o = &j["overall"];
+    assert_eq!(u(o, "dropped"), 200);
+    assert_eq!(u(o, "errors"), 0);
+    assert_eq!(u(o, "ok"), 0);
+    assert!(j["stopped"].is_null());
+}
+
+/// Without --ignore-errors the first 500 stops the run: exit 1, the summary
+/// says so, and the CSV still has one row per arrival scheduled before the stop.
+#[test]
+fn first_500_stops_the_run() {
+    let _g = serial();
+    let srv = start(ServeConfig {
+        status_mix: vec![(500, 1.0)],
+        ..Default::default()
+    })
+    .unwrap();
+    let cpus = cpus_arg(1);
+    let out = run(
+        &url_of(srv.addr),
+        &["-r", "200", "-d", "2s", "-w", "8", "--cpus", &cpus],
+    );
+    out.assert_code(1);
+    out.assert_no_panic();
+    assert!(
+        out.stdout.contains("stopped at the first error"),
+        "{}",
+        out.stdout
+    );
+    let rows = out.rows();
+    assert!(
+        !rows.is_empty() && rows.len() < 400,
+        "{} rows: did it stop?",
+        rows.len()
+    );
+    assert_rows_match_summary(&out, &rows);
+    assert!(rows.iter().any(|r| r.status == Some(500)));
+    assert!(rows.iter().all(|r| r.status != Some(200)));
+    let j = out.json();
+    let stopped = j["stopped"].as_str().expect("stopped is a string");
+    assert!(stopped.contains("first error"), "stopped: {stopped}");
+    assert!(u(&j["overall"], "errors") >= 1);
+}
+
+/// The stop at the first error with requests in flight on two cores: every
+/// arrival scheduled before the stop still has its row (answered, or
+/// cancelled), and the summary's counts are the CSV's.
+#[test]
+fn stop_with_requests_in_flight_keeps_every_row() {
+    let _g = serial();
+    let srv = start(ServeConfig {
+        delay: Delay::Fixed { ns: 20_000_000 },
+        status_mix: vec![(500, 0.05)],
+        ..Default::default()
+    })
+    .unwrap();
+    let cpus = cpus_arg(2);
+    let out = run(
+        &url_of(srv.addr),
+        &["-r", "1000", "-d", "2s", "-w", "64", "--cpus", &cpus],
+    );
+    out.assert_code(1);
+    out.assert_no_panic();
+    let rows = out.rows();
+    assert!(rows.len() < 2000, "{} rows: did it stop?", rows.len());
+    assert_rows_match_summary(&out, &rows);
+    let j = out.json();
+    let o = &j["overall"];
+    let ok = rows.iter().filter(|r| r.status == Some(200)).count() as u64;
+    let errs = rows
+        .iter()
+        .filter(|r| r.status == Some(500) || (!r.error.is_empty() && r.error != "skipped"))
+        .count() as u64;
+    let skipped = rows.iter().filter(|r| r.error == "skipped").count() as u64;
+    assert_eq!(u(o, "ok"), ok);
+    assert_eq!(u(o, "errors"), errs);
+    assert_eq!(u(o, "skipped"), skipped);
+    assert!(rows.iter().any(|r| r.status == Some(500)));
+}

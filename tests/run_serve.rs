@@ -1,0 +1,138 @@
+//! `rwg run` against the built-in target (in-process): exact planned load,
+//! exact CSV, on both I/O drivers; the coordinated-omission check.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use rwg::serve::{start, Delay, ServeConfig, Stall};
+
+const LEGACY: &str = "MONOIO_FORCE_LEGACY_DRIVER";
+
+fn server_2ms() -> rwg::serve::ServerHandle {
+    start(ServeConfig {
+        delay: Delay::Fixed { ns: 2_000_000 },
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// Two phases against a 2 ms server: 600 exact rows, exact schedule, all 200,
+/// latency ≥ 2 ms on every row; the driver is the one asked for.
+fn two_phase_against_serve(legacy: bool) {
+    let _g = serial();
+    let srv = server_2ms();
+    let url = url_of(srv.addr);
+    let env = [(LEGACY, legacy.then_some("1"))];
+    let out = two_phase_run(&url, &env);
+    let rows = assert_two_phase_ok(&out, &url);
+    for r in &rows {
+        let lat = r.latency_us.unwrap();
+        assert!(
+            lat >= 2000.0,
+            "latency {lat} µs below the 2 ms server delay: {r:?}"
+        );
+        assert!(r.service_us.unwrap() >= 2000.0, "service below 2 ms: {r:?}");
+    }
+    let j = out.json();
+    let want = if legacy || !io_uring_available() {
+        "epoll"
+    } else {
+        "io_uring"
+    };
+    assert_eq!(j["driver"], want, "driver (legacy forced: {legacy})");
+    let cpus: Vec<u64> = j["cpus"]
+        .as_array()
+        .expect("cpus[]")
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    let asked: Vec<u64> = allowed_cpus().iter().take(2).map(|&c| c as u64).collect();
+    assert_eq!(cpus, asked, "JSON cpus");
+}
+
+#[test]
+fn two_phase_fixed_rate_io_uring() {
+    two_phase_against_serve(false);
+}
+
+#[test]
+fn two_phase_fixed_rate_epoll() {
+    two_phase_against_serve(true);
+}
+
+/// Coordinated omission: the server freezes every response for 500 ms at the
+/// start of every 2 s window (from server start). Any 3 s run contains one
+/// whole stall and at most 1 s of stall in all, so with enough workers that
+/// nothing waits for a worker, p99 (from the intended send instant) must show
+/// the stall while p50 must not.
+#[test]
+fn stall_shows_in_p99_not_p50() {
+    let _g = serial();
+    let srv = start(ServeConfig {
+        stall: Some(Stall {
+            every_ns: 2_000_000_000,
+            for_ns: 500_000_000,
+        }),
+        ..Default::default()
+    })
+    .unwrap();
+    let cpus = cpus_arg(1);
+    let out = run_with_env(
+        &url_of(srv.addr),
+        &["-r", "1000", "-d", "3s", "-w", "800", "--cpus", &cpus],
+        &[],
+        Duration::from_secs(30),
+    );
+    out.assert_code(0);
+    let rows = out.rows();
+    assert_eq!(rows.len(), 3000);
+    assert_no_idle_skips(&rows);
+    let j = out.json();
+    let o = &j["overall"];
+    assert_eq!(u(o, "scheduled"), 3000);
+    assert_eq!(u(o, "skipped"), 0);
+    assert_eq!(u(o, "ok"), 3000);
+    let lat = &o["latency_us"];
+    let (p50, p99, max) = (f(lat, "p50"), f(lat, "p99"), f(lat, "max"));
+    assert!(p99 >= 300_000.0, "p99 {p99} µs hides the 500 ms stall");
+    assert!(
+        p50 < 50_000.0,
+        "p50 {p50} µs: more than half the run stalled?"
+    );
+    assert!((400_000.0..1_500_000.0).contains(&max), "max {max} µs");
+    // At least the requests planned in the first 200 ms of a whole stall
+    // (≥ 200 of them) waited ≥ 300 ms.
+    let slow = rows
+        .iter()
+        .filter(|r| r.latency_us.is_some_and(|l| l >= 300_000.0))
+        .count();
+    assert!(slow >= 200, "only {slow} requests saw ≥ 300 ms");
+}
+
+/// Regression: with hundreds of workers (or whenever the core thread starts
+/// more than the 2 ms start lead late), the first arrivals were recorded as
+/// `skipped` although every worker was free.
+#[test]
+fn many_workers_skip_nothing_at_start() {
+    let _g = serial();
+    let srv = start(ServeConfig::default()).unwrap();
+    let cpus = cpus_arg(1);
+    let out = run_with_env(
+        &url_of(srv.addr),
+        &["-r", "1000", "-d", "300ms", "-w", "2000", "--cpus", &cpus],
+        &[],
+        Duration::from_secs(30),
+    );
+    out.assert_code(0);
+    let rows = out.rows();
+    assert_eq!(rows.len(), 300);
+    let skipped: Vec<&Row> = rows.iter().filter(|r| r.error == "skipped").collect();
+    assert!(
+        skipped.is_empty(),
+        "{} skipped with 2000 workers free: {:?}",
+        skipped.len(),
+        &skipped[..skipped.len().min(3)]
+    );
+}
