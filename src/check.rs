@@ -44,6 +44,15 @@ pub enum Series {
     Lag,
 }
 
+/// For sources that keep a few percentiles (in µs): the one at `quantile`,
+/// in ns, or `None` when it is not kept.
+pub fn pick_quantile_ns(kept_us: &[(f64, f64)], quantile: f64) -> Option<u64> {
+    kept_us
+        .iter()
+        .find(|(q, _)| (q - quantile).abs() < 1e-9)
+        .map(|(_, us)| (us * 1000.0).round() as u64)
+}
+
 /// The values checks are evaluated against.
 pub trait CheckSource {
     fn count(&self, metric: CountMetric) -> u64;
@@ -286,19 +295,19 @@ impl CheckSource for Figures {
             Series::Latency => self.latency.as_ref()?,
             Series::Lag => self.lag.as_ref()?,
         };
-        let kept = [
-            (0.0, p.min_us),
-            (0.5, p.p50_us),
-            (0.75, p.p75_us),
-            (0.9, p.p90_us),
-            (0.95, p.p95_us),
-            (0.99, p.p99_us),
-            (0.999, p.p999_us),
-            (1.0, p.max_us),
-        ];
-        kept.iter()
-            .find(|(q, _)| (q - quantile).abs() < 1e-9)
-            .map(|(_, us)| (us * 1000.0).round() as u64)
+        pick_quantile_ns(
+            &[
+                (0.0, p.min_us),
+                (0.5, p.p50_us),
+                (0.75, p.p75_us),
+                (0.9, p.p90_us),
+                (0.95, p.p95_us),
+                (0.99, p.p99_us),
+                (0.999, p.p999_us),
+                (1.0, p.max_us),
+            ],
+            quantile,
+        )
     }
 }
 

@@ -1,6 +1,7 @@
 //! Protocol clients: pure encode/parse plus one async exchange per request.
 //! `http1` speaks HTTP/1.1 over a pooled keep-alive connection.
 
+pub mod chunked;
 pub mod http1;
 
 use crate::record::ErrorKind;

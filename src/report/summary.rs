@@ -10,7 +10,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::render::fmt_ns;
-use crate::check::{CheckSource, CountMetric, RateMetric, Series};
+use crate::check::{pick_quantile_ns, CheckSource, CountMetric, RateMetric, Series};
 use crate::stats::Stats;
 
 /// Percentiles of one histogram, in microseconds.
@@ -315,18 +315,18 @@ impl CheckSource for Block {
         if p.count == 0 {
             return None;
         }
-        let kept = [
-            (0.0, p.min),
-            (0.5, p.p50),
-            (0.75, p.p75),
-            (0.9, p.p90),
-            (0.95, p.p95),
-            (0.99, p.p99),
-            (0.999, p.p999),
-            (1.0, p.max),
-        ];
-        kept.iter()
-            .find(|(q, _)| (q - quantile).abs() < 1e-9)
-            .map(|(_, us)| (us * 1000.0).round() as u64)
+        pick_quantile_ns(
+            &[
+                (0.0, p.min),
+                (0.5, p.p50),
+                (0.75, p.p75),
+                (0.9, p.p90),
+                (0.95, p.p95),
+                (0.99, p.p99),
+                (0.999, p.p999),
+                (1.0, p.max),
+            ],
+            quantile,
+        )
     }
 }
