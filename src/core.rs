@@ -251,6 +251,11 @@ impl Core {
     /// Hands every due slot to an idle worker, or records it as skipped.
     fn release_due(&self, now_ns: u64) -> Due {
         let start_ns = self.start_ns.get();
+        if now_ns < start_ns && !self.ctl.stopping() {
+            // Nothing is due before the common start instant (closed-loop
+            // phases would otherwise start early).
+            return Due::At(start_ns);
+        }
         loop {
             if self.ctl.stopping() {
                 self.finish();
@@ -288,8 +293,13 @@ impl Core {
                     let Some(id) = idle else {
                         return Due::ClosedUntil(start_ns + end_ns);
                     };
-                    let intended_ns = now_ns.max(start_ns);
-                    self.assign(id, Slot { intended_ns, phase });
+                    self.assign(
+                        id,
+                        Slot {
+                            intended_ns: now_ns,
+                            phase,
+                        },
+                    );
                     self.sched.borrow_mut().advance();
                 }
                 Step::Done => {

@@ -349,7 +349,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         overall: Block::of(&merged.overall, None, single_rate, run_ns),
         phases,
         csv_path,
-        csv_rows: sink_report.rows,
+        csv_rows: sink_report.csv_rows,
         writer_error: sink_report.error,
     })
 }

@@ -35,7 +35,10 @@ pub struct SinkSetup {
 /// What the writer did.
 #[derive(Debug, Default)]
 pub struct SinkReport {
+    /// Records received from the cores.
     pub rows: u64,
+    /// Rows that reached the CSV (fewer than `rows` only after a write failure).
+    pub csv_rows: u64,
     pub csv_bytes: u64,
     /// A write failure (e.g. a full disk); the run was stopped.
     pub error: Option<String>,
@@ -50,6 +53,8 @@ pub fn spawn(setup: SinkSetup) -> std::io::Result<JoinHandle<SinkReport>> {
 fn write_all(mut s: SinkSetup) -> SinkReport {
     let mut report = SinkReport::default();
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
+    // Rows encoded into `buf` and not yet copied into the file.
+    let mut buffered_rows = 0u64;
     let url = s.url.clone().into_bytes();
     let cores = s.inboxes.len();
     loop {
@@ -63,8 +68,10 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
                 for r in batch.iter() {
                     if s.csv.is_some() {
                         encode_row(&mut buf, r, &url, &s.epoch);
+                        buffered_rows += 1;
                         if buf.len() >= CHUNK_BYTES {
-                            flush_chunk(&mut s.csv, &s.ctl, &mut buf, &mut report);
+                            flush_chunk(&mut s.csv, &s.ctl, &mut buf, &mut report, buffered_rows);
+                            buffered_rows = 0;
                         }
                     }
                     if let Some(p) = s.progress.as_mut() {
@@ -79,7 +86,8 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
                 let _ = inbox.empty.push(batch);
             }
         }
-        flush_chunk(&mut s.csv, &s.ctl, &mut buf, &mut report);
+        flush_chunk(&mut s.csv, &s.ctl, &mut buf, &mut report, buffered_rows);
+        buffered_rows = 0;
         let now = now_ns();
         if let Some(p) = s.progress.as_mut() {
             p.tick(now, &s.ctl);
@@ -124,16 +132,20 @@ fn flush_chunk(
     ctl: &RunControl,
     buf: &mut Vec<u8>,
     report: &mut SinkReport,
+    rows: u64,
 ) {
     if buf.is_empty() {
         return;
     }
     if let Some(csv) = csv_slot.as_mut() {
-        if let Err(e) = csv.write(buf) {
-            report.error = Some(format!("cannot write {}: {e}", csv.path().display()));
-            ctl.request_stop(StopReason::WriterFailed);
-            if let Some(csv) = csv_slot.take() {
-                let _ = csv.finish();
+        match csv.write(buf) {
+            Ok(()) => report.csv_rows += rows,
+            Err(e) => {
+                report.error = Some(format!("cannot write {}: {e}", csv.path().display()));
+                ctl.request_stop(StopReason::WriterFailed);
+                if let Some(csv) = csv_slot.take() {
+                    let _ = csv.finish();
+                }
             }
         }
     }

@@ -270,3 +270,56 @@ fn stop_with_requests_in_flight_keeps_every_row() {
     assert_eq!(u(o, "skipped"), skipped);
     assert!(rows.iter().any(|r| r.status == Some(500)));
 }
+
+/// Unmounts the tmpfs when the test ends, however it ends.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A full disk mid-run: a clear error, exit 1, and a CSV that holds exactly
+/// the rows written before the disk filled (whole lines, no zero-filled tail).
+/// Needs root to mount a small tmpfs; says so and returns where it cannot.
+#[test]
+fn full_disk_is_a_clear_error_and_the_csv_stays_whole() {
+    let _g = serial();
+    let mnt = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=70m", "tmpfs"])
+        .arg(mnt.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipping: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    let _unmount = Mounted(mnt.path().to_path_buf());
+    let srv = start(ServeConfig::default()).unwrap();
+    // A long path makes ~2 KiB rows, so the 70 MiB disk fills within a second.
+    let url = format!("{}{}", url_of(srv.addr), "a".repeat(2000));
+    let csv = mnt.path().join("out.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = rwg();
+    cmd.args(["run", &url, "-r", "0", "-d", "20s", "-c", "8", "-w", "8"])
+        .args(["--cpus", &cpus_arg(1), "-q", "-o"])
+        .arg(&csv)
+        .arg("--json")
+        .arg(dir.path().join("summary.json"));
+    let out = finish(cmd, dir, std::time::Duration::from_secs(60));
+    out.assert_code(1);
+    out.assert_no_panic();
+    assert!(
+        out.stdout.contains("CSV WRITE FAILED") && out.stdout.contains("No space left"),
+        "{}",
+        out.stdout
+    );
+    let rows = read_csv(&csv);
+    assert!(rows.len() > 10_000, "only {} rows", rows.len());
+    let j = out.json();
+    assert_eq!(u(&j, "csv_rows"), rows.len() as u64, "csv_rows vs the file");
+    assert!(u(&j["overall"], "scheduled") >= rows.len() as u64);
+    assert!(j["stopped"].as_str().unwrap_or("").contains("writer"));
+}

@@ -136,3 +136,28 @@ fn many_workers_skip_nothing_at_start() {
         &skipped[..skipped.len().min(3)]
     );
 }
+
+/// Closed loop (`-r 0`): no request goes out before the common start
+/// instant (the first ones once did, recording latency 0), and each
+/// latency covers the server's 1 ms delay.
+#[test]
+fn closed_loop_latency_covers_the_server_delay() {
+    let _g = serial();
+    let srv = start(ServeConfig {
+        delay: Delay::Fixed { ns: 1_000_000 },
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let cpus = cpus_arg(1);
+    let out = run(
+        &url_of(srv.addr),
+        &["-r", "0", "-d", "500ms", "-c", "4", "-w", "4", "--cpus", &cpus],
+    );
+    out.assert_code(0);
+    let rows = out.rows();
+    assert!(rows.len() > 100, "only {} rows", rows.len());
+    for r in &rows {
+        let latency = r.latency_us.expect("latency");
+        assert!(latency >= 1000.0, "latency {latency} µs < server delay: {r:?}");
+    }
+}
