@@ -145,6 +145,7 @@ pub fn demo(args: &DemoArgs) -> ExitCode {
         seed: 1,
         quiet: false,
         checks: Vec::new(),
+        proto: Default::default(),
     };
     let code = match run.to_config() {
         Ok(cfg) => run_and_report(&cfg, &[]),
