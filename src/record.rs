@@ -81,6 +81,7 @@ pub struct Record {
 
 /// gRPC codes with a meaning of their own in the summary.
 pub const GRPC_OK: u16 = 0;
+pub const GRPC_CANCELLED: u16 = 1;
 pub const GRPC_DEADLINE_EXCEEDED: u16 = 4;
 pub const GRPC_RESOURCE_EXHAUSTED: u16 = 8;
 
@@ -126,7 +127,8 @@ impl Record {
     }
 
     /// Whether a response (status) came back: an HTTP status is never 0, a
-    /// gRPC OK is; a gRPC DEADLINE_EXCEEDED is answered but counts as timeout.
+    /// gRPC OK is; a gRPC DEADLINE_EXCEEDED (or CANCELLED past our deadline)
+    /// is answered but counts as a timeout.
     pub fn answered(&self) -> bool {
         if self.grpc {
             self.error_kind() == ErrorKind::None || self.status != GRPC_OK

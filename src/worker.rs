@@ -14,7 +14,7 @@ use crate::client;
 use crate::clock::now_ns;
 use crate::core::{Core, Slot};
 use crate::protocol::OpGuard;
-use crate::record::{ErrorKind, Record, GRPC_DEADLINE_EXCEEDED};
+use crate::record::{ErrorKind, Record, GRPC_CANCELLED, GRPC_DEADLINE_EXCEEDED};
 
 /// A worker's deadline: armed per request, expired by the core's sweep (or by
 /// a stop), which cancels the I/O in flight.
@@ -148,7 +148,13 @@ pub async fn run(core: Rc<Core>, id: usize) {
             Ok(resp) => {
                 record.status = resp.status;
                 record.bytes = resp.bytes;
-                if record.grpc && resp.status == GRPC_DEADLINE_EXCEEDED {
+                // The server gave up on the deadline we sent (grpc-timeout):
+                // DEADLINE_EXCEEDED, or CANCELLED once our own deadline passed.
+                let late = done_ns >= start_ns + core.timeout_ns;
+                if record.grpc
+                    && (resp.status == GRPC_DEADLINE_EXCEEDED
+                        || (late && resp.status == GRPC_CANCELLED))
+                {
                     record.error = ErrorKind::Timeout as u8;
                 }
             }
