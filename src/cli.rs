@@ -11,7 +11,7 @@ use crate::config::{
     ConfigError, Dist, GrpcOptions, HttpVersion, TlsOptions,
 };
 use crate::report::analyze::ReportOptions;
-use crate::serve::{parse_delay, parse_stall, parse_status_mix, ServeConfig};
+use crate::serve::{parse_delay, parse_stall, parse_status_mix, ServeConfig, ServeProtocol};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -268,6 +268,13 @@ pub struct ServeArgs {
     /// Stop after this long [default: until Ctrl-C].
     #[arg(long)]
     pub duration: Option<String>,
+    /// Speak prior-knowledge HTTP/2 over cleartext (h2c) instead of HTTP/1.1.
+    #[arg(long, conflicts_with = "grpc")]
+    pub h2c: bool,
+    /// Serve gRPC over h2c: rwg.echo.v1.Echo/Call (proto/echo.proto) with reflection;
+    /// the status mix maps to gRPC codes (503 → RESOURCE_EXHAUSTED).
+    #[arg(long)]
+    pub grpc: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -284,6 +291,12 @@ pub struct DemoArgs {
     /// CPUs for the generator [default: 0].
     #[arg(long, default_value = "0")]
     pub cpus: String,
+    /// Demo HTTP/2 (h2c) instead of HTTP/1.1.
+    #[arg(long, conflicts_with = "grpc")]
+    pub h2c: bool,
+    /// Demo gRPC (unary echo over h2c, described by server reflection).
+    #[arg(long)]
+    pub grpc: bool,
 }
 
 fn dur(flag: &str, text: &str) -> Result<u64, ConfigError> {
@@ -426,6 +439,11 @@ impl ServeArgs {
                 n => n,
             },
             malformed: self.malformed,
+            protocol: match (self.h2c, self.grpc) {
+                (_, true) => ServeProtocol::Grpc,
+                (true, _) => ServeProtocol::H2c,
+                _ => ServeProtocol::Http1,
+            },
         })
     }
 }

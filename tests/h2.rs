@@ -129,3 +129,36 @@ fn h2_and_http1_over_tls_against_nginx() {
     assert_eq!(code, 0, "{out}{err}");
     assert_all_200(&rows, 100);
 }
+
+#[test]
+fn h2c_and_grpc_against_rwg_serve() {
+    use rwg::serve::{start, ServeConfig, ServeProtocol};
+    let dir = tempfile::tempdir().unwrap();
+    let h2c = start(ServeConfig {
+        protocol: ServeProtocol::H2c,
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let url = format!("http://{}/", h2c.addr);
+    let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--h2c"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_all_200(&rows, 100);
+    assert_eq!(js["alpn"], "h2c");
+
+    // gRPC echo described by the server's reflection; 503s of the mix are
+    // RESOURCE_EXHAUSTED (dropped).
+    let grpc = start(ServeConfig {
+        protocol: ServeProtocol::Grpc,
+        status_mix: vec![(503, 0.5)],
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let url = format!("grpc://{}/rwg.echo.v1.Echo/Call", grpc.addr);
+    let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--data", r#"{"message":"x"}"#]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(rows.len(), 100);
+    assert!(rows.iter().all(|r| r[3] == "0" || r[3] == "8"), "{rows:?}");
+    let dropped = js["overall"]["dropped"].as_u64().unwrap();
+    assert!(dropped > 20 && dropped < 80, "{dropped}");
+    assert_eq!(js["overall"]["ok"].as_u64().unwrap() + dropped, 100);
+}

@@ -256,7 +256,7 @@ impl Summary {
         );
         let _ = writeln!(
             t,
-            "  requests  {:>10} scheduled  {:>10} ok  {:>8} dropped(503)  {:>8} errors  {:>8} skipped",
+            "  requests  {:>10} scheduled  {:>10} ok  {:>8} dropped  {:>8} errors  {:>8} skipped",
             b.scheduled, b.ok, b.dropped, b.errors, b.skipped
         );
         if !b.errors_by_kind.is_empty() {
