@@ -140,6 +140,10 @@ pub struct Core {
     idle: RefCell<Vec<usize>>,
     workers: Box<[WorkerCell]>,
     finished: Cell<bool>,
+    /// Set once every worker is idle and the dispatcher runs.
+    dispatching: Cell<bool>,
+    /// `drive` waiting for every worker to offer itself.
+    start_waker: Cell<Option<std::task::Waker>>,
     in_flight: Cell<u32>,
     outbox: RefCell<Outbox>,
     stats: RefCell<CoreStats>,
@@ -172,6 +176,8 @@ impl Core {
             idle: RefCell::new(Vec::with_capacity(plan.workers)),
             workers: (0..plan.workers).map(|_| WorkerCell::default()).collect(),
             finished: Cell::new(false),
+            dispatching: Cell::new(false),
+            start_waker: Cell::new(None),
             in_flight: Cell::new(0),
             outbox: RefCell::new(setup.outbox),
             stats: RefCell::new(CoreStats::new(plan.phases.len(), setup.slo_ns)),
@@ -188,6 +194,18 @@ impl Core {
             .map(|id| monoio::spawn(worker::run(self.clone(), id)))
             .collect();
         let sweeper = monoio::spawn(sweep(self.clone()));
+        // Let every worker offer itself before the first release, so a core
+        // thread that starts late does not record its first slots as skipped.
+        // (Not a yield loop: block_on re-polls its root future at once.)
+        std::future::poll_fn(|cx| {
+            if self.idle.borrow().len() >= self.workers.len() || self.finished() {
+                return std::task::Poll::Ready(());
+            }
+            self.start_waker.set(Some(cx.waker().clone()));
+            std::task::Poll::Pending
+        })
+        .await;
+        self.dispatching.set(true);
         dispatch(&self).await;
         for w in workers {
             w.await;
@@ -219,7 +237,13 @@ impl Core {
     /// A worker is free: release whatever slots are due (possibly to it).
     pub fn go_idle(&self, id: usize) {
         self.idle.borrow_mut().push(id);
-        self.release_due(now_ns());
+        if self.dispatching.get() {
+            self.release_due(now_ns());
+        } else if self.idle.borrow().len() >= self.workers.len() {
+            if let Some(w) = self.start_waker.take() {
+                w.wake();
+            }
+        }
     }
 
     /// Counts a request in flight; returns the count including it.
@@ -312,6 +336,9 @@ impl Core {
     fn finish(&self) {
         if self.finished.replace(true) {
             return;
+        }
+        if let Some(w) = self.start_waker.take() {
+            w.wake();
         }
         for id in self.idle.borrow_mut().drain(..) {
             if let Some(w) = self.workers[id].waker.take() {

@@ -16,12 +16,13 @@ fn short_run(
 ) -> (i32, String, String, Vec<Vec<String>>, serde_json::Value) {
     let csv = dir.join("out.csv");
     let js = dir.join("out.json");
-    let mut args = vec![
-        "run", "-r", "100", "-d", "1s", "--cpus", "0", "-w", "8", "-q", "-o",
-    ];
+    let mut args = vec!["run", "-r", "100", "-d", "1s", "--cpus", "0", "-q", "-o"];
     args.push(csv.to_str().unwrap());
     args.push("--json");
     args.push(js.to_str().unwrap());
+    if !extra.contains(&"-w") {
+        args.extend_from_slice(&["-w", "8"]);
+    }
     args.extend_from_slice(extra);
     args.push(url);
     let (code, out, err) = rwg(&args);
@@ -52,7 +53,8 @@ fn h2c_against_nginx() {
     let port = free_port();
     let _nginx = nginx(
         dir.path(),
-        &format!("server {{ listen 127.0.0.1:{port} http2; {HELLO} }}"),
+        // GOAWAY after every 30 requests: rwg re-dials, no request is lost.
+        &format!("server {{ listen 127.0.0.1:{port} http2; keepalive_requests 30; {HELLO} }}"),
         &[port],
     );
     let url = format!("http://127.0.0.1:{port}/");
@@ -144,6 +146,32 @@ fn h2c_and_grpc_against_rwg_serve() {
     assert_eq!(code, 0, "{out}{err}");
     assert_all_200(&rows, 100);
     assert_eq!(js["alpn"], "h2c");
+
+    // Streams slower than --timeout are reset and recorded as timeouts.
+    let slow = start(ServeConfig {
+        protocol: ServeProtocol::H2c,
+        delay: rwg::serve::Delay::Fixed { ns: 400_000_000 },
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let url = format!("http://{}/", slow.addr);
+    let (code, _, _, rows, _) = short_run(
+        dir.path(),
+        &url,
+        &[
+            "--h2c",
+            "--timeout",
+            "100ms",
+            "--ignore-errors",
+            "-n",
+            "20",
+            "-w",
+            "32",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(rows.len(), 20);
+    assert!(rows.iter().all(|r| r[8] == "timeout"), "{rows:?}");
 
     // gRPC echo described by the server's reflection; 503s of the mix are
     // RESOURCE_EXHAUSTED (dropped).
