@@ -4,14 +4,14 @@
 //! call past `--timeout` (timeout), the reflection path without `--proto`,
 //! bad JSON (exit 2 naming the field), unknown method (error before the run).
 
-mod common;
+mod netcommon;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{csv_rows, json, rwg};
+use netcommon::{csv_rows, json, rwg};
 use prost::Message;
 use tonic::codegen::{http, BoxFuture, Context, Poll, Service};
 use tonic::server::{Grpc, NamedService, UnaryService};

@@ -2,9 +2,9 @@
 //! rcgen certificates) and against `rwg serve --h2c`; HTTP/1.1 over TLS;
 //! certificate name checks, `--insecure` and mutual TLS.
 
-mod common;
+mod netcommon;
 
-use common::{certs, csv_rows, free_port, json, nginx, rwg};
+use netcommon::{certs, csv_rows, free_port, json, nginx, rwg};
 
 const HELLO: &str = "location / { return 200 \"hello\\n\"; }";
 
