@@ -8,10 +8,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
     parse_cpus, parse_duration_ns, parse_header, parse_rate, parse_target, split_list, Config,
-    ConfigError, Dist,
+    ConfigError, Dist, GrpcOptions, HttpVersion, TlsOptions,
 };
 use crate::report::analyze::ReportOptions;
-use crate::serve::{parse_delay, parse_stall, parse_status_mix, ServeConfig};
+use crate::serve::{parse_delay, parse_stall, parse_status_mix, ServeConfig, ServeProtocol};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -171,6 +171,87 @@ pub struct RunArgs {
     /// (repeatable; exit 3 when one fails).
     #[arg(long = "check")]
     pub checks: Vec<String>,
+    #[command(flatten)]
+    pub proto: ProtoArgs,
+}
+
+/// HTTP/2, TLS and gRPC options of `rwg run`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ProtoArgs {
+    /// Over TLS, speak HTTP/1.1 only (ALPN offers http/1.1).
+    #[arg(long, conflicts_with = "http2")]
+    pub http1: bool,
+    /// Over TLS, speak HTTP/2 only (ALPN offers h2).
+    #[arg(long)]
+    pub http2: bool,
+    /// Prior-knowledge HTTP/2 over cleartext (http:// URLs).
+    #[arg(long)]
+    pub h2c: bool,
+    /// Max concurrent streams per HTTP/2 connection (capped by the server's SETTINGS).
+    #[arg(long, default_value_t = 100)]
+    pub max_streams: usize,
+    /// Accept any TLS certificate and host name.
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// Trust the CA certificates in this PEM file (instead of the built-in web roots).
+    #[arg(long)]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate chain (PEM) for mutual TLS.
+    #[arg(long, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Client private key (PEM) for mutual TLS.
+    #[arg(long, requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// gRPC: .proto file describing the method (repeatable) [default: server reflection].
+    #[arg(long = "proto")]
+    pub protos: Vec<PathBuf>,
+    /// gRPC: import path for --proto files (repeatable).
+    #[arg(short = 'I', long = "import-path")]
+    pub includes: Vec<PathBuf>,
+    /// gRPC: request message as JSON [default: {}].
+    #[arg(long, conflicts_with = "data_file")]
+    pub data: Option<String>,
+    /// gRPC: request message as JSON from a file.
+    #[arg(long)]
+    pub data_file: Option<PathBuf>,
+    /// gRPC: request metadata 'key:value' (repeatable).
+    #[arg(long = "metadata")]
+    pub metadata: Vec<String>,
+}
+
+impl ProtoArgs {
+    fn http_version(&self) -> HttpVersion {
+        match (self.http1, self.http2) {
+            (true, _) => HttpVersion::Http1,
+            (_, true) => HttpVersion::Http2,
+            _ => HttpVersion::Auto,
+        }
+    }
+
+    fn grpc(&self) -> Result<GrpcOptions, ConfigError> {
+        let data_json = match (&self.data, &self.data_file) {
+            (Some(d), _) => d.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
+                ConfigError(format!("cannot read --data-file '{}': {e}", path.display()))
+            })?,
+            (None, None) => "{}".to_string(),
+        };
+        let metadata = self
+            .metadata
+            .iter()
+            .map(|m| {
+                parse_header(m).map_err(|_| {
+                    ConfigError(format!("invalid --metadata '{m}': expected 'key:value'"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(GrpcOptions {
+            protos: self.protos.clone(),
+            includes: self.includes.clone(),
+            data_json,
+            metadata,
+        })
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -205,6 +286,13 @@ pub struct ServeArgs {
     /// Stop after this long [default: until Ctrl-C].
     #[arg(long)]
     pub duration: Option<String>,
+    /// Speak prior-knowledge HTTP/2 over cleartext (h2c) instead of HTTP/1.1.
+    #[arg(long, conflicts_with = "grpc")]
+    pub h2c: bool,
+    /// Serve gRPC over h2c: rwg.echo.v1.Echo/Call (proto/echo.proto) with reflection;
+    /// the status mix maps to gRPC codes (503 → RESOURCE_EXHAUSTED).
+    #[arg(long)]
+    pub grpc: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -221,6 +309,12 @@ pub struct DemoArgs {
     /// CPUs for the generator [default: 0].
     #[arg(long, default_value = "0")]
     pub cpus: String,
+    /// Demo HTTP/2 (h2c) instead of HTTP/1.1.
+    #[arg(long, conflicts_with = "grpc")]
+    pub h2c: bool,
+    /// Demo gRPC (unary echo over h2c, described by server reflection).
+    #[arg(long)]
+    pub grpc: bool,
 }
 
 /// Every CPU this process may run on (at least CPU 0).
@@ -257,6 +351,8 @@ impl RunArgs {
             None => all_cpus(),
         };
         let workers = self.workers.unwrap_or(256 * cpus.len());
+        let p = &self.proto;
+        let h2 = target.scheme.grpc() || p.h2c || p.http2;
         let body = match (&self.body, &self.body_file) {
             (Some(b), _) => b.clone().into_bytes(),
             (None, Some(path)) => std::fs::read(path).map_err(|e| {
@@ -278,7 +374,11 @@ impl RunArgs {
                 Dist::Fixed
             },
             workers,
-            connections: self.connections.unwrap_or(workers),
+            // HTTP/2 multiplexes: one connection per core unless told.
+            connections: self
+                .connections
+                .unwrap_or(if h2 { cpus.len() } else { workers }),
+            connections_given: self.connections.is_some(),
             max_requests: self.requests,
             timeout_ns: dur("--timeout", &self.timeout)?,
             connect_timeout_ns: dur("--connect-timeout", &self.connect_timeout)?.max(1),
@@ -298,6 +398,16 @@ impl RunArgs {
             body,
             seed: self.seed,
             quiet: self.quiet,
+            http: p.http_version(),
+            h2c: p.h2c,
+            max_streams: p.max_streams,
+            tls: TlsOptions {
+                insecure: p.insecure,
+                cacert: p.cacert.clone(),
+                cert: p.cert.clone(),
+                key: p.key.clone(),
+            },
+            grpc: p.grpc()?,
         };
         cfg.validate()?;
         Ok(cfg)
@@ -356,6 +466,11 @@ impl ServeArgs {
                 n => n,
             },
             malformed: self.malformed,
+            protocol: match (self.h2c, self.grpc) {
+                (_, true) => ServeProtocol::Grpc,
+                (true, _) => ServeProtocol::H2c,
+                _ => ServeProtocol::Http1,
+            },
         })
     }
 }

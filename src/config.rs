@@ -29,11 +29,70 @@ pub enum Dist {
     Exp,
 }
 
+/// The URL scheme: what protocol and whether TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+    /// gRPC over h2c.
+    Grpc,
+    /// gRPC over TLS.
+    Grpcs,
+}
+
+impl Scheme {
+    pub fn tls(self) -> bool {
+        matches!(self, Scheme::Https | Scheme::Grpcs)
+    }
+
+    pub fn grpc(self) -> bool {
+        matches!(self, Scheme::Grpc | Scheme::Grpcs)
+    }
+}
+
+/// Which HTTP version to speak over TLS (`--http1` / `--http2`); cleartext
+/// HTTP/2 needs `--h2c`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpVersion {
+    /// Offer h2 and http/1.1 by ALPN, speak what the server picks.
+    Auto,
+    Http1,
+    Http2,
+}
+
+/// TLS settings from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct TlsOptions {
+    /// Accept any server certificate and name.
+    pub insecure: bool,
+    /// Trust these PEM certificates instead of the built-in web roots.
+    pub cacert: Option<PathBuf>,
+    /// Client certificate chain and key (PEM) for mutual TLS.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+/// How a gRPC request is built.
+#[derive(Clone, Debug, Default)]
+pub struct GrpcOptions {
+    /// .proto files to compile; empty = ask the server (reflection).
+    pub protos: Vec<PathBuf>,
+    /// Import paths for the .proto files.
+    pub includes: Vec<PathBuf>,
+    /// The request message as JSON.
+    pub data_json: String,
+    /// Extra request metadata (`key: value`).
+    pub metadata: Vec<(String, String)>,
+}
+
 /// Where requests go, resolved once before the run.
 #[derive(Clone, Debug)]
 pub struct Target {
     /// The URL as the user wrote it (the CSV's `url` column).
     pub url: String,
+    pub scheme: Scheme,
+    /// Host name for TLS SNI and certificate checks.
+    pub host: String,
     pub addr: SocketAddr,
     /// `Host` header value (`host[:port]`).
     pub authority: String,
@@ -52,6 +111,8 @@ pub struct Config {
     pub workers: usize,
     /// Max connections, all cores together.
     pub connections: usize,
+    /// `--connections` was given (else HTTP/2 chosen by ALPN uses one per core).
+    pub connections_given: bool,
     pub max_requests: Option<u64>,
     pub timeout_ns: u64,
     pub connect_timeout_ns: u64,
@@ -69,6 +130,20 @@ pub struct Config {
     pub body: Vec<u8>,
     pub seed: u64,
     pub quiet: bool,
+    pub http: HttpVersion,
+    /// Prior-knowledge HTTP/2 over cleartext (`--h2c`).
+    pub h2c: bool,
+    /// Streams per HTTP/2 connection (capped by the server's SETTINGS).
+    pub max_streams: usize,
+    pub tls: TlsOptions,
+    pub grpc: GrpcOptions,
+}
+
+impl Config {
+    /// Whether requests go over HTTP/2 for sure (gRPC, h2c, or `--http2`).
+    pub fn forced_h2(&self) -> bool {
+        self.target.scheme.grpc() || self.h2c || self.http == HttpVersion::Http2
+    }
 }
 
 /// Parses `30s`, `500ms`, `2m`, `1h`, `250us`, `10ns`, or a bare number of seconds
@@ -157,30 +232,30 @@ pub fn parse_header(text: &str) -> Result<(String, String), ConfigError> {
     }
 }
 
-/// Parses and resolves an `http://` URL.
+/// Parses and resolves an `http://`, `https://`, `grpc://` or `grpcs://` URL.
 pub fn parse_target(url: &str) -> Result<Target, ConfigError> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e| ConfigError(format!("invalid URL '{url}': {e}")))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return err(format!(
-                "unsupported URL '{url}': https is not supported yet (use http://)"
-            ))
-        }
+    let scheme = match uri.scheme_str() {
+        Some("http") => Scheme::Http,
+        Some("https") => Scheme::Https,
+        Some("grpc") => Scheme::Grpc,
+        Some("grpcs") => Scheme::Grpcs,
         Some(other) => return err(format!("invalid URL '{url}': unknown scheme '{other}'")),
         None => {
             return err(format!(
                 "invalid URL '{url}': missing scheme (http://host:port/path)"
             ))
         }
-    }
+    };
     let host = match uri.host() {
         Some(h) if !h.is_empty() => h,
         _ => return err(format!("invalid URL '{url}': missing host")),
     };
-    let port = uri.port_u16().unwrap_or(80);
+    let port = uri
+        .port_u16()
+        .unwrap_or(if scheme.tls() { 443 } else { 80 });
     let bare_host = host.trim_start_matches('[').trim_end_matches(']');
     let addr = (bare_host, port)
         .to_socket_addrs()
@@ -201,8 +276,15 @@ pub fn parse_target(url: &str) -> Result<Target, ConfigError> {
             "invalid URL '{url}': commas are not allowed (the CSV's url column is unquoted)"
         ));
     }
+    if scheme.grpc() && path_and_query.trim_start_matches('/').split('/').count() != 2 {
+        return err(format!(
+            "invalid gRPC URL '{url}': expected grpc://host:port/package.Service/Method"
+        ));
+    }
     Ok(Target {
         url: url.to_string(),
+        scheme,
+        host: bare_host.to_string(),
         addr,
         authority,
         path_and_query,
@@ -250,6 +332,27 @@ impl Config {
         }
         if self.max_requests == Some(0) {
             return err("invalid --requests 0: must be at least 1".into());
+        }
+        if self.max_streams == 0 {
+            return err("invalid --max-streams 0: must be at least 1".into());
+        }
+        if self.h2c && self.target.scheme.tls() {
+            return err(format!(
+                "--h2c is cleartext HTTP/2: use an http:// URL, not '{}' (over TLS, HTTP/2 is chosen by ALPN or --http2)",
+                self.target.url
+            ));
+        }
+        if self.h2c && self.http == HttpVersion::Http1 {
+            return err("--h2c and --http1 contradict each other".into());
+        }
+        if self.target.scheme == Scheme::Http && self.http == HttpVersion::Http2 && !self.h2c {
+            return err(format!(
+                "--http2 on cleartext '{}': use --h2c for prior-knowledge HTTP/2",
+                self.target.url
+            ));
+        }
+        if self.target.scheme.grpc() && self.http == HttpVersion::Http1 {
+            return err("gRPC needs HTTP/2: drop --http1".into());
         }
         if self.slo_ns == Some(0) {
             return err("invalid --slo 0: must be > 0".into());
@@ -299,6 +402,10 @@ mod tests {
         let t = parse_target("http://[::1]:81").unwrap();
         assert_eq!(t.path_and_query, "/");
         assert!(t.addr.is_ipv6());
+        let t = parse_target("grpcs://localhost/pkg.Svc/Call").unwrap();
+        assert_eq!((t.scheme, t.addr.port()), (Scheme::Grpcs, 443));
+        assert_eq!(t.host, "localhost");
+        assert!(parse_target("grpc://127.0.0.1:1/NoMethod").is_err());
         for bad in ["127.0.0.1:80", "ftp://x/", "http://", "not a url"] {
             assert!(parse_target(bad).is_err(), "{bad}");
         }

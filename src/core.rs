@@ -9,10 +9,11 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::time::Duration;
 
+use crate::client::{Client, ClientSpec};
 use crate::clock::{now_ns, PreciseTimer};
 use crate::plan::CorePlan;
-use crate::pool::{Pool, WarmReport};
-use crate::protocol::http1::RequestBytes;
+use crate::pool::WarmReport;
+use crate::protocol::tls::TlsClient;
 use crate::record::{ErrorKind, Outcome, Record};
 use crate::ring::Outbox;
 use crate::schedule::{Schedule, Step};
@@ -106,8 +107,8 @@ enum Due {
 pub struct CoreSetup {
     pub plan: CorePlan,
     pub addr: std::net::SocketAddr,
-    pub request: Vec<u8>,
-    pub no_body: bool,
+    pub client: ClientSpec,
+    pub tls: Option<TlsClient>,
     pub timeout_ns: u64,
     pub connect_timeout_ns: u64,
     pub slo_ns: Option<u64>,
@@ -129,9 +130,9 @@ pub struct Core {
     index: usize,
     sched: RefCell<Schedule>,
     start_ns: Cell<u64>,
-    pool: Rc<Pool>,
-    request: RequestBytes,
-    pub no_body: bool,
+    client: Client,
+    /// Statuses are gRPC codes.
+    pub grpc: bool,
     pub timeout_ns: u64,
     ignore_errors: bool,
     /// Spin for the last stretch before each due slot (`--precise`).
@@ -150,15 +151,21 @@ impl Core {
     /// Builds the core and dials its connections (before the first send).
     pub async fn warm(setup: CoreSetup) -> (Rc<Core>, WarmReport) {
         let plan = &setup.plan;
-        let pool = Pool::new(setup.addr, plan.connections, setup.connect_timeout_ns);
-        let warm = pool.warm(WARM_PARALLEL).await;
+        let (client, warm) = Client::warm(
+            setup.client,
+            setup.addr,
+            setup.tls,
+            plan.connections,
+            setup.connect_timeout_ns,
+            WARM_PARALLEL,
+        )
+        .await;
         let core = Rc::new(Core {
             index: plan.core_index,
             sched: RefCell::new(Schedule::new(plan)),
             start_ns: Cell::new(0),
-            pool,
-            request: RequestBytes::new(setup.request),
-            no_body: setup.no_body,
+            grpc: client.grpc(),
+            client,
             timeout_ns: setup.timeout_ns,
             ignore_errors: setup.ignore_errors,
             precise: setup.precise,
@@ -189,7 +196,7 @@ impl Core {
             w.await;
         }
         sweeper.await;
-        self.pool.close_all();
+        self.client.close_all();
         while !self.outbox.borrow_mut().flush() {
             monoio::time::sleep(Duration::from_millis(1)).await;
         }
@@ -204,12 +211,8 @@ impl Core {
         &self.workers[id]
     }
 
-    pub fn pool(&self) -> &Pool {
-        &self.pool
-    }
-
-    pub fn request(&self) -> &RequestBytes {
-        &self.request
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     pub fn finished(&self) -> bool {

@@ -48,7 +48,7 @@ pub fn encode_row(out: &mut Vec<u8>, r: &Record, url: &[u8], epoch: &EpochMap) {
     out.push(b',');
     push_int(out, r.phase as u64);
     out.push(b',');
-    if r.status != 0 {
+    if r.answered() {
         push_int(out, r.status as u64);
     }
     out.push(b',');
@@ -173,6 +173,7 @@ mod tests {
             phase: 1,
             in_flight: 3,
             error: 0,
+            ..Record::default()
         };
         let mut out = Vec::new();
         encode_row(&mut out, &r, b"http://h/", &epoch);

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use rwg::check::{evaluate_all, parse_checks, Check, CheckSource};
-use rwg::cli::{DemoArgs, PlotArgs, ReportArgs, RunArgs, ServeArgs};
+use rwg::cli::{DemoArgs, PlotArgs, ProtoArgs, ReportArgs, RunArgs, ServeArgs};
 use rwg::config::parse_duration_ns;
 use rwg::report::{analyze, hlog_read, render};
-use rwg::serve::{self, Delay, ServeConfig};
+use rwg::serve::{self, Delay, ServeConfig, ServeProtocol};
 use rwg::{Config, RunError};
 
 /// Prints each check as pass/fail; true when all passed.
@@ -81,7 +81,8 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    eprintln!("rwg serve: listening on http://{}/", handle.addr);
+    let scheme = if args.grpc { "grpc" } else { "http" };
+    eprintln!("rwg serve: listening on {scheme}://{}/", handle.addr);
     match duration_ns {
         Some(ns) => std::thread::sleep(Duration::from_nanos(ns)),
         None => wait_for_signal(),
@@ -108,6 +109,13 @@ pub fn demo(args: &DemoArgs) -> ExitCode {
     let handle = match serve::start(ServeConfig {
         delay: Delay::Exp { mean_ns: 1_000_000 },
         status_mix: vec![(503, 0.01)],
+        protocol: if args.grpc {
+            ServeProtocol::Grpc
+        } else if args.h2c {
+            ServeProtocol::H2c
+        } else {
+            ServeProtocol::Http1
+        },
         ..ServeConfig::default()
     }) {
         Ok(h) => h,
@@ -116,9 +124,13 @@ pub fn demo(args: &DemoArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let url = format!("http://{}/demo", handle.addr);
+    let url = if args.grpc {
+        format!("grpc://{}/rwg.echo.v1.Echo/Call", handle.addr)
+    } else {
+        format!("http://{}/demo", handle.addr)
+    };
     eprintln!(
-        "rwg demo: built-in target on {url} (exponential 1 ms delay, 1% 503); phases {} req/s for {}",
+        "rwg demo: built-in target on {url} (exponential 1 ms delay, 1% 503 / RESOURCE_EXHAUSTED); phases {} req/s for {}",
         args.rate, args.duration
     );
     let run = RunArgs {
@@ -127,7 +139,7 @@ pub fn demo(args: &DemoArgs) -> ExitCode {
         duration: args.duration.clone(),
         dist: "exp".into(),
         workers: Some(256),
-        connections: Some(64),
+        connections: Some(if args.grpc || args.h2c { 1 } else { 64 }),
         requests: None,
         timeout: "2s".into(),
         connect_timeout: "1s".into(),
@@ -145,6 +157,12 @@ pub fn demo(args: &DemoArgs) -> ExitCode {
         seed: 1,
         quiet: false,
         checks: Vec::new(),
+        proto: ProtoArgs {
+            h2c: args.h2c,
+            data: args.grpc.then(|| r#"{"message":"demo"}"#.to_string()),
+            max_streams: 100,
+            ..Default::default()
+        },
     };
     let code = match run.to_config() {
         Ok(cfg) => run_and_report(&cfg, &[]),

@@ -16,10 +16,10 @@ use crate::hlog::HlogWriter;
 use crate::plan::Plan;
 use crate::pool::WarmReport;
 use crate::progress::Progress;
-use crate::protocol::http1::encode_request;
-use crate::record::ErrorKind;
+use crate::record::{grpc_code_name, ErrorKind};
 use crate::report::summary::{Block, Summary};
 use crate::ring;
+use crate::setup;
 use crate::sink::{self, SinkSetup};
 use crate::stats::CoreStats;
 
@@ -149,14 +149,9 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let cpus = choose_cpus(&cfg.cpus).map_err(RunError::Config)?;
     let cores = cpus.len();
     let plan = Plan::from_config(cfg);
-    let core_plans = plan.split(cores, cfg.workers, cfg.connections);
-    let request = encode_request(
-        &cfg.method,
-        &cfg.target.authority,
-        &cfg.target.path_and_query,
-        &cfg.headers,
-        &cfg.body,
-    );
+    let prepared = setup::prepare(cfg, cores)?;
+    let connections = prepared.connections.max(cores);
+    let core_plans = plan.split(cores, cfg.workers, connections);
     let csv = match &cfg.output {
         Some(path) => Some(CsvFile::create(path).map_err(|e| {
             RunError::Config(ConfigError(format!(
@@ -205,8 +200,8 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         let setup = CoreSetup {
             plan: core_plan,
             addr: cfg.target.addr,
-            request: request.clone(),
-            no_body: cfg.method.eq_ignore_ascii_case("HEAD"),
+            client: prepared.spec.clone(),
+            tls: prepared.tls.clone(),
             timeout_ns: cfg.timeout_ns,
             connect_timeout_ns: cfg.connect_timeout_ns,
             slo_ns: cfg.slo_ns,
@@ -291,6 +286,10 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         warm.connected += r.warm.connected;
         warm.failed += r.warm.failed;
         warm.elapsed_ns = warm.elapsed_ns.max(r.warm.elapsed_ns);
+        warm.handshake_ns += r.warm.handshake_ns;
+        if warm.alpn.is_none() {
+            warm.alpn.clone_from(&r.warm.alpn);
+        }
         if warm.first_error.is_none() {
             warm.first_error.clone_from(&r.warm.first_error);
         }
@@ -335,14 +334,21 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         .to_string(),
         cpus,
         workers: cfg.workers,
-        connections: cfg.connections,
+        connections,
         warmup_connected: warm.connected,
         warmup_failed: warm.failed,
         warmup_ms: warm.elapsed_ns as f64 / 1e6,
         warmup_error: warm.first_error,
+        protocol: prepared.protocol.to_string(),
+        alpn: warm.alpn,
+        tls: prepared.tls.is_some(),
+        handshake_ms: warm.handshake_ns as f64 / 1e6 / warm.connected.max(1) as f64,
         slo_ms: cfg.slo_ns.map(|ns| ns as f64 / 1e6),
         stopped,
         first_error: first_error.map(|(kind, status)| match kind {
+            ErrorKind::None if merged.overall.grpc => {
+                format!("gRPC status {status} {}", grpc_code_name(status))
+            }
             ErrorKind::None => format!("HTTP status {status}"),
             k => k.as_str().to_string(),
         }),

@@ -23,6 +23,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod core;
@@ -39,6 +40,7 @@ pub mod report;
 pub mod ring;
 pub mod schedule;
 pub mod serve;
+pub mod setup;
 pub mod sink;
 pub mod stats;
 pub mod worker;

@@ -3,7 +3,7 @@
 //! refilled on demand when the server closes a connection. Shared by the
 //! core's workers only, so a `RefCell` is all the locking it needs.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::net::SocketAddr;
@@ -11,14 +11,10 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use monoio::net::TcpStream;
-
 use crate::clock::now_ns;
 use crate::protocol::http1::Conn;
+use crate::protocol::tls::{self, TlsClient};
 use crate::record::ErrorKind;
-
-/// Idle TCP keep-alive probes start after this long (the seed's 30 s).
-const KEEPALIVE: Duration = Duration::from_secs(30);
 
 /// What warm-up achieved on one core.
 #[derive(Clone, Debug, Default)]
@@ -27,6 +23,18 @@ pub struct WarmReport {
     pub failed: usize,
     pub elapsed_ns: u64,
     pub first_error: Option<String>,
+    /// Time spent dialling (TCP + TLS + h2 handshakes), all connections.
+    pub handshake_ns: u64,
+    /// What the connections speak: `http/1.1`, `h2` (TLS ALPN) or `h2c`.
+    pub alpn: Option<String>,
+}
+
+/// The ALPN result as the summary shows it (`http/1.1` when none was chosen).
+pub fn alpn_name(alpn: Option<Vec<u8>>) -> String {
+    match alpn {
+        Some(p) => String::from_utf8_lossy(&p).into_owned(),
+        None => "http/1.1".to_string(),
+    }
 }
 
 struct Inner {
@@ -38,15 +46,26 @@ struct Inner {
 
 pub struct Pool {
     addr: SocketAddr,
+    tls: Option<TlsClient>,
+    handshake_ns: Cell<u64>,
+    alpn: RefCell<Option<String>>,
     max: usize,
     connect_timeout: Duration,
     inner: RefCell<Inner>,
 }
 
 impl Pool {
-    pub fn new(addr: SocketAddr, max: usize, connect_timeout_ns: u64) -> Rc<Pool> {
+    pub fn new(
+        addr: SocketAddr,
+        tls: Option<TlsClient>,
+        max: usize,
+        connect_timeout_ns: u64,
+    ) -> Rc<Pool> {
         Rc::new(Pool {
             addr,
+            tls,
+            handshake_ns: Cell::new(0),
+            alpn: RefCell::new(None),
             max,
             connect_timeout: Duration::from_nanos(connect_timeout_ns),
             inner: RefCell::new(Inner {
@@ -58,20 +77,13 @@ impl Pool {
     }
 
     async fn dial(&self) -> std::io::Result<Conn> {
-        let stream =
-            match monoio::time::timeout(self.connect_timeout, TcpStream::connect_addr(self.addr))
-                .await
-            {
-                Ok(res) => res?,
-                Err(_) => {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "connect timed out",
-                    ))
-                }
-            };
-        stream.set_nodelay(true)?;
-        stream.set_tcp_keepalive(Some(KEEPALIVE), None, None)?;
+        let t0_ns = now_ns();
+        let stream = tls::dial(self.addr, self.tls.as_ref(), self.connect_timeout).await?;
+        self.handshake_ns
+            .set(self.handshake_ns.get() + (now_ns() - t0_ns));
+        if self.alpn.borrow().is_none() {
+            *self.alpn.borrow_mut() = Some(alpn_name(stream.alpn()));
+        }
         Ok(Conn::new(stream))
     }
 
@@ -114,6 +126,8 @@ impl Pool {
         }
         let mut out = report.borrow().clone();
         out.elapsed_ns = now_ns() - t0_ns;
+        out.handshake_ns = self.handshake_ns.get();
+        out.alpn.clone_from(&self.alpn.borrow());
         out
     }
 

@@ -53,7 +53,7 @@ impl ErrorKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
-    /// The server shed load: HTTP 503.
+    /// The server shed load: HTTP 503 or gRPC RESOURCE_EXHAUSTED.
     Dropped,
     /// A response with any other non-2xx status.
     StatusError,
@@ -75,6 +75,38 @@ pub struct Record {
     pub phase: u16,
     pub in_flight: u32,
     pub error: ErrorKindRepr,
+    /// `status` is a gRPC code (0 = OK) rather than an HTTP status.
+    pub grpc: bool,
+}
+
+/// gRPC codes with a meaning of their own in the summary.
+pub const GRPC_OK: u16 = 0;
+pub const GRPC_CANCELLED: u16 = 1;
+pub const GRPC_DEADLINE_EXCEEDED: u16 = 4;
+pub const GRPC_RESOURCE_EXHAUSTED: u16 = 8;
+
+/// The canonical name of a gRPC status code.
+pub fn grpc_code_name(code: u16) -> &'static str {
+    const NAMES: [&str; 17] = [
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    ];
+    NAMES.get(code as usize).copied().unwrap_or("UNKNOWN_CODE")
 }
 
 /// `ErrorKind` stored as its byte so `Record` stays `Default`.
@@ -94,8 +126,24 @@ impl Record {
         }
     }
 
+    /// Whether a response (status) came back: an HTTP status is never 0, a
+    /// gRPC OK is; a gRPC DEADLINE_EXCEEDED (or CANCELLED past our deadline)
+    /// is answered but counts as a timeout.
+    pub fn answered(&self) -> bool {
+        if self.grpc {
+            self.error_kind() == ErrorKind::None || self.status != GRPC_OK
+        } else {
+            self.status != 0
+        }
+    }
+
     pub fn outcome(&self) -> Outcome {
         match self.error_kind() {
+            ErrorKind::None if self.grpc => match self.status {
+                GRPC_OK => Outcome::Ok,
+                GRPC_RESOURCE_EXHAUSTED => Outcome::Dropped,
+                _ => Outcome::StatusError,
+            },
             ErrorKind::None => match self.status {
                 200..=299 => Outcome::Ok,
                 503 => Outcome::Dropped,
@@ -156,6 +204,27 @@ mod tests {
             r.error = kind as u8;
             assert_eq!(r.error_kind(), kind);
         }
+    }
+
+    #[test]
+    fn grpc_outcomes() {
+        let mut r = Record {
+            grpc: true,
+            ..Record::default()
+        };
+        assert_eq!(r.outcome(), Outcome::Ok);
+        assert!(r.answered());
+        r.status = GRPC_RESOURCE_EXHAUSTED;
+        assert_eq!(r.outcome(), Outcome::Dropped);
+        r.status = 3;
+        assert_eq!(r.outcome(), Outcome::StatusError);
+        assert_eq!(grpc_code_name(3), "INVALID_ARGUMENT");
+        r.status = GRPC_DEADLINE_EXCEEDED;
+        r.error = ErrorKind::Timeout as u8;
+        assert_eq!(r.outcome(), Outcome::Failed);
+        assert!(r.answered());
+        r.status = 0;
+        assert!(!r.answered());
     }
 
     #[test]

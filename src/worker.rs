@@ -1,19 +1,20 @@
 //! HOT: one worker = one request in flight at a time. The loop reads top to
 //! bottom: take a slot → take a connection → exchange → record. Per-request
 //! deadlines are not timers: the core's sweep cancels overdue I/O through
-//! the worker's [`Deadline`].
+//! the worker's [`Deadline`], and wakes futures that race it (h2, TLS).
 
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
 use monoio::io::{CancelHandle, Canceller};
 
+use crate::client;
 use crate::clock::now_ns;
 use crate::core::{Core, Slot};
-use crate::protocol::{OpGuard, Response};
-use crate::record::{ErrorKind, Record};
+use crate::protocol::OpGuard;
+use crate::record::{ErrorKind, Record, GRPC_CANCELLED, GRPC_DEADLINE_EXCEEDED};
 
 /// A worker's deadline: armed per request, expired by the core's sweep (or by
 /// a stop), which cancels the I/O in flight.
@@ -26,6 +27,8 @@ pub struct Deadline {
     expired: Cell<Option<ErrorKind>>,
     /// What expiry at `at_ns` means (timeout, or cancelled by a stop).
     reason: Cell<Option<ErrorKind>>,
+    /// A task racing a non-monoio future (h2 stream, TLS) against expiry.
+    waker: Cell<Option<Waker>>,
 }
 
 impl Deadline {
@@ -37,6 +40,7 @@ impl Deadline {
 
     fn disarm(&self) {
         self.at_ns.set(0);
+        self.waker.take();
     }
 
     /// Pulls an armed deadline in (used when the run stops).
@@ -57,6 +61,9 @@ impl Deadline {
         self.expired.set(self.reason.get());
         let old = self.canceller.take();
         *self.canceller.borrow_mut() = old.cancel();
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
     }
 }
 
@@ -71,6 +78,20 @@ impl OpGuard for Deadline {
 
     fn cancel_reason(&self) -> ErrorKind {
         self.expired.get().unwrap_or(ErrorKind::Io)
+    }
+
+    fn poll_expired(&self, cx: &mut Context<'_>) -> Poll<ErrorKind> {
+        match self.expired.get() {
+            Some(kind) => Poll::Ready(kind),
+            None => {
+                let stale = self.waker.take();
+                match stale {
+                    Some(w) if w.will_wake(cx.waker()) => self.waker.set(Some(w)),
+                    _ => self.waker.set(Some(cx.waker().clone())),
+                }
+                Poll::Pending
+            }
+        }
     }
 }
 
@@ -107,7 +128,7 @@ pub async fn run(core: Rc<Core>, id: usize) {
         let start_ns = now_ns();
         cell.deadline.arm(start_ns + core.timeout_ns);
         let mut sent_ns = 0;
-        let result = exchange(&core, &cell.deadline, &mut sent_ns).await;
+        let result = client::exchange(core.client(), &cell.deadline, &mut sent_ns).await;
         let done_ns = now_ns();
         cell.deadline.disarm();
         let mut record = Record {
@@ -116,12 +137,22 @@ pub async fn run(core: Rc<Core>, id: usize) {
             done_ns,
             phase: slot.phase,
             in_flight,
+            grpc: core.grpc,
             ..Record::default()
         };
         match result {
             Ok(resp) => {
                 record.status = resp.status;
                 record.bytes = resp.bytes;
+                // The server gave up on the deadline we sent (grpc-timeout):
+                // DEADLINE_EXCEEDED, or CANCELLED once our own deadline passed.
+                let late = done_ns >= start_ns + core.timeout_ns;
+                if record.grpc
+                    && (resp.status == GRPC_DEADLINE_EXCEEDED
+                        || (late && resp.status == GRPC_CANCELLED))
+                {
+                    record.error = ErrorKind::Timeout as u8;
+                }
             }
             Err(kind) => record.error = kind as u8,
         }
@@ -130,42 +161,4 @@ pub async fn run(core: Rc<Core>, id: usize) {
         // dispatcher hands us work at once, without a wake-up.
         core.go_idle(id);
     }
-}
-
-/// One request on a pooled connection. A reused connection that the server
-/// closed while idle fails before any response byte; that request is retried
-/// once on a fresh connection, as HTTP clients do for idempotent requests.
-async fn exchange(
-    core: &Core,
-    deadline: &Deadline,
-    sent_ns: &mut u64,
-) -> Result<Response, ErrorKind> {
-    let pool = core.pool();
-    for attempt in 0..2 {
-        let mut conn = pool.acquire().await?;
-        let reused = conn.served() > 0;
-        if *sent_ns == 0 {
-            *sent_ns = now_ns();
-        }
-        match conn.exchange(core.request(), core.no_body, deadline).await {
-            Ok(resp) => {
-                if resp.close {
-                    drop(conn);
-                    pool.retire();
-                } else {
-                    pool.release(conn);
-                }
-                return Ok(resp);
-            }
-            Err(kind) => {
-                let stale = kind == ErrorKind::Reset && reused && !conn.received_any();
-                drop(conn);
-                pool.retire();
-                if !(stale && attempt == 0) {
-                    return Err(kind);
-                }
-            }
-        }
-    }
-    Err(ErrorKind::Reset)
 }

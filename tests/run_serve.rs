@@ -151,13 +151,18 @@ fn closed_loop_latency_covers_the_server_delay() {
     let cpus = cpus_arg(1);
     let out = run(
         &url_of(srv.addr),
-        &["-r", "0", "-d", "500ms", "-c", "4", "-w", "4", "--cpus", &cpus],
+        &[
+            "-r", "0", "-d", "500ms", "-c", "4", "-w", "4", "--cpus", &cpus,
+        ],
     );
     out.assert_code(0);
     let rows = out.rows();
     assert!(rows.len() > 100, "only {} rows", rows.len());
     for r in &rows {
         let latency = r.latency_us.expect("latency");
-        assert!(latency >= 1000.0, "latency {latency} µs < server delay: {r:?}");
+        assert!(
+            latency >= 1000.0,
+            "latency {latency} µs < server delay: {r:?}"
+        );
     }
 }

@@ -6,10 +6,9 @@
 use std::rc::Rc;
 
 use monoio::buf::{IoBuf, IoBufMut};
-use monoio::io::{CancelableAsyncReadRent, CancelableAsyncWriteRentExt};
-use monoio::net::TcpStream;
 
 use super::chunked::ChunkedDecoder;
+use super::tls::Transport;
 use super::{OpGuard, Response};
 use crate::record::ErrorKind;
 
@@ -159,7 +158,7 @@ fn contains_token(value: &[u8], token: &[u8]) -> bool {
 
 /// A keep-alive connection and its read buffer (`buf[start..]` is unread).
 pub struct Conn {
-    stream: TcpStream,
+    stream: Transport,
     buf: Option<Vec<u8>>,
     start: usize,
     /// Responses completed on this connection.
@@ -169,7 +168,7 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream) -> Self {
+    pub fn new(stream: Transport) -> Self {
         Conn {
             stream,
             buf: Some(Vec::with_capacity(INITIAL_BUF_BYTES)),
@@ -220,20 +219,17 @@ impl Conn {
             };
             buf.reserve(target.max(INITIAL_BUF_BYTES) - buf.len());
         }
-        let handle = match guard.handle() {
-            Ok(h) => h,
+        let len = buf.len();
+        let (n, slice) = match self.stream.read(buf.slice_mut(len..), guard).await {
+            Ok(done) => done,
             Err(kind) => {
-                self.buf = Some(buf);
+                // The buffer went with a cancelled TLS read; the connection
+                // is discarded after an error anyway.
+                self.buf = Some(Vec::new());
                 return Err(kind);
             }
         };
-        let len = buf.len();
-        let (res, slice) = self
-            .stream
-            .cancelable_read(buf.slice_mut(len..), handle)
-            .await;
         self.buf = Some(slice.into_inner());
-        let n = res.map_err(|e| io_error_kind(&e, guard))?;
         self.received |= n > 0;
         Ok(n)
     }
@@ -246,10 +242,7 @@ impl Conn {
         guard: &impl OpGuard,
     ) -> Result<Response, ErrorKind> {
         self.received = !self.unread().is_empty();
-        let handle = guard.handle()?;
-        let (res, _) =
-            CancelableAsyncWriteRentExt::write_all(&mut self.stream, request.clone(), handle).await;
-        res.map_err(|e| io_error_kind(&e, guard))?;
+        self.stream.write_all(request.clone(), guard).await?;
         let mut bytes = 0u64;
         let head = loop {
             match parse_head(self.unread(), no_body) {
@@ -331,20 +324,6 @@ impl Conn {
                 }
             },
         }
-    }
-}
-
-fn io_error_kind(e: &std::io::Error, guard: &impl OpGuard) -> ErrorKind {
-    use std::io::ErrorKind as K;
-    if e.raw_os_error() == Some(libc::ECANCELED) {
-        return guard.cancel_reason();
-    }
-    match e.kind() {
-        K::ConnectionReset | K::BrokenPipe | K::ConnectionAborted | K::UnexpectedEof => {
-            ErrorKind::Reset
-        }
-        K::TimedOut => ErrorKind::Timeout,
-        _ => ErrorKind::Io,
     }
 }
 

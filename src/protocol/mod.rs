@@ -1,8 +1,18 @@
 //! Protocol clients: pure encode/parse plus one async exchange per request.
-//! `http1` speaks HTTP/1.1 over a pooled keep-alive connection.
+//! `http1` speaks HTTP/1.1 over a pooled keep-alive connection (plain or
+//! TLS, see `tls`); `h2` multiplexes streams over a few HTTP/2 connections;
+//! `grpc` frames unary calls on top of `h2` and reads their status.
 
 pub mod chunked;
+pub mod grpc;
+pub mod h2;
 pub mod http1;
+pub mod reflection;
+pub mod tls;
+
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::{Context, Poll};
 
 use crate::record::ErrorKind;
 use monoio::io::CancelHandle;
@@ -14,11 +24,47 @@ pub trait OpGuard {
     fn handle(&self) -> Result<CancelHandle, ErrorKind>;
     /// The reason an operation came back `ECANCELED`.
     fn cancel_reason(&self) -> ErrorKind;
+    /// Ready with the reason once the deadline expired; otherwise registers
+    /// the task to be woken when it does (for futures that are not monoio
+    /// operations: h2 streams, TLS records).
+    fn poll_expired(&self, cx: &mut Context<'_>) -> Poll<ErrorKind>;
+}
+
+/// Runs `fut` until it finishes or the guard expires; on expiry `fut` is
+/// dropped (an h2 stream is reset, a TLS connection must be discarded).
+pub async fn guarded<T, F>(guard: &impl OpGuard, fut: F) -> Result<T, ErrorKind>
+where
+    F: Future<Output = Result<T, ErrorKind>>,
+{
+    let mut fut = pin!(fut);
+    poll_fn(|cx| {
+        if let Poll::Ready(kind) = guard.poll_expired(cx) {
+            return Poll::Ready(Err(kind));
+        }
+        fut.as_mut().poll(cx)
+    })
+    .await
+}
+
+/// Maps an I/O error of a request to its kind (`ECANCELED` = the guard's reason).
+pub fn io_error_kind(e: &std::io::Error, guard: &impl OpGuard) -> ErrorKind {
+    use std::io::ErrorKind as K;
+    if e.raw_os_error() == Some(libc::ECANCELED) {
+        return guard.cancel_reason();
+    }
+    match e.kind() {
+        K::ConnectionReset | K::BrokenPipe | K::ConnectionAborted | K::UnexpectedEof => {
+            ErrorKind::Reset
+        }
+        K::TimedOut => ErrorKind::Timeout,
+        _ => ErrorKind::Io,
+    }
 }
 
 /// What a finished exchange reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Response {
+    /// HTTP status, or the gRPC status code when `grpc` is set.
     pub status: u16,
     /// Response bytes read (head and body).
     pub bytes: u64,

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::render::fmt_ns;
 use crate::check::{pick_quantile_ns, CheckSource, CountMetric, RateMetric, Series};
+use crate::record::{grpc_code_name, GRPC_DEADLINE_EXCEEDED, GRPC_OK, GRPC_RESOURCE_EXHAUSTED};
 use crate::stats::Stats;
 
 /// Percentiles of one histogram, in microseconds.
@@ -84,16 +85,30 @@ impl Block {
             .failures_by_kind()
             .map(|(k, n)| (k.as_str().to_string(), n))
             .collect();
-        if s.status_errors > 0 {
-            errors_by_kind.insert("status".into(), s.status_errors);
-        }
-        let status_errors_by_code = s
+        let status_errors_by_code: BTreeMap<u16, u64> = s
             .statuses
             .iter()
             .enumerate()
-            .filter(|&(code, &n)| n > 0 && !(200..300).contains(&code) && code != 503)
+            .filter(|&(code, &n)| {
+                let fine = if s.grpc {
+                    code == GRPC_OK as usize || code == GRPC_RESOURCE_EXHAUSTED as usize
+                } else {
+                    (200..300).contains(&code) || code == 503
+                };
+                n > 0 && !fine
+            })
             .map(|(code, &n)| (code as u16, n))
             .collect();
+        if s.grpc {
+            // gRPC errors by name (DEADLINE_EXCEEDED is already a timeout).
+            for (&code, &n) in &status_errors_by_code {
+                if code != GRPC_DEADLINE_EXCEEDED {
+                    errors_by_kind.insert(grpc_code_name(code).to_string(), n);
+                }
+            }
+        } else if s.status_errors > 0 {
+            errors_by_kind.insert("status".into(), s.status_errors);
+        }
         Block {
             phase,
             planned_rate_per_sec: planned,
@@ -131,6 +146,15 @@ pub struct Summary {
     pub warmup_failed: usize,
     pub warmup_ms: f64,
     pub warmup_error: Option<String>,
+    /// `http/1.1`, `h2`, `h2c` or `grpc` (over h2 / h2c).
+    pub protocol: String,
+    /// The protocol the server chose by TLS ALPN (`h2c` for prior
+    /// knowledge, `http/1.1` in cleartext).
+    pub alpn: Option<String>,
+    /// Whether connections use TLS.
+    pub tls: bool,
+    /// Mean time to dial one connection (TCP + TLS + h2 handshakes).
+    pub handshake_ms: f64,
     pub slo_ms: Option<f64>,
     /// Why the run ended early, if it did.
     pub stopped: Option<String>,
@@ -186,6 +210,14 @@ impl Summary {
                 _ => String::new(),
             }
         );
+        let _ = writeln!(
+            t,
+            "  protocol {}{} (ALPN {}), handshake {:.2} ms per connection",
+            self.protocol,
+            if self.tls { " over TLS" } else { "" },
+            self.alpn.as_deref().unwrap_or("-"),
+            self.handshake_ms
+        );
         if let Some(why) = &self.stopped {
             let _ = writeln!(t, "  STOPPED EARLY: {why}");
         }
@@ -224,7 +256,7 @@ impl Summary {
         );
         let _ = writeln!(
             t,
-            "  requests  {:>10} scheduled  {:>10} ok  {:>8} dropped(503)  {:>8} errors  {:>8} skipped",
+            "  requests  {:>10} scheduled  {:>10} ok  {:>8} dropped  {:>8} errors  {:>8} skipped",
             b.scheduled, b.ok, b.dropped, b.errors, b.skipped
         );
         if !b.errors_by_kind.is_empty() {

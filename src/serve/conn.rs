@@ -43,7 +43,7 @@ impl ThreadState {
         (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn pick_response(&self) -> usize {
+    pub(crate) fn pick_response(&self) -> usize {
         if self.shared.mix.is_empty() {
             return 0;
         }
@@ -55,7 +55,7 @@ impl ThreadState {
             .map_or(0, |m| m.1)
     }
 
-    fn delay_ns(&self) -> u64 {
+    pub(crate) fn delay_ns(&self) -> u64 {
         match self.shared.delay {
             Delay::None => 0,
             Delay::Fixed { ns } => ns,
@@ -65,7 +65,7 @@ impl ThreadState {
     }
 
     /// How long a response must still be held by the current stall window.
-    fn stall_wait_ns(&self) -> u64 {
+    pub(crate) fn stall_wait_ns(&self) -> u64 {
         let Some(s) = self.shared.stall else { return 0 };
         let phase_ns = self.shared.started_at.elapsed().as_nanos() as u64 % s.every_ns;
         s.for_ns.saturating_sub(phase_ns)
@@ -128,7 +128,7 @@ async fn flush(stream: &mut TcpStream, out: &mut Vec<u8>) -> bool {
 }
 
 /// Sleeps until `deadline`, re-checking: never returns early.
-async fn sleep_until(deadline: Instant) {
+pub(crate) async fn sleep_until(deadline: Instant) {
     loop {
         let now = Instant::now();
         if now >= deadline {

@@ -20,6 +20,7 @@ use monoio::net::TcpListener;
 use socket2::{Domain, Protocol, Socket, Type};
 
 mod conn;
+mod h2;
 mod parse;
 
 pub use parse::{parse_delay, parse_stall, parse_status_mix};
@@ -60,6 +61,19 @@ pub struct ServeConfig {
     pub close_every: Option<u64>,
     /// Test knob: answer every request with a non-HTTP line, then close.
     pub malformed: bool,
+    /// What to speak: HTTP/1.1, h2c, or gRPC (echo + reflection) over h2c.
+    pub protocol: ServeProtocol,
+}
+
+/// The built-in target's protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServeProtocol {
+    #[default]
+    Http1,
+    /// Prior-knowledge HTTP/2 over cleartext.
+    H2c,
+    /// gRPC over h2c: `rwg.echo.v1.Echo/Call` and reflection.
+    Grpc,
 }
 
 impl Default for ServeConfig {
@@ -73,6 +87,7 @@ impl Default for ServeConfig {
             cpus: Vec::new(),
             close_every: None,
             malformed: false,
+            protocol: ServeProtocol::Http1,
         }
     }
 }
@@ -118,6 +133,14 @@ pub(crate) struct Shared {
     pub(crate) responses: Vec<Encoded>,
     /// `(cumulative fraction, index into responses)`; a draw past the last is 200.
     pub(crate) mix: Vec<(f64, usize)>,
+    /// The status code of each entry of `responses` (for HTTP/2 and gRPC).
+    pub(crate) codes: Vec<u16>,
+    /// The HTTP/2 response body.
+    pub(crate) body: bytes::Bytes,
+    pub(crate) protocol: ServeProtocol,
+    pub(crate) grpc: bool,
+    /// Encoded FileDescriptorProto of echo.proto (gRPC reflection).
+    pub(crate) descriptor: Vec<u8>,
 }
 
 /// One status code's response, pre-encoded once at start.
@@ -158,13 +181,21 @@ pub fn start(cfg: ServeConfig) -> io::Result<ServerHandle> {
         listeners.push(bind_reuseport(addr)?);
     }
     let mut responses = vec![encode(200, cfg.body_bytes)];
+    let mut codes = vec![200];
     let mut mix = Vec::new();
     let mut cum = 0.0;
     for &(code, frac) in &cfg.status_mix {
         cum += frac;
         mix.push((cum, responses.len()));
         responses.push(encode(code, cfg.body_bytes));
+        codes.push(code);
     }
+    let grpc = cfg.protocol == ServeProtocol::Grpc;
+    let descriptor = if grpc {
+        h2::echo_descriptor().map_err(invalid)?
+    } else {
+        Vec::new()
+    };
     let shared = Arc::new(Shared {
         stop: AtomicBool::new(false),
         started_at,
@@ -174,6 +205,17 @@ pub fn start(cfg: ServeConfig) -> io::Result<ServerHandle> {
         malformed: cfg.malformed,
         responses,
         mix,
+        codes,
+        body: b"Hello world\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(cfg.body_bytes)
+            .collect::<Vec<u8>>()
+            .into(),
+        protocol: cfg.protocol,
+        grpc,
+        descriptor,
     });
     // From here on, dropping `handle` (on any error) stops what was started.
     let mut handle = ServerHandle {
@@ -269,7 +311,11 @@ async fn accept_loop(listener: TcpListener, state: std::rc::Rc<conn::ThreadState
         match res {
             Ok((stream, _)) => {
                 let _ = stream.set_nodelay(true);
-                monoio::spawn(conn::serve(stream, state.clone()));
+                if state.shared.protocol == ServeProtocol::Http1 {
+                    monoio::spawn(conn::serve(stream, state.clone()));
+                } else {
+                    monoio::spawn(h2::serve(stream, state.clone()));
+                }
             }
             // The listener was shut down under us.
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return,

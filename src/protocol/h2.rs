@@ -1,0 +1,443 @@
+//! HOT: HTTP/2 (h2 over monoio-compat) on a few multiplexed connections per
+//! core. [`H2Pool`] dials its connections during warm-up (TCP, TLS with ALPN
+//! `h2`, or prior-knowledge h2c), spawns each connection's driver task, and
+//! hands a worker a stream slot on the least-loaded live connection with
+//! fewer open streams than `min(--max-streams, server SETTINGS)`. A stream
+//! races the worker's deadline: on expiry it is dropped (h2 sends
+//! RST_STREAM) and the connection stays. GOAWAY or a lost connection marks
+//! it dead; the next request re-dials it; its in-flight streams fail as
+//! `reset`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use bytes::Bytes;
+use h2::client::SendRequest;
+use http::{HeaderMap, Method, Request, Uri};
+use monoio_compat::StreamWrapper;
+
+use super::tls::{self, TlsClient, Transport};
+use super::{grpc, guarded, OpGuard, Response};
+use crate::clock::now_ns;
+use crate::pool::{alpn_name, WarmReport};
+use crate::record::ErrorKind;
+
+/// Per-stream receive window: large enough that a response body is not
+/// throttled by WINDOW_UPDATE round trips.
+const STREAM_WINDOW_BYTES: u32 = 1 << 20;
+const CONNECTION_WINDOW_BYTES: u32 = 16 << 20;
+
+/// The request every stream sends, built once per run (`Send`: it crosses
+/// to the core threads).
+#[derive(Clone, Debug)]
+pub struct H2Request {
+    pub method: Method,
+    /// Absolute URI: h2 derives `:scheme` and `:authority` from it.
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// Read the gRPC status (trailers or trailers-only) instead of `:status`.
+    pub grpc: bool,
+}
+
+impl H2Request {
+    fn build(&self) -> Request<()> {
+        let mut req = Request::new(());
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = self.uri.clone();
+        *req.headers_mut() = self.headers.clone();
+        req
+    }
+}
+
+struct Slot {
+    send: Option<SendRequest<Bytes>>,
+    /// Streams taken by workers on this connection.
+    open: usize,
+    /// Bumped on every (re)connect, so a stale driver cannot kill a new one.
+    generation: u64,
+    dialing: bool,
+}
+
+pub struct H2Pool {
+    addr: SocketAddr,
+    tls: Option<TlsClient>,
+    connect_timeout: Duration,
+    max_streams: usize,
+    slots: RefCell<Vec<Slot>>,
+    waiters: RefCell<VecDeque<Waker>>,
+    handshake_ns: Cell<u64>,
+    alpn: RefCell<Option<String>>,
+}
+
+impl H2Pool {
+    pub fn new(
+        addr: SocketAddr,
+        tls: Option<TlsClient>,
+        connections: usize,
+        max_streams: usize,
+        connect_timeout_ns: u64,
+    ) -> Rc<H2Pool> {
+        let slots = (0..connections.max(1))
+            .map(|_| Slot {
+                send: None,
+                open: 0,
+                generation: 0,
+                dialing: false,
+            })
+            .collect();
+        Rc::new(H2Pool {
+            addr,
+            tls,
+            connect_timeout: Duration::from_nanos(connect_timeout_ns),
+            max_streams: max_streams.max(1),
+            slots: RefCell::new(slots),
+            waiters: RefCell::new(VecDeque::new()),
+            handshake_ns: Cell::new(0),
+            alpn: RefCell::new(None),
+        })
+    }
+
+    /// Dials every connection (in parallel: there are few) before the run.
+    pub async fn warm(self: &Rc<Self>) -> WarmReport {
+        let t0_ns = now_ns();
+        let n = self.slots.borrow().len();
+        let dialers: Vec<_> = (0..n)
+            .map(|i| {
+                let pool = self.clone();
+                self.slots.borrow_mut()[i].dialing = true;
+                monoio::spawn(async move { pool.connect(i).await })
+            })
+            .collect();
+        let mut report = WarmReport::default();
+        for d in dialers {
+            match d.await {
+                Ok(()) => report.connected += 1,
+                Err(e) => {
+                    report.failed += 1;
+                    report.first_error.get_or_insert(e);
+                }
+            }
+        }
+        report.elapsed_ns = now_ns() - t0_ns;
+        report.handshake_ns = self.handshake_ns.get();
+        report.alpn.clone_from(&self.alpn.borrow());
+        report
+    }
+
+    /// Dials slot `i` (already marked `dialing`), completes the h2 handshake
+    /// and spawns the connection's driver.
+    async fn connect(self: &Rc<Self>, i: usize) -> Result<(), String> {
+        let t0_ns = now_ns();
+        let result = self.handshake().await;
+        self.handshake_ns
+            .set(self.handshake_ns.get() + (now_ns() - t0_ns));
+        let mut slots = self.slots.borrow_mut();
+        let slot = &mut slots[i];
+        slot.dialing = false;
+        let outcome = match result {
+            Ok((send, alpn, driver)) => {
+                slot.generation += 1;
+                slot.send = Some(send);
+                let (pool, generation) = (Rc::downgrade(self), slot.generation);
+                monoio::spawn(async move {
+                    driver.await;
+                    mark_dead(&pool, i, generation);
+                });
+                self.alpn.borrow_mut().get_or_insert(alpn);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
+        drop(slots);
+        self.wake_all();
+        outcome
+    }
+
+    async fn handshake(
+        &self,
+    ) -> Result<
+        (
+            SendRequest<Bytes>,
+            String,
+            Pin<Box<dyn std::future::Future<Output = ()>>>,
+        ),
+        String,
+    > {
+        let transport = tls::dial(self.addr, self.tls.as_ref(), self.connect_timeout)
+            .await
+            .map_err(|e| e.to_string())?;
+        let alpn = transport.alpn();
+        if self.tls.is_some() && alpn.as_deref() != Some(b"h2") {
+            return Err(format!(
+                "the server did not agree to HTTP/2 (ALPN: {})",
+                alpn_name(alpn)
+            ));
+        }
+        let name = if self.tls.is_some() { "h2" } else { "h2c" };
+        // The wrapper holds pointers into itself: box it before h2 moves it.
+        let handshake = async {
+            match transport {
+                Transport::Plain(s) => start(Box::new(StreamWrapper::new(s))).await,
+                Transport::Tls(s) => start(Box::new(StreamWrapper::new(*s))).await,
+            }
+        };
+        match monoio::time::timeout(self.connect_timeout, handshake).await {
+            Ok(Ok((send, driver))) => Ok((send, name.to_string(), driver)),
+            Ok(Err(e)) => Err(format!("HTTP/2 handshake failed: {e}")),
+            Err(_) => Err("HTTP/2 handshake timed out".into()),
+        }
+    }
+
+    /// Takes a stream slot: (connection index, generation, sender).
+    pub(super) async fn acquire(
+        self: &Rc<Self>,
+    ) -> Result<(usize, u64, SendRequest<Bytes>), ErrorKind> {
+        loop {
+            let redial = {
+                let mut slots = self.slots.borrow_mut();
+                let mut best: Option<usize> = None;
+                let mut dead: Option<usize> = None;
+                for (i, s) in slots.iter().enumerate() {
+                    match &s.send {
+                        Some(send) => {
+                            let limit = self.max_streams.min(send.current_max_send_streams());
+                            let better = best.map_or(true, |b| slots[b].open > s.open);
+                            if s.open < limit && better {
+                                best = Some(i);
+                            }
+                        }
+                        None if !s.dialing => dead = dead.or(Some(i)),
+                        None => {}
+                    }
+                }
+                if let Some(i) = best {
+                    let s = &mut slots[i];
+                    s.open += 1;
+                    let send = s.send.clone().expect("chosen slot is live");
+                    return Ok((i, s.generation, send));
+                }
+                if let Some(i) = dead {
+                    slots[i].dialing = true;
+                }
+                dead
+            };
+            if let Some(i) = redial {
+                self.connect(i).await.map_err(|_| ErrorKind::Connect)?;
+                continue;
+            }
+            let mut registered = false;
+            poll_fn(|cx| {
+                if registered {
+                    return Poll::Ready(());
+                }
+                registered = true;
+                self.waiters.borrow_mut().push_back(cx.waker().clone());
+                Poll::Pending
+            })
+            .await;
+        }
+    }
+
+    pub(super) fn release(&self, i: usize) {
+        self.slots.borrow_mut()[i].open -= 1;
+        if let Some(w) = self.waiters.borrow_mut().pop_front() {
+            w.wake();
+        }
+    }
+
+    fn wake_all(&self) {
+        for w in self.waiters.borrow_mut().drain(..) {
+            w.wake();
+        }
+    }
+
+    /// Forgets a connection that failed (GOAWAY, reset, closed).
+    fn dead(&self, i: usize, generation: u64) {
+        let mut slots = self.slots.borrow_mut();
+        if slots[i].generation == generation {
+            slots[i].send = None;
+        }
+        drop(slots);
+        self.wake_all();
+    }
+
+    /// Drops every sender: each connection ends gracefully (GOAWAY) once its
+    /// streams are done.
+    pub fn close_all(&self) {
+        for s in self.slots.borrow_mut().iter_mut() {
+            s.send = None;
+        }
+    }
+}
+
+fn mark_dead(pool: &Weak<H2Pool>, i: usize, generation: u64) {
+    if let Some(pool) = pool.upgrade() {
+        pool.dead(i, generation);
+    }
+}
+
+type Driver = Pin<Box<dyn std::future::Future<Output = ()>>>;
+
+async fn start<T>(io: Box<T>) -> Result<(SendRequest<Bytes>, Driver), h2::Error>
+where
+    T: monoio_compat::AsyncRead + monoio_compat::AsyncWrite + Unpin + 'static,
+{
+    let (send, conn) = h2::client::Builder::new()
+        .initial_window_size(STREAM_WINDOW_BYTES)
+        .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
+        .handshake::<_, Bytes>(io)
+        .await?;
+    Ok((
+        send,
+        Box::pin(async move {
+            let _ = conn.await;
+        }),
+    ))
+}
+
+/// Gives the stream slot back however the exchange ends (a timed-out
+/// exchange is dropped mid-way).
+struct Taken<'a> {
+    pool: &'a H2Pool,
+    index: usize,
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        self.pool.release(self.index);
+    }
+}
+
+fn error_kind(e: &h2::Error) -> ErrorKind {
+    if e.is_io() || e.is_go_away() || e.is_remote() || e.is_reset() {
+        ErrorKind::Reset
+    } else {
+        ErrorKind::Protocol
+    }
+}
+
+/// Whether the error ended the whole connection (not just one stream).
+fn connection_lost(e: &h2::Error) -> bool {
+    e.is_io() || e.is_go_away()
+}
+
+/// A stream failure: its kind, and whether the connection went with it.
+type StreamError = (ErrorKind, bool);
+
+fn stream_error(e: h2::Error) -> StreamError {
+    (error_kind(&e), connection_lost(&e))
+}
+
+/// One request on one stream, raced against the worker's deadline.
+pub async fn exchange(
+    pool: &Rc<H2Pool>,
+    req: &H2Request,
+    guard: &impl OpGuard,
+    sent_ns: &mut u64,
+) -> Result<Response, ErrorKind> {
+    guarded(guard, async {
+        for attempt in 0..2 {
+            let (index, generation, send) = pool.acquire().await?;
+            let taken = Taken { pool, index };
+            let sent = match send.ready().await {
+                Ok(mut send) => {
+                    if *sent_ns == 0 {
+                        *sent_ns = now_ns();
+                    }
+                    send.send_request(req.build(), req.body.is_empty())
+                }
+                Err(e) => Err(e),
+            };
+            let (response, mut body_tx) = match sent {
+                Ok(s) => s,
+                Err(e) => {
+                    // Refused before anything was sent (GOAWAY or a dead
+                    // connection): try once more on a fresh connection.
+                    pool.dead(index, generation);
+                    drop(taken);
+                    if attempt == 0 {
+                        continue;
+                    }
+                    return Err(error_kind(&e));
+                }
+            };
+            if !req.body.is_empty() {
+                body_tx
+                    .send_data(req.body.clone(), true)
+                    .map_err(|e| error_kind(&e))?;
+            }
+            return match read_response(response, req.grpc).await {
+                Ok(r) => Ok(r),
+                Err((kind, lost)) => {
+                    if lost {
+                        pool.dead(index, generation);
+                    }
+                    Err(kind)
+                }
+            };
+        }
+        Err(ErrorKind::Reset)
+    })
+    .await
+}
+
+async fn read_response(
+    response: h2::client::ResponseFuture,
+    grpc: bool,
+) -> Result<Response, StreamError> {
+    let resp = response.await.map_err(stream_error)?;
+    let http_status = resp.status().as_u16();
+    let (head, mut body) = resp.into_parts();
+    let mut bytes = 0u64;
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.map_err(stream_error)?;
+        bytes += chunk.len() as u64;
+        let _ = body.flow_control().release_capacity(chunk.len());
+    }
+    let status = if grpc {
+        let trailers = body.trailers().await.map_err(stream_error)?;
+        grpc::status_of(http_status, &head.headers, trailers.as_ref()).map_err(|k| (k, false))?
+    } else {
+        http_status
+    };
+    Ok(Response {
+        status,
+        bytes,
+        close: false,
+    })
+}
+
+impl H2Pool {
+    /// Cold: one request whose whole response body is kept (reflection);
+    /// returns the gRPC status and the body.
+    pub async fn call(self: &Rc<Self>, req: &H2Request) -> Result<(u16, Vec<u8>), String> {
+        let (index, _, send) = self.acquire().await.map_err(|k| k.as_str().to_string())?;
+        let _taken = Taken { pool: self, index };
+        let mut send = send.ready().await.map_err(|e| e.to_string())?;
+        let (response, mut tx) = send
+            .send_request(req.build(), false)
+            .map_err(|e| e.to_string())?;
+        tx.send_data(req.body.clone(), true)
+            .map_err(|e| e.to_string())?;
+        let resp = response.await.map_err(|e| e.to_string())?;
+        let http_status = resp.status().as_u16();
+        let (head, mut body) = resp.into_parts();
+        let mut out = Vec::new();
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk.map_err(|e| e.to_string())?;
+            let _ = body.flow_control().release_capacity(chunk.len());
+            out.extend_from_slice(&chunk);
+        }
+        let trailers = body.trailers().await.map_err(|e| e.to_string())?;
+        let status = grpc::status_of(http_status, &head.headers, trailers.as_ref())
+            .map_err(|_| format!("not a gRPC response (HTTP status {http_status})"))?;
+        Ok((status, out))
+    }
+}

@@ -1,0 +1,236 @@
+//! Transports: plain TCP or TLS (rustls with the ring provider, through
+//! monoio-rustls). Cold: the client configuration (ALPN, SNI, trust roots,
+//! `--insecure`, client certificates) is built once per run. Hot: [`Transport`]
+//! reads and writes for the HTTP/1.1 connection; plain TCP cancels through
+//! the worker's deadline, TLS races the deadline (the record layer cannot be
+//! resumed after a cancelled read, so such a connection is discarded).
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use monoio::buf::{IoBuf, IoBufMut};
+use monoio::io::{
+    AsyncReadRent, AsyncWriteRentExt, CancelableAsyncReadRent, CancelableAsyncWriteRentExt,
+};
+use monoio::net::TcpStream;
+use monoio_rustls::{ClientTlsStream, TlsConnector};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use super::{guarded, io_error_kind, OpGuard};
+use crate::config::TlsOptions;
+use crate::record::ErrorKind;
+
+/// Idle TCP keep-alive probes start after this long (the seed's 30 s).
+const KEEPALIVE: Duration = Duration::from_secs(30);
+
+/// A ready TLS connector and the name sent as SNI and verified.
+#[derive(Clone)]
+pub struct TlsClient {
+    connector: TlsConnector,
+    server_name: ServerName<'static>,
+}
+
+impl TlsClient {
+    /// Builds the client configuration; `alpn` lists the protocols offered in
+    /// order of preference. Errors name the file or value at fault.
+    pub fn new(opts: &TlsOptions, host: &str, alpn: &[&[u8]]) -> Result<TlsClient, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup: {e}"))?;
+        let builder = if opts.insecure {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)))
+        } else {
+            let mut roots = RootCertStore::empty();
+            match &opts.cacert {
+                Some(path) => {
+                    let certs = read_certs(path, "--cacert")?;
+                    let (added, _) = roots.add_parsable_certificates(certs);
+                    if added == 0 {
+                        return Err(format!(
+                            "--cacert '{}': no usable certificate",
+                            path.display()
+                        ));
+                    }
+                }
+                None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            }
+            builder.with_root_certificates(roots)
+        };
+        let mut config = match (&opts.cert, &opts.key) {
+            (Some(cert), Some(key)) => {
+                let chain = read_certs(cert, "--cert")?;
+                let key = PrivateKeyDer::from_pem_file(key)
+                    .map_err(|e| format!("cannot read --key '{}': {e}", key.display()))?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| format!("--cert/--key: {e}"))?
+            }
+            (None, None) => builder.with_no_client_auth(),
+            _ => return Err("--cert and --key must be given together".into()),
+        };
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let server_name = ServerName::try_from(bare.to_string())
+            .map_err(|e| format!("invalid TLS server name '{host}': {e}"))?;
+        Ok(TlsClient {
+            connector: TlsConnector::from(Arc::new(config)),
+            server_name,
+        })
+    }
+}
+
+fn read_certs(path: &std::path::Path, flag: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Result<Vec<_>, _> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read {flag} '{}': {e}", path.display()))?
+        .collect();
+    match certs {
+        Ok(c) if !c.is_empty() => Ok(c),
+        Ok(_) => Err(format!("{flag} '{}': no PEM certificate", path.display())),
+        Err(e) => Err(format!("cannot parse {flag} '{}': {e}", path.display())),
+    }
+}
+
+/// `--insecure`: any certificate, any name (signatures are still checked).
+#[derive(Debug)]
+struct AcceptAny(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A connected byte stream.
+pub enum Transport {
+    Plain(TcpStream),
+    Tls(Box<ClientTlsStream<TcpStream>>),
+}
+
+impl Transport {
+    /// The protocol the server chose by ALPN (TLS only).
+    pub fn alpn(&self) -> Option<Vec<u8>> {
+        match self {
+            Transport::Plain(_) => None,
+            Transport::Tls(s) => s.alpn_protocol(),
+        }
+    }
+
+    /// Reads into `buf`; on a TLS timeout the buffer is gone with the read.
+    pub async fn read<B: IoBufMut + 'static>(
+        &mut self,
+        buf: B,
+        guard: &impl OpGuard,
+    ) -> Result<(usize, B), ErrorKind> {
+        match self {
+            Transport::Plain(s) => {
+                let (res, buf) = s.cancelable_read(buf, guard.handle()?).await;
+                Ok((res.map_err(|e| io_error_kind(&e, guard))?, buf))
+            }
+            Transport::Tls(s) => {
+                guarded(guard, async {
+                    let (res, buf) = s.read(buf).await;
+                    Ok((res.map_err(|e| io_error_kind(&e, guard))?, buf))
+                })
+                .await
+            }
+        }
+    }
+
+    pub async fn write_all<B: IoBuf + 'static>(
+        &mut self,
+        buf: B,
+        guard: &impl OpGuard,
+    ) -> Result<(), ErrorKind> {
+        let res = match self {
+            Transport::Plain(s) => {
+                CancelableAsyncWriteRentExt::write_all(s, buf, guard.handle()?)
+                    .await
+                    .0
+            }
+            Transport::Tls(s) => {
+                guarded(guard, async {
+                    Ok(AsyncWriteRentExt::write_all(&mut **s, buf).await.0)
+                })
+                .await?
+            }
+        };
+        res.map(|_| ()).map_err(|e| io_error_kind(&e, guard))
+    }
+}
+
+/// Dials `addr` and, with `tls`, completes the TLS handshake, all within
+/// `timeout`.
+pub async fn dial(
+    addr: SocketAddr,
+    tls: Option<&TlsClient>,
+    timeout: Duration,
+) -> io::Result<Transport> {
+    let work = async {
+        let stream = TcpStream::connect_addr(addr).await?;
+        stream.set_nodelay(true)?;
+        stream.set_tcp_keepalive(Some(KEEPALIVE), None, None)?;
+        match tls {
+            None => Ok(Transport::Plain(stream)),
+            Some(t) => {
+                let s = t
+                    .connector
+                    .connect(t.server_name.clone(), stream)
+                    .await
+                    .map_err(io::Error::from)?;
+                Ok(Transport::Tls(Box::new(s)))
+            }
+        }
+    };
+    match monoio::time::timeout(timeout, work).await {
+        Ok(res) => res,
+        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
+    }
+}

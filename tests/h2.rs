@@ -1,0 +1,192 @@
+//! End-to-end HTTP/2 and TLS: h2c and h2 over TLS against nginx (own config,
+//! rcgen certificates) and against `rwg serve --h2c`; HTTP/1.1 over TLS;
+//! certificate name checks, `--insecure` and mutual TLS.
+
+mod netcommon;
+
+use netcommon::{certs, csv_rows, free_port, json, nginx, rwg};
+
+const HELLO: &str = "location / { return 200 \"hello\\n\"; }";
+
+/// Runs a short fixed-rate test; returns (exit code, stdout, stderr, rows, summary JSON).
+fn short_run(
+    dir: &std::path::Path,
+    url: &str,
+    extra: &[&str],
+) -> (i32, String, String, Vec<Vec<String>>, serde_json::Value) {
+    let csv = dir.join("out.csv");
+    let js = dir.join("out.json");
+    let mut args = vec!["run", "-r", "100", "-d", "1s", "--cpus", "0", "-q", "-o"];
+    args.push(csv.to_str().unwrap());
+    args.push("--json");
+    args.push(js.to_str().unwrap());
+    if !extra.contains(&"-w") {
+        args.extend_from_slice(&["-w", "8"]);
+    }
+    args.extend_from_slice(extra);
+    args.push(url);
+    let (code, out, err) = rwg(&args);
+    let rows = if csv.exists() {
+        csv_rows(&csv)
+    } else {
+        Vec::new()
+    };
+    let summary = if js.exists() {
+        json(&js)
+    } else {
+        serde_json::Value::Null
+    };
+    (code, out, err, rows, summary)
+}
+
+fn assert_all_200(rows: &[Vec<String>], n: usize) {
+    assert_eq!(rows.len(), n, "one row per scheduled request");
+    for r in rows {
+        assert_eq!(r[3], "200", "row {r:?}");
+        assert_eq!(r[8], "", "row {r:?}");
+    }
+}
+
+#[test]
+fn h2c_against_nginx() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _nginx = nginx(
+        dir.path(),
+        // GOAWAY after every 30 requests: rwg re-dials, no request is lost.
+        &format!("server {{ listen 127.0.0.1:{port} http2; keepalive_requests 30; {HELLO} }}"),
+        &[port],
+    );
+    let url = format!("http://127.0.0.1:{port}/");
+    let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--h2c", "--max-streams", "4"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_all_200(&rows, 100);
+    assert_eq!(js["protocol"], "h2c");
+    assert_eq!(js["alpn"], "h2c");
+    assert_eq!(js["connections"], 1);
+}
+
+#[test]
+fn h2_and_http1_over_tls_against_nginx() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = certs(dir.path());
+    let port = free_port();
+    let mtls_port = free_port();
+    let servers = format!(
+        "server {{ listen 127.0.0.1:{port} ssl http2; ssl_certificate {}; ssl_certificate_key {}; {HELLO} }}\n\
+         server {{ listen 127.0.0.1:{mtls_port} ssl http2; ssl_certificate {}; ssl_certificate_key {};\n\
+           ssl_client_certificate {}; ssl_verify_client on; {HELLO} }}",
+        c.server_cert.display(),
+        c.server_key.display(),
+        c.server_cert.display(),
+        c.server_key.display(),
+        c.ca.display()
+    );
+    let _nginx = nginx(dir.path(), &servers, &[port, mtls_port]);
+    let ca = c.ca.to_str().unwrap();
+    let url = format!("https://localhost:{port}/");
+
+    // ALPN picks h2.
+    let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--cacert", ca]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_all_200(&rows, 100);
+    assert_eq!(js["alpn"], "h2");
+    assert_eq!(js["protocol"], "h2");
+    assert_eq!(js["tls"], true);
+
+    // --http1 forces HTTP/1.1 over TLS.
+    let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--cacert", ca, "--http1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_all_200(&rows, 100);
+    assert_eq!(js["alpn"], "http/1.1");
+    assert_eq!(js["protocol"], "http/1.1");
+
+    // The certificate is for localhost, not 127.0.0.1: rejected before the run...
+    let ip_url = format!("https://127.0.0.1:{port}/");
+    let (code, _, err, _, _) = short_run(dir.path(), &ip_url, &["--cacert", ca]);
+    assert_ne!(code, 0);
+    assert!(err.contains("not valid for name"), "{err}");
+    // ...unless --insecure.
+    let (code, out, err, rows, _) = short_run(dir.path(), &ip_url, &["--insecure"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_all_200(&rows, 100);
+
+    // Mutual TLS: without a client certificate nginx answers 400.
+    let mtls = format!("https://localhost:{mtls_port}/");
+    let (code, _, _, rows, _) = short_run(dir.path(), &mtls, &["--cacert", ca, "--ignore-errors"]);
+    assert_eq!(code, 1);
+    assert!(rows.iter().all(|r| r[3] == "400"), "{rows:?}");
+    let (code, out, err, rows, _) = short_run(
+        dir.path(),
+        &mtls,
+        &[
+            "--cacert",
+            ca,
+            "--cert",
+            c.client_cert.to_str().unwrap(),
+            "--key",
+            c.client_key.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_all_200(&rows, 100);
+}
+
+#[test]
+fn h2c_and_grpc_against_rwg_serve() {
+    use rwg::serve::{start, ServeConfig, ServeProtocol};
+    let dir = tempfile::tempdir().unwrap();
+    let h2c = start(ServeConfig {
+        protocol: ServeProtocol::H2c,
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let url = format!("http://{}/", h2c.addr);
+    let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--h2c"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_all_200(&rows, 100);
+    assert_eq!(js["alpn"], "h2c");
+
+    // Streams slower than --timeout are reset and recorded as timeouts.
+    let slow = start(ServeConfig {
+        protocol: ServeProtocol::H2c,
+        delay: rwg::serve::Delay::Fixed { ns: 400_000_000 },
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let url = format!("http://{}/", slow.addr);
+    let (code, _, _, rows, _) = short_run(
+        dir.path(),
+        &url,
+        &[
+            "--h2c",
+            "--timeout",
+            "100ms",
+            "--ignore-errors",
+            "-n",
+            "20",
+            "-w",
+            "32",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(rows.len(), 20);
+    assert!(rows.iter().all(|r| r[8] == "timeout"), "{rows:?}");
+
+    // gRPC echo described by the server's reflection; 503s of the mix are
+    // RESOURCE_EXHAUSTED (dropped).
+    let grpc = start(ServeConfig {
+        protocol: ServeProtocol::Grpc,
+        status_mix: vec![(503, 0.5)],
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let url = format!("grpc://{}/rwg.echo.v1.Echo/Call", grpc.addr);
+    let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--data", r#"{"message":"x"}"#]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(rows.len(), 100);
+    assert!(rows.iter().all(|r| r[3] == "0" || r[3] == "8"), "{rows:?}");
+    let dropped = js["overall"]["dropped"].as_u64().unwrap();
+    assert!(dropped > 20 && dropped < 80, "{dropped}");
+    assert_eq!(js["overall"]["ok"].as_u64().unwrap() + dropped, 100);
+}
