@@ -1,5 +1,5 @@
-//! rwg — Request Workload Generator: an open-loop HTTP/1.1 load generator on
-//! pinned io_uring cores. It offers exactly the planned load, measures every
+//! rwg — Request Workload Generator: an open-loop HTTP/1.1, HTTP/2 and gRPC
+//! load generator on pinned io_uring cores. It offers exactly the planned load, measures every
 //! request from its *intended* send instant (so coordinated omission cannot
 //! hide a stall), writes every request to a CSV and summarises the run.
 //!
