@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# bench/compare.sh — rwg against its peers on one generator core (CPU 0) with
+# nginx on CPU 1: closed loop vs wrk (req/s, client CPU-us per request), open
+# loop at a fixed rate vs wrk2 / oha / hey / bombardier where on PATH (send-lag
+# p99, CPU-us per request), and the cost of rwg's CSV writer (-o vs none).
+# Rounds alternate the tools' order. Env: ROUNDS (3), DURATION (10s), QUICK=1
+# (2 rounds x 3 s), RATE (20000), CONNS (64), plus lib.sh's knobs.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RATE=${RATE:-20000}
+CONNS=${CONNS:-64}
+
+raise_nofile
+snapshot_rwg
+nginx_start
+detect_rate_peers
+URL=$BASE_URL/
+D=${DUR_S}s
+CSV=$BENCH_TMP/x.csv
+
+closed_one() {
+    case $1 in
+        rwg) run_rwg closed rwg "$URL" -r 0 -c "$CONNS" -w "$CONNS" -d "$D" ;;
+        wrk) run_wrk closed wrk "$URL" -t1 -c"$CONNS" -d"$D" ;;
+        rwg+csv)
+            run_rwg closed rwg+csv "$URL" -r 0 -c "$CONNS" -w "$CONNS" -d "$D" -o "$CSV"
+            rm -f "$CSV"
+            ;;
+    esac
+}
+
+open_one() {
+    case $1 in
+        rwg) run_rwg open rwg "$URL" -r "$RATE" -d "$D" ;;
+        *) run_rate_peer open "$1" "$URL" "$RATE" "$CONNS" ;;
+    esac
+}
+
+reverse() { local i; for ((i = $#; i > 0; i--)); do printf '%s ' "${!i}"; done; }
+
+for round in $(seq 1 "$ROUNDS"); do
+    closed_order=(rwg wrk rwg+csv)
+    open_order=(rwg "${PEERS[@]}")
+    if ((round % 2 == 0)); then
+        read -r -a closed_order <<<"$(reverse "${closed_order[@]}")"
+        read -r -a open_order <<<"$(reverse "${open_order[@]}")"
+    fi
+    log "round $round/$ROUNDS: closed ${closed_order[*]}; open ${open_order[*]}"
+    for t in "${closed_order[@]}"; do closed_one "$t"; done
+    for t in "${open_order[@]}"; do open_one "$t"; done
+done
+
+{
+    echo
+    machine_info
+    echo "results: $RESULTS (raw runs: $RUNLOG)"
+
+    block "closed loop, $CONNS connections, one core, GET / (12-byte body), $D x $ROUNDS rounds"
+    echo "rwg: rwg run -r 0 -c $CONNS -w $CONNS -d $D --cpus $GEN_CPU -q --json F URL   wrk: taskset -c $GEN_CPU wrk -t1 -c$CONNS -d$D --latency URL"
+    table closed "rwg wrk" "rps:req/s cpu_us_req:CPU-us/req p99_us:latency-p99-us rss_kib:max-RSS-KiB"
+
+    block "CSV writer cost (same closed-loop run with -o FILE)"
+    table closed "rwg+csv rwg" "rps:req/s cpu_us_req:CPU-us/req rss_kib:max-RSS-KiB"
+
+    block "open loop at $RATE req/s, one core, $D x $ROUNDS rounds (peers with $CONNS connections)"
+    echo "rwg: rwg run -r $RATE -d $D --cpus $GEN_CPU -q --json F URL (default 256 workers/connections)"
+    echo "peers missing from PATH: $PEERS_MISSING"
+    table open "rwg ${PEERS[*]}" "rps:achieved/s lag_p99_us:send-lag-p99-us p99_us:latency-p99-us cpu_us_req:CPU-us/req"
+    if [[ -s $BENCH_OUT/warnings.log ]]; then
+        echo
+        echo "warnings (see $BENCH_OUT/warnings.log):"
+        sed 's/^/  /' "$BENCH_OUT/warnings.log"
+    fi
+} | tee -a "$BENCH_OUT/tables.txt"

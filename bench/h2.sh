@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# bench/h2.sh — rwg against h2load (HTTP/2, gRPC) and wrk (TLS HTTP/1.1), all
+# closed loop, generator on CPU 0, server on CPU 1, 127.0.0.1 only:
+#   h2c-c1   nginx h2c, 1 connection x 100 streams:  rwg --h2c  vs  h2load -c1 -m100
+#   h2c-c8   nginx h2c, 8 connections x 100 streams: rwg --h2c  vs  h2load -c8 -m100
+#   grpc     `rwg serve --grpc` unary Echo/Call, 1 connection x 100 streams:
+#            rwg grpc:// --proto  vs  h2load POSTing the same pre-encoded gRPC frame
+#   tls      nginx TLS (self-signed RSA-2048), HTTP/1.1, 64 connections:
+#            rwg https:// --http1  vs  wrk -t1 -c64
+# Figures: req/s, client CPU-us per request ((user+sys)/requests, /usr/bin/time),
+# server CPU-us per request; medians (min-max) and rwg/peer ratios. Rounds
+# alternate the tools' order. Installs nghttp2-client (h2load) when missing.
+# Env: QUICK=1 (2 rounds x 3 s; default 3 rounds x 5 s), ROUNDS, DURATION, SCENARIOS
+# (subset of "h2c-c1 h2c-c8 grpc tls"), plus lib.sh's knobs.
+set -euo pipefail
+
+if [[ ${QUICK:-0} != 1 ]]; then
+    DURATION=${DURATION:-5s}
+fi
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SCENARIOS=${SCENARIOS:-h2c-c1 h2c-c8 grpc tls}
+D=${DUR_S}s
+
+if ! command -v h2load >/dev/null; then
+    log "installing nghttp2-client (h2load)"
+    apt_sudo=()
+    [[ $(id -u) == 0 ]] || apt_sudo=(sudo)
+    "${apt_sudo[@]}" apt-get install -y nghttp2-client >/dev/null ||
+        { "${apt_sudo[@]}" apt-get update >/dev/null && "${apt_sudo[@]}" apt-get install -y nghttp2-client >/dev/null; }
+fi
+for tool in h2load wrk nginx openssl curl jq; do
+    command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 2; }
+done
+
+raise_nofile
+snapshot_rwg
+
+# ----------------------------------------------------------------- servers ----
+
+# srv_nginx MODE (h2c | tls): nginx with 1 worker on CPU $SRV_CPU; sets
+# NGINX_PID / NGINX_WORKER (lib.sh's measure reads the server's CPU from it)
+# and SRV_URL.
+srv_nginx() {
+    local mode=$1 dir=$BENCH_TMP/nginx port listen probe i
+    mkdir -p "$dir/tmp"
+    chmod 755 "$dir"
+    port=$(free_port)
+    if [[ $mode == tls ]]; then
+        [[ -f $dir/cert.pem ]] || openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
+            -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+        listen="listen 127.0.0.1:$port ssl backlog=16384;
+        ssl_certificate $dir/cert.pem;
+        ssl_certificate_key $dir/key.pem;"
+        SRV_URL=https://127.0.0.1:$port/
+        probe=(curl -fsS -k -o /dev/null --max-time 1 "$SRV_URL")
+    else
+        # Debian's nginx 1.22: h2c needs "http2" on the listen line.
+        listen="listen 127.0.0.1:$port http2 backlog=16384;"
+        SRV_URL=http://127.0.0.1:$port/
+        probe=(curl -fsS --http2-prior-knowledge -o /dev/null --max-time 1 "$SRV_URL")
+    fi
+    cat >"$dir/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile 30000;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 20000; multi_accept on; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+    client_body_temp_path $dir/tmp;
+    proxy_temp_path $dir/tmp;
+    fastcgi_temp_path $dir/tmp;
+    uwsgi_temp_path $dir/tmp;
+    scgi_temp_path $dir/tmp;
+    server {
+        $listen
+        location / { return 200 "hello\n"; }
+    }
+}
+EOF
+    taskset -c "$SRV_CPU" nginx -p "$dir" -c "$dir/nginx.conf" >>"$dir/stdout.log" 2>&1 &
+    NGINX_PID=$!
+    for i in $(seq 1 50); do
+        if "${probe[@]}" 2>/dev/null; then
+            NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1 || true)
+            log "nginx $mode on $SRV_URL (master $NGINX_PID, worker ${NGINX_WORKER:-?}, CPU $SRV_CPU)"
+            return 0
+        fi
+        kill -0 "$NGINX_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "nginx ($mode) did not come up: $(tail -2 "$dir/error.log" 2>/dev/null)" >&2
+    exit 2
+}
+
+# srv_grpc: `rwg serve --grpc` on CPU $SRV_CPU; NGINX_PID / NGINX_WORKER = its pid.
+srv_grpc() {
+    local port i
+    port=$(free_port)
+    taskset -c "$SRV_CPU" "$RWG_BIN" serve --grpc -p "$port" --cpus "$SRV_CPU" \
+        >"$BENCH_TMP/serve.log" 2>&1 &
+    NGINX_PID=$!
+    NGINX_WORKER=$NGINX_PID
+    SRV_PORT=$port
+    for i in $(seq 1 50); do
+        grep -q listening "$BENCH_TMP/serve.log" 2>/dev/null && break
+        kill -0 "$NGINX_PID" 2>/dev/null || { cat "$BENCH_TMP/serve.log" >&2; exit 2; }
+        sleep 0.1
+    done
+    log "rwg serve --grpc on 127.0.0.1:$port (pid $NGINX_PID, CPU $SRV_CPU)"
+}
+
+# ----------------------------------------------------------------- h2load ----
+
+# run_h2load SCENARIO TOOL URL H2LOAD_ARGS...
+# Records rps, reqs (done), cpu_us_req, errors (failed+errored+timeout+non-2xx),
+# cpu_s, rss_kib. Requests from "requests: N total, N started, N done, N succeeded, ...".
+run_h2load() {
+    local sc=$1 tool=$2 url=$3
+    shift 3
+    local out=$BENCH_TMP/$sc.$tool.out
+    local cmd=(h2load "$@" "$url")
+    measure_stable "$(limit_for)" "$out" -- "${cmd[@]}"
+    local reqs errs rps
+    reqs=$(awk '/^requests:/ { gsub(/,/, ""); print $6; exit }' "$out")
+    rps=$(awk '/^finished in/ { gsub(/,/, ""); print $4; exit }' "$out")
+    if [[ -z $reqs || $reqs == 0 ]]; then
+        complain "h2load rc=$M_RC, no requests done" "$out" "${cmd[@]}"
+        sed 's/^/    | /' "$out" | tail -5 >&2 || true
+        record "$sc" "$tool" failed 1
+        return 0
+    fi
+    errs=$(awk '/^requests:/ { gsub(/,/, ""); n += $10 + $12 + $14 }
+        /^status codes:/ { gsub(/,/, ""); n += $5 + $7 + $9 } END { print n + 0 }' "$out")
+    [[ $M_RC == 0 && $errs == 0 ]] || complain "h2load rc=$M_RC errors=$errs" "$out" "${cmd[@]}"
+    local d=$M_DISTURBED
+    record "$sc" "$tool" rps "$rps" "$d"
+    record "$sc" "$tool" reqs "$reqs" "$d"
+    record "$sc" "$tool" cpu_us_req "$(cpu_per "$M_CPU" "$reqs")" "$d"
+    record "$sc" "$tool" errors "$errs" "$d"
+    record_cpu "$sc" "$tool"
+    R_REQS=$reqs
+}
+
+# Server CPU per request of the last run (M_NGINX: the server pid's CPU).
+record_srv() {
+    [[ -n ${R_REQS:-} && $R_REQS != 0 ]] &&
+        record "$1" "$2" srv_us_req "$(cpu_per "$M_NGINX" "$R_REQS")" "$M_DISTURBED"
+    R_REQS=
+}
+
+# one SCENARIO TOOL: one measured run.
+one() {
+    local sc=$1 tool=$2
+    R_REQS=
+    case $sc/$tool in
+        h2c-c1/rwg) run_rwg "$sc" rwg "$SRV_URL" --h2c -r 0 -d "$D" -c 1 -w 100 --max-streams 100 ;;
+        h2c-c1/h2load) run_h2load "$sc" h2load "$SRV_URL" -c1 -m100 -D "$DUR_S" ;;
+        h2c-c8/rwg) run_rwg "$sc" rwg "$SRV_URL" --h2c -r 0 -d "$D" -c 8 -w 800 --max-streams 100 ;;
+        h2c-c8/h2load) run_h2load "$sc" h2load "$SRV_URL" -c8 -m100 -D "$DUR_S" ;;
+        grpc/rwg)
+            run_rwg "$sc" rwg "grpc://127.0.0.1:$SRV_PORT/$GRPC_PATH" --proto "$REPO_DIR/proto/echo.proto" \
+                --data '{"message":"hi"}' -r 0 -d "$D" -c 1 -w 100
+            ;;
+        grpc/h2load)
+            run_h2load "$sc" h2load "http://127.0.0.1:$SRV_PORT/$GRPC_PATH" -c1 -m100 -D "$DUR_S" \
+                -d "$GRPC_BODY" -H 'content-type: application/grpc' -H 'te: trailers'
+            ;;
+        tls/rwg) run_rwg "$sc" rwg "$SRV_URL" --insecure --http1 -r 0 -c 64 -w 64 -d "$D" ;;
+        tls/wrk) run_wrk "$sc" wrk "$SRV_URL" -t1 -c64 -d"$D" ;;
+    esac
+    record_srv "$sc" "$tool"
+}
+
+# rounds SCENARIO PEER: ROUNDS rounds, order alternating (rwg first on odd rounds).
+rounds() {
+    local sc=$1 peer=$2 round
+    for round in $(seq 1 "$ROUNDS"); do
+        if ((round % 2 == 1)); then
+            log "$sc round $round/$ROUNDS: rwg, $peer"
+            one "$sc" rwg
+            one "$sc" "$peer"
+        else
+            log "$sc round $round/$ROUNDS: $peer, rwg"
+            one "$sc" "$peer"
+            one "$sc" rwg
+        fi
+    done
+}
+
+# The method path from the proto: /<package>.<Service>/<Method> (first rpc).
+GRPC_PKG=$(awk '$1 == "package" { sub(/;$/, "", $2); print $2; exit }' "$REPO_DIR/proto/echo.proto")
+GRPC_SVC=$(awk '$1 == "service" { print $2; exit }' "$REPO_DIR/proto/echo.proto")
+GRPC_RPC=$(awk '$1 == "rpc" { sub(/\(.*/, "", $2); print $2; exit }' "$REPO_DIR/proto/echo.proto")
+GRPC_PATH=$GRPC_PKG.$GRPC_SVC/$GRPC_RPC
+# gRPC frame of EchoRequest{message: "hi"}: 0x00, u32 BE length 4, then 0a 02 68 69.
+GRPC_BODY=$BENCH_TMP/grpc-body.bin
+printf '\x00\x00\x00\x00\x04\x0a\x02\x68\x69' >"$GRPC_BODY"
+
+for sc in $SCENARIOS; do
+    case $sc in
+        h2c-c1 | h2c-c8) srv_nginx h2c; rounds "$sc" h2load ;;
+        grpc) srv_grpc; rounds grpc h2load ;;
+        tls) srv_nginx tls; rounds tls wrk ;;
+        *) echo "unknown scenario $sc" >&2; exit 2 ;;
+    esac
+    nginx_stop
+done
+
+METRICS="rps:req/s cpu_us_req:client-CPU-us/req srv_us_req:server-CPU-us/req"
+{
+    echo
+    machine_info
+    echo "results: $RESULTS (raw runs: $RUNLOG)"
+    for sc in $SCENARIOS; do
+        case $sc in
+            h2c-c1)
+                block "h2c, nginx, 1 connection x 100 streams, GET / (6-byte body), $D x $ROUNDS rounds"
+                echo "rwg: rwg run --h2c -r 0 -d $D -c 1 -w 100 --max-streams 100 --cpus $GEN_CPU -q --json F URL   h2load: taskset -c $GEN_CPU h2load -c1 -m100 -D $DUR_S URL"
+                table h2c-c1 "rwg h2load" "$METRICS"
+                ;;
+            h2c-c8)
+                block "h2c, nginx, 8 connections x 100 streams, GET /, $D x $ROUNDS rounds"
+                echo "rwg: rwg run --h2c -r 0 -d $D -c 8 -w 800 --max-streams 100 --cpus $GEN_CPU -q --json F URL   h2load: taskset -c $GEN_CPU h2load -c8 -m100 -D $DUR_S URL"
+                table h2c-c8 "rwg h2load" "$METRICS"
+                ;;
+            grpc)
+                block "gRPC unary /$GRPC_PATH on rwg serve --grpc, 1 connection x 100 in flight, $D x $ROUNDS rounds"
+                echo "rwg: rwg run grpc://H:P/$GRPC_PATH --proto proto/echo.proto --data '{\"message\":\"hi\"}' -r 0 -d $D -c 1 -w 100 --cpus $GEN_CPU -q --json F"
+                echo "h2load: taskset -c $GEN_CPU h2load -c1 -m100 -D $DUR_S -d body.bin -H 'content-type: application/grpc' -H 'te: trailers' http://H:P/$GRPC_PATH"
+                table grpc "rwg h2load" "$METRICS"
+                ;;
+            tls)
+                block "TLS HTTP/1.1, nginx (RSA-2048 self-signed), 64 connections, $D x $ROUNDS rounds"
+                echo "rwg: rwg run URL --insecure --http1 -r 0 -c 64 -w 64 -d $D --cpus $GEN_CPU -q --json F   wrk: taskset -c $GEN_CPU wrk -t1 -c64 -d$D --latency URL"
+                table tls "rwg wrk" "$METRICS"
+                ;;
+        esac
+    done
+    if [[ -s $BENCH_OUT/warnings.log ]]; then
+        echo
+        echo "warnings:"
+        cat "$BENCH_OUT/warnings.log"
+    fi
+} | tee "$BENCH_OUT/summary.txt"
