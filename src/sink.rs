@@ -15,6 +15,8 @@ use crate::hlog::HlogWriter;
 use crate::progress::Progress;
 use crate::ring::Inbox;
 
+/// Longest nap of an idle writer (also the most it adds to the end of a run).
+const MAX_IDLE_SLEEP_MS: u64 = 16;
 /// Encoded rows are copied into the mapping in chunks of about this size.
 const CHUNK_BYTES: usize = 256 * 1024;
 
@@ -57,6 +59,7 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
     let mut buffered_rows = 0u64;
     let url = s.url.clone().into_bytes();
     let cores = s.inboxes.len();
+    let mut idle_sleep_ms = 1;
     loop {
         // Read the done-count before draining: records pushed before a core
         // counted itself done are then guaranteed to be drained below.
@@ -101,8 +104,13 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
         if all_done && !got_any {
             break;
         }
-        if !got_any {
-            std::thread::sleep(Duration::from_millis(1));
+        // Back off while the rings stay empty: at low rates batches arrive
+        // only every BATCH_MAX_AGE (100 ms), and each wake-up costs CPU.
+        if got_any {
+            idle_sleep_ms = 1;
+        } else {
+            std::thread::sleep(Duration::from_millis(idle_sleep_ms));
+            idle_sleep_ms = (idle_sleep_ms * 2).min(MAX_IDLE_SLEEP_MS);
         }
     }
     if let Some(h) = s.hlog.take() {
