@@ -97,7 +97,9 @@ pub async fn exchange(
             request,
             no_body,
         } => exchange_http1(pool, request, *no_body, guard, sent_ns).await,
-        Client::H2 { pool, request } => h2::exchange(pool, request, guard, sent_ns).await,
+        // Boxed: the h2 exchange future is large, and inline it would size
+        // every worker's future (thousands per core) for the h2 case.
+        Client::H2 { pool, request } => Box::pin(h2::exchange(pool, request, guard, sent_ns)).await,
     }
 }
 
