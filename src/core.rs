@@ -145,6 +145,8 @@ pub struct Core {
     stats: RefCell<CoreStats>,
     first_error: Cell<Option<(ErrorKind, u16)>>,
     ctl: std::sync::Arc<RunControl>,
+    /// Worker tasks, spawned during warm-up and awaited by `drive`.
+    worker_tasks: RefCell<Vec<monoio::task::JoinHandle<()>>>,
 }
 
 impl Core {
@@ -177,19 +179,25 @@ impl Core {
             stats: RefCell::new(CoreStats::new(plan.phases.len(), setup.slo_ns)),
             first_error: Cell::new(None),
             ctl: setup.ctl,
+            worker_tasks: RefCell::new(Vec::new()),
         });
+        // Every worker starts idle, and its task is spawned and polled once
+        // now, before the start barrier: with thousands of workers, their
+        // first polls would otherwise delay the first planned sends by tens
+        // of ms.
+        core.idle.borrow_mut().extend((0..plan.workers).rev());
+        let tasks = (0..plan.workers)
+            .map(|id| monoio::spawn(worker::run(core.clone(), id)))
+            .collect();
+        *core.worker_tasks.borrow_mut() = tasks;
+        monoio::time::sleep(Duration::from_millis(1)).await;
         (core, warm)
     }
 
     /// Runs the plan from `start_ns` (monotonic) until every slot is recorded.
     pub async fn drive(self: Rc<Self>, start_ns: u64, warm: WarmReport) -> CoreResult {
         self.start_ns.set(start_ns);
-        // Every worker starts idle: the dispatcher may hand out slots before
-        // the spawned worker tasks first run.
-        self.idle.borrow_mut().extend((0..self.workers.len()).rev());
-        let workers: Vec<_> = (0..self.workers.len())
-            .map(|id| monoio::spawn(worker::run(self.clone(), id)))
-            .collect();
+        let workers = std::mem::take(&mut *self.worker_tasks.borrow_mut());
         let sweeper = monoio::spawn(sweep(self.clone()));
         dispatch(&self).await;
         for w in workers {
