@@ -375,7 +375,7 @@ block() { printf '\n=== %s ===\n' "$*"; }
 # target/release cannot swap it mid-benchmark; sets RWG_BIN.
 snapshot_rwg() {
     [[ -x $RWG ]] || { echo "no rwg binary at $RWG (cargo build --release)" >&2; exit 2; }
-    cp "$RWG" "$BENCH_TMP/rwg"
+    cp -p "$RWG" "$BENCH_TMP/rwg"
     RWG_BIN=$BENCH_TMP/rwg
     log "rwg: $RWG ($(sha256sum "$RWG_BIN" | cut -c1-12), built $(date -r "$RWG" '+%F %T'))"
 }

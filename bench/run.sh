@@ -39,7 +39,7 @@ export BENCH_OUT=${BENCH_OUT:-/tmp/rwg-bench-out/$(date +%Y%m%d-%H%M%S)}
 export RESULTS=$BENCH_OUT/results.tsv
 # One binary for every scenario, even if target/release is rebuilt meanwhile.
 mkdir -p "$BENCH_OUT"
-cp "${RWG:-$HERE/../target/release/rwg}" "$BENCH_OUT/rwg"
+cp -p "${RWG:-$HERE/../target/release/rwg}" "$BENCH_OUT/rwg"
 export RWG=$BENCH_OUT/rwg
 
 if [[ ${SKIP_COMPARE:-0} != 1 ]]; then
@@ -139,7 +139,8 @@ done
 
     block "warm-up: open loop $WARM_RATE req/s over $WARM_CONNS connections, $D x $ROUNDS rounds"
     echo "rwg run -r $WARM_RATE -c $WARM_CONNS -w $WARM_CONNS -d $D --cpus $GEN_CPU -q -o F.csv --json F URL; rwg report --timeseries TS --interval 1s F.csv"
-    table warmup "rwg" "warmup_ms:warmup-ms first_p99_us:first-second-p99-us steady_p99_us:steady-p99-us(median-of-seconds) first_over_steady:first/steady skipped:skipped"
+    echo "first-second p99 = interval 1 of the time series; steady = median of the other intervals' p99"
+    table warmup "rwg" "warmup_ms:warmup-ms first_p99_us:first-second-p99-us steady_p99_us:steady-p99-us first_over_steady:first/steady skipped:skipped"
     if [[ -s $BENCH_OUT/warnings.log ]]; then
         echo
         echo "warnings (see $BENCH_OUT/warnings.log):"
