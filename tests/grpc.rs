@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use netcommon::{csv_rows, json, rwg};
+use netcommon::{collect, rwg};
 use prost::Message;
 use tonic::codegen::{http, BoxFuture, Context, Poll, Service};
 use tonic::server::{Grpc, NamedService, UnaryService};
@@ -144,16 +144,7 @@ fn call(
     args.extend_from_slice(extra);
     args.push(&url);
     let (code, out, err) = rwg(&args);
-    let rows = if csv.exists() {
-        csv_rows(&csv)
-    } else {
-        Vec::new()
-    };
-    let summary = if js.exists() {
-        json(&js)
-    } else {
-        serde_json::Value::Null
-    };
+    let (rows, summary) = collect(&csv, &js);
     (code, format!("{err}{out}"), rows, summary)
 }
 

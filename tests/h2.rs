@@ -4,7 +4,7 @@
 
 mod netcommon;
 
-use netcommon::{certs, csv_rows, free_port, json, nginx, rwg};
+use netcommon::{certs, collect, free_port, nginx, rwg};
 
 const HELLO: &str = "location / { return 200 \"hello\\n\"; }";
 
@@ -27,16 +27,7 @@ fn short_run(
     args.extend_from_slice(extra);
     args.push(url);
     let (code, out, err) = rwg(&args);
-    let rows = if csv.exists() {
-        csv_rows(&csv)
-    } else {
-        Vec::new()
-    };
-    let summary = if js.exists() {
-        json(&js)
-    } else {
-        serde_json::Value::Null
-    };
+    let (rows, summary) = collect(&csv, &js);
     (code, out, err, rows, summary)
 }
 

@@ -56,6 +56,22 @@ pub fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// What a run left behind: CSV rows and the JSON summary (empty / Null when
+/// the file was not written, e.g. a run refused before it started).
+pub fn collect(csv: &Path, js: &Path) -> (Vec<Vec<String>>, serde_json::Value) {
+    let rows = if csv.exists() {
+        csv_rows(csv)
+    } else {
+        Vec::new()
+    };
+    let summary = if js.exists() {
+        json(js)
+    } else {
+        serde_json::Value::Null
+    };
+    (rows, summary)
+}
+
 pub fn nginx_binary() -> Option<PathBuf> {
     ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
         .iter()
