@@ -2,7 +2,9 @@
 //! memory-mapped file it goes into. The file grows in large chunks that are
 //! allocated with `fallocate` first, so a full disk is an error we can report
 //! rather than a SIGBUS on a page of the mapping; it is truncated to the exact
-//! length at the end.
+//! length at the end. Only a window at the end of the file is mapped, so the
+//! pages already written leave the process's RSS and memory stays flat however
+//! long the run.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -19,6 +21,11 @@ pub const HEADER: &str =
 
 /// The file grows by this much at a time.
 const GROW_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The mapped window: from the page holding the write position this far on.
+const WINDOW_BYTES: u64 = 32 * 1024 * 1024;
+
+const PAGE_BYTES: u64 = 4096;
 
 /// Appends `ns` as microseconds with three decimals (`1234.567`).
 #[inline]
@@ -72,12 +79,16 @@ pub fn encode_row(out: &mut Vec<u8>, r: &Record, url: &[u8], epoch: &EpochMap) {
     out.push(b'\n');
 }
 
-/// A CSV file written through a growing memory map.
+/// A CSV file written through a memory-mapped window that slides along it.
 pub struct CsvFile {
     path: PathBuf,
     file: File,
     map: Option<MmapMut>,
-    mapped_len: u64,
+    /// File offset of the window's first byte (page-aligned).
+    window_start: u64,
+    window_end: u64,
+    /// Bytes of the file reserved with fallocate so far.
+    allocated_len: u64,
     pos: u64,
 }
 
@@ -94,7 +105,9 @@ impl CsvFile {
             path: path.to_path_buf(),
             file,
             map: None,
-            mapped_len: 0,
+            window_start: 0,
+            window_end: 0,
+            allocated_len: 0,
             pos: 0,
         };
         csv.write(HEADER.as_bytes())?;
@@ -105,33 +118,57 @@ impl CsvFile {
         &self.path
     }
 
-    /// Appends bytes, growing the mapping when needed.
+    /// Appends bytes, moving the window (and growing the file) when needed.
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         let end = self.pos + bytes.len() as u64;
-        if end > self.mapped_len {
-            self.grow(end)?;
+        if end > self.window_end {
+            self.slide(end)?;
         }
         let map = self
             .map
             .as_mut()
             .ok_or_else(|| io::Error::other("CSV not mapped"))?;
-        map[self.pos as usize..end as usize].copy_from_slice(bytes);
+        let at = (self.pos - self.window_start) as usize;
+        map[at..at + bytes.len()].copy_from_slice(bytes);
         self.pos = end;
         Ok(())
     }
 
-    fn grow(&mut self, at_least: u64) -> io::Result<()> {
-        let new_len =
-            (at_least.div_ceil(GROW_BYTES) * GROW_BYTES).max(self.mapped_len + GROW_BYTES);
+    /// Maps a new window starting at the page of `pos` and reaching past `end`.
+    fn slide(&mut self, end: u64) -> io::Result<()> {
+        // Unmapping first hands the written pages to the page cache's
+        // write-back; they no longer count in this process's RSS.
         self.map = None;
+        let start = self.pos / PAGE_BYTES * PAGE_BYTES;
+        let window_end = start + WINDOW_BYTES.max((end - start).next_multiple_of(PAGE_BYTES));
+        if window_end > self.allocated_len {
+            self.allocate(window_end)?;
+        }
+        // SAFETY: the file is ours, opened read-write, at least `window_end`
+        // long, and nothing else maps or truncates it while the map lives.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(start)
+                .len((window_end - start) as usize)
+                .map_mut(&self.file)?
+        };
+        self.map = Some(map);
+        self.window_start = start;
+        self.window_end = window_end;
+        Ok(())
+    }
+
+    /// Grows the file in GROW_BYTES steps to at least `at_least` bytes.
+    fn allocate(&mut self, at_least: u64) -> io::Result<()> {
+        let new_len = at_least.next_multiple_of(GROW_BYTES);
         // Reserve the blocks now: writing to a mapped page of a sparse file on
         // a full disk would kill the process with SIGBUS.
         // SAFETY: plain syscall on our own fd.
         let rc = unsafe {
             libc::posix_fallocate(
                 self.file.as_raw_fd(),
-                self.mapped_len as libc::off_t,
-                (new_len - self.mapped_len) as libc::off_t,
+                self.allocated_len as libc::off_t,
+                (new_len - self.allocated_len) as libc::off_t,
             )
         };
         if rc != 0 && rc != libc::EOPNOTSUPP && rc != libc::EINVAL {
@@ -139,10 +176,7 @@ impl CsvFile {
             return Err(io::Error::from_raw_os_error(rc));
         }
         self.file.set_len(new_len)?;
-        // SAFETY: the file is ours, opened read-write, and nothing else maps or
-        // truncates it while the map lives.
-        self.map = Some(unsafe { MmapMut::map_mut(&self.file)? });
-        self.mapped_len = new_len;
+        self.allocated_len = new_len;
         Ok(())
     }
 
@@ -218,5 +252,24 @@ mod tests {
         let len = csv.finish().unwrap();
         assert_eq!(len, HEADER.len() as u64 + 70_000_000);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+    }
+
+    #[test]
+    fn rows_straddling_windows_are_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let mut csv = CsvFile::create(&path).unwrap();
+        let mut expected = HEADER.as_bytes().to_vec();
+        let mut n = 0u64;
+        while (expected.len() as u64) < 2 * WINDOW_BYTES + 12_345 {
+            let row: Vec<u8> = (0..(n % 997 + 1))
+                .map(|i| b'a' + ((n + i) % 26) as u8)
+                .collect();
+            csv.write(&row).unwrap();
+            expected.extend_from_slice(&row);
+            n += 1;
+        }
+        csv.finish().unwrap();
+        assert!(std::fs::read(&path).unwrap() == expected);
     }
 }
