@@ -279,8 +279,8 @@ measure_stable() {
     return 0
 }
 
-# Seconds a run of DUR_S may take before it is killed.
-limit_for() { echo $((DUR_S + 30)); }
+# Seconds a run of DUR_S may take before it is killed (LIMIT_S overrides).
+limit_for() { echo "${LIMIT_S:-$((DUR_S + 30))}"; }
 
 # ---------------------------------------------------------- tool parsers ----
 

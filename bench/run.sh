@@ -4,9 +4,11 @@
 # with INSTALL_OHA=1), builds rwg (release), runs compare.sh, then: large body
 # (1 MiB, rwg vs wrk, CPU per MiB), 10 000 connections on one core (rwg vs wrk,
 # CPU per request, max RSS), open loop at 1 000 req/s (does rwg idle or spin?),
-# and the 5 000-connection warm-up (warmup_ms, first-second p99 vs steady state).
+# the 5 000-connection warm-up (warmup_ms, first-second p99 vs steady state),
+# and memory in run length (max RSS after MEM_SHORT vs MEM_LONG requests with
+# a CSV, once; 1 M vs 20 M, about 4 min; 200 k vs 4 M with QUICK=1).
 # Env: QUICK=1 (2 rounds x 3 s, about 5 min), ROUNDS, DURATION, SKIP_INSTALL=1,
-# SKIP_BUILD=1, SKIP_COMPARE=1, INSTALL_OHA=1, BENCH_OUT (results dir).
+# SKIP_BUILD=1, SKIP_COMPARE=1, SKIP_MEMORY=1, INSTALL_OHA=1, BENCH_OUT.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -58,6 +60,13 @@ MANY_CONNS=${MANY_CONNS:-10000}
 LOW_RATE=${LOW_RATE:-1000}
 WARM_CONNS=${WARM_CONNS:-5000}
 WARM_RATE=${WARM_RATE:-10000}
+if [[ ${QUICK:-0} == 1 ]]; then
+    MEM_SHORT=${MEM_SHORT:-200000}
+    MEM_LONG=${MEM_LONG:-4000000}
+else
+    MEM_SHORT=${MEM_SHORT:-1000000}
+    MEM_LONG=${MEM_LONG:-20000000}
+fi
 
 if (($(ulimit -n) < MANY_CONNS + 100)); then
     log "open-file limit $(ulimit -n) is below $MANY_CONNS connections; lowering MANY_CONNS"
@@ -81,6 +90,19 @@ warmup_one() {
         complain "rwg report --timeseries failed" "$BENCH_TMP/warm-report.txt" "$RWG_BIN" report --timeseries "$ts" "$csv"
     fi
     rm -f "$csv" "$ts"
+}
+
+# Memory in run length: the same closed-loop run with a CSV, stopped after
+# MEM_SHORT and after MEM_LONG requests; max RSS of each (RSS must not grow).
+memory_one() {
+    local csv=$BENCH_TMP/mem.csv n
+    for n in "$MEM_SHORT" "$MEM_LONG"; do
+        KEEP_FILES=$csv LIMIT_S=$((n / 20000 + 60)) \
+            run_rwg memory "n=$n" "$BASE_URL/" -r 0 -c 64 -w 64 -n "$n" -d 3600s -o "$csv"
+        rm -f "$csv"
+    done
+    record memory growth rss_long_over_short "$(ratio "$(median memory "n=$MEM_LONG" rss_kib)" \
+        "$(median memory "n=$MEM_SHORT" rss_kib)")" 0
 }
 
 reverse() { local i; for ((i = $#; i > 0; i--)); do printf '%s ' "${!i}"; done; }
@@ -119,6 +141,10 @@ for round in $(seq 1 "$ROUNDS"); do
     done
     warmup_one
 done
+if [[ ${SKIP_MEMORY:-0} != 1 ]]; then
+    log "memory: $MEM_SHORT vs $MEM_LONG requests"
+    memory_one
+fi
 
 {
     echo
@@ -141,6 +167,12 @@ done
     echo "rwg run -r $WARM_RATE -c $WARM_CONNS -w $WARM_CONNS -d $D --cpus $GEN_CPU -q -o F.csv --json F URL; rwg report --timeseries TS --interval 1s F.csv"
     echo "first-second p99 = interval 1 of the time series; steady = median of the other intervals' p99"
     table warmup "rwg" "warmup_ms:warmup-ms first_p99_us:first-second-p99-us steady_p99_us:steady-p99-us first_over_steady:first/steady skipped:skipped"
+    if [[ ${SKIP_MEMORY:-0} != 1 ]]; then
+        block "memory in run length: closed loop, 64 connections, CSV on, $MEM_SHORT vs $MEM_LONG requests (once each)"
+        echo "rwg run -r 0 -c 64 -w 64 -n N -d 3600s --cpus $GEN_CPU -q -o F.csv --json F URL"
+        table memory "n=$MEM_SHORT n=$MEM_LONG" "reqs:requests rss_kib:max-RSS-KiB cpu_us_req:CPU-us/req"
+        echo "max RSS long/short: $(median memory growth rss_long_over_short) (target: within 1.10)"
+    fi
     if [[ -s $BENCH_OUT/warnings.log ]]; then
         echo
         echo "warnings (see $BENCH_OUT/warnings.log):"
