@@ -166,3 +166,39 @@ fn closed_loop_latency_covers_the_server_delay() {
         );
     }
 }
+
+/// Large bodies are discarded in the kernel, not read: every row still counts
+/// each response's exact size on the wire, on both drivers.
+#[test]
+fn large_bodies_are_counted_exactly() {
+    let _g = serial();
+    let body_bytes = 3_000_000;
+    let srv = start(ServeConfig {
+        body_bytes,
+        ..Default::default()
+    })
+    .unwrap();
+    let url = url_of(srv.addr);
+    for legacy in [false, true] {
+        let env = [(LEGACY, legacy.then_some("1"))];
+        let out = run_with_env(
+            &url,
+            &["-r", "100", "-d", "1s", "-c", "4", "-w", "4"],
+            &env,
+            Duration::from_secs(30),
+        );
+        out.assert_code(0);
+        let rows = out.rows();
+        assert_eq!(rows.len(), 100, "legacy {legacy}");
+        let head = rows[0].bytes - body_bytes as u64;
+        assert!(
+            (20..200).contains(&head),
+            "head {head} bytes: {:?}",
+            rows[0]
+        );
+        for r in &rows {
+            assert_eq!(r.status, Some(200), "{r:?}");
+            assert_eq!(r.bytes, body_bytes as u64 + head, "{r:?}");
+        }
+    }
+}

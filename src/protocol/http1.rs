@@ -16,6 +16,8 @@ use crate::record::ErrorKind;
 const INITIAL_BUF_BYTES: usize = 4096;
 /// Bodies are drained in reads of up to this size.
 const MAX_BUF_BYTES: usize = 256 * 1024;
+/// Most bytes of a large plain-TCP body thrown away by one `recv`.
+const DISCARD_MAX_BYTES: u64 = 4 * 1024 * 1024;
 /// A response head larger than this is a protocol error.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 const MAX_HEADERS: usize = 64;
@@ -293,11 +295,23 @@ impl Conn {
                 if remaining == 0 {
                     return Ok(total);
                 }
-                if self
-                    .fill(guard, remaining > INITIAL_BUF_BYTES as u64)
-                    .await?
-                    == 0
-                {
+                let large = remaining > INITIAL_BUF_BYTES as u64;
+                if large {
+                    // Large bodies are counted, never copied (plain TCP).
+                    let max = remaining.min(DISCARD_MAX_BYTES) as usize;
+                    if let Some(n) = self.stream.discard(max, guard).await {
+                        match n? {
+                            0 => return Err(ErrorKind::Reset),
+                            n => {
+                                self.received = true;
+                                remaining -= n as u64;
+                                total += n as u64;
+                                continue;
+                            }
+                        }
+                    }
+                }
+                if self.fill(guard, large).await? == 0 {
                     return Err(ErrorKind::Reset);
                 }
             },

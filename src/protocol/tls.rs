@@ -7,6 +7,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -203,6 +204,58 @@ impl Transport {
             }
         };
         res.map(|_| ()).map_err(|e| io_error_kind(&e, guard))
+    }
+
+    /// Throws away up to `max` received bytes without copying them into user
+    /// space, waiting for some if none are there; returns how many (0 =
+    /// closed). `None` over TLS, whose bytes must be decrypted to be framed.
+    pub async fn discard(
+        &mut self,
+        max: usize,
+        guard: &impl OpGuard,
+    ) -> Option<Result<usize, ErrorKind>> {
+        match self {
+            Transport::Plain(s) => Some(discard_plain(s, max, guard).await),
+            Transport::Tls(_) => None,
+        }
+    }
+}
+
+/// `recv(MSG_TRUNC)` on TCP drops the bytes in the kernel (no copy); it is a
+/// direct non-blocking syscall, tried first because the rest of a large body
+/// is usually queued already, and awaited through a readiness wait otherwise.
+async fn discard_plain(
+    s: &TcpStream,
+    max: usize,
+    guard: &impl OpGuard,
+) -> Result<usize, ErrorKind> {
+    loop {
+        // SAFETY: the null buffer is never written: with MSG_TRUNC, TCP
+        // discards the bytes instead of copying them.
+        let n = unsafe {
+            libc::recv(
+                s.as_raw_fd(),
+                std::ptr::null_mut(),
+                max,
+                libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+            )
+        };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        match err.kind() {
+            io::ErrorKind::WouldBlock => {
+                guarded(guard, async {
+                    s.readable(false)
+                        .await
+                        .map_err(|e| io_error_kind(&e, guard))
+                })
+                .await?;
+            }
+            io::ErrorKind::Interrupted => {}
+            _ => return Err(io_error_kind(&err, guard)),
+        }
     }
 }
 
