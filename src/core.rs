@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::time::Duration;
 
 use crate::client::{Client, ClientSpec};
-use crate::clock::{now_ns, PreciseTimer};
+use crate::clock::{now_ns, yield_to_woken, PreciseTimer};
 use crate::plan::CorePlan;
 use crate::pool::WarmReport;
 use crate::protocol::tls::TlsClient;
@@ -199,7 +199,11 @@ impl Core {
         self.start_ns.set(start_ns);
         let workers = std::mem::take(&mut *self.worker_tasks.borrow_mut());
         let sweeper = monoio::spawn(sweep(self.clone()));
-        dispatch(&self).await;
+        // A task of its own, not part of this (the runtime's main) future:
+        // monoio polls the main future before the task queue and enters the
+        // kernel once more when tasks are ready, which put a syscall between
+        // each release and the workers' sends.
+        monoio::spawn(dispatch(self.clone())).await;
         for w in workers {
             w.await;
         }
@@ -343,7 +347,7 @@ impl Core {
 }
 
 /// Sleeps until each window of slots is due and releases it.
-async fn dispatch(core: &Rc<Core>) {
+async fn dispatch(core: Rc<Core>) {
     let timer = PreciseTimer::new().ok();
     let mut last_wake_ns = 0;
     loop {
@@ -369,6 +373,9 @@ async fn dispatch(core: &Rc<Core>) {
             Due::ClosedUntil(t) => t,
         }
         .min(now + MAX_SLEEP_NS);
+        // The workers just handed slots stamp and queue their sends before
+        // the timer is re-armed (a syscall that reprograms a hardware timer).
+        yield_to_woken().await;
         match &timer {
             Some(timer) => {
                 let _ = timer.sleep_until(wake_ns).await;
