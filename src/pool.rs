@@ -147,7 +147,9 @@ impl Pool {
                 }
             };
             if dial {
-                return match self.dial().await {
+                // Boxed (cold): the dial + TLS handshake future is large, and
+                // inline it would size every worker's future.
+                return match Box::pin(self.dial()).await {
                     Ok(conn) => Ok(conn),
                     Err(_) => {
                         self.retire();

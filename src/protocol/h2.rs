@@ -229,7 +229,11 @@ impl H2Pool {
                 dead
             };
             if let Some(i) = redial {
-                self.connect(i).await.map_err(|_| ErrorKind::Connect)?;
+                // Boxed: the dial + handshake future is kilobytes, and inline
+                // it would be part of (and copied with) every exchange future.
+                Box::pin(self.connect(i))
+                    .await
+                    .map_err(|_| ErrorKind::Connect)?;
                 continue;
             }
             let mut registered = false;
