@@ -175,11 +175,13 @@ impl Transport {
                 let (res, buf) = s.cancelable_read(buf, guard.handle()?).await;
                 Ok((res.map_err(|e| io_error_kind(&e, guard))?, buf))
             }
+            // Boxed: the TLS read future is large, and inline it would size
+            // every worker's future, TLS or not.
             Transport::Tls(s) => {
-                guarded(guard, async {
+                Box::pin(guarded(guard, async {
                     let (res, buf) = s.read(buf).await;
                     Ok((res.map_err(|e| io_error_kind(&e, guard))?, buf))
-                })
+                }))
                 .await
             }
         }
@@ -197,9 +199,9 @@ impl Transport {
                     .0
             }
             Transport::Tls(s) => {
-                guarded(guard, async {
+                Box::pin(guarded(guard, async {
                     Ok(AsyncWriteRentExt::write_all(&mut **s, buf).await.0)
-                })
+                }))
                 .await?
             }
         };
