@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/compare.sh — rwg against its peers on one generator core (CPU 0) with
-# nginx on CPU 1: closed loop vs wrk (req/s, client CPU-us per request), open
-# loop at a fixed rate vs wrk2 / oha / hey / bombardier where on PATH (send-lag
+# nginx on CPU 1: closed loop vs wrk and oha where on PATH (req/s, client
+# CPU-us per request), open loop at a fixed rate vs wrk2 / oha / hey / bombardier where on PATH (send-lag
 # p99, CPU-us per request), and the cost of rwg's CSV writer (-o vs none).
 # Rounds alternate the tools' order. Env: ROUNDS (3), DURATION (10s), QUICK=1
 # (2 rounds x 3 s), RATE (20000), CONNS (64), plus lib.sh's knobs.
@@ -22,6 +22,7 @@ closed_one() {
     case $1 in
         rwg) run_rwg closed rwg "$URL" -r 0 -c "$CONNS" -w "$CONNS" -d "$D" ;;
         wrk) run_wrk closed wrk "$URL" -t1 -c"$CONNS" -d"$D" ;;
+        oha) run_oha closed oha "$URL" 0 "$CONNS" ;;
         rwg+csv)
             run_rwg closed rwg+csv "$URL" -r 0 -c "$CONNS" -w "$CONNS" -d "$D" -o "$CSV"
             rm -f "$CSV"
@@ -40,6 +41,7 @@ reverse() { local i; for ((i = $#; i > 0; i--)); do printf '%s ' "${!i}"; done; 
 
 for round in $(seq 1 "$ROUNDS"); do
     closed_order=(rwg wrk rwg+csv)
+    command -v oha >/dev/null && closed_order+=(oha)
     open_order=(rwg "${PEERS[@]}")
     if ((round % 2 == 0)); then
         read -r -a closed_order <<<"$(reverse "${closed_order[@]}")"
@@ -57,7 +59,9 @@ done
 
     block "closed loop, $CONNS connections, one core, GET / (12-byte body), $D x $ROUNDS rounds"
     echo "rwg: rwg run -r 0 -c $CONNS -w $CONNS -d $D --cpus $GEN_CPU -q --json F URL   wrk: taskset -c $GEN_CPU wrk -t1 -c$CONNS -d$D --latency URL"
-    table closed "rwg wrk" "rps:req/s cpu_us_req:CPU-us/req p99_us:latency-p99-us rss_kib:max-RSS-KiB"
+    closed_peers=wrk
+    command -v oha >/dev/null && closed_peers+=" oha"
+    table closed "rwg $closed_peers" "rps:req/s cpu_us_req:CPU-us/req p99_us:latency-p99-us rss_kib:max-RSS-KiB"
 
     block "CSV writer cost (same closed-loop run with -o FILE)"
     table closed "rwg+csv rwg" "rps:req/s cpu_us_req:CPU-us/req rss_kib:max-RSS-KiB"

@@ -510,7 +510,9 @@ run_oha() {
     local sc=$1 tool=$2 url=$3 rate=$4 conns=$5
     local out=$BENCH_TMP/$sc.$tool.out fmt=(--output-format json)
     oha --help 2>&1 | grep -q -- '--output-format' || fmt=(-j)
-    local cmd=(oha -z "${DUR_S}s" -c "$conns" -q "$rate" --no-tui "${fmt[@]}" "$url")
+    local rate_arg=(-q "$rate")
+    [[ $rate == 0 ]] && rate_arg=() # closed loop: as fast as the connections go
+    local cmd=(oha -z "${DUR_S}s" -c "$conns" "${rate_arg[@]}" --no-tui "${fmt[@]}" "$url")
     measure_stable "$(limit_for)" "$out" -- "${cmd[@]}"
     local reqs
     reqs=$(jq -r '[.statusCodeDistribution[]?] | add // 0' "$out" 2>/dev/null || echo 0)
