@@ -125,6 +125,8 @@ pub struct Config {
     pub ignore_errors: bool,
     /// Busy-wait the last stretch before each send for µs-level precision.
     pub precise: bool,
+    /// Fewest ns between two timer wake-ups of a core's dispatcher.
+    pub send_window_ns: u64,
     pub method: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -291,6 +293,9 @@ pub fn parse_target(url: &str) -> Result<Target, ConfigError> {
     })
 }
 
+/// Largest `--send-window`: beyond it, "open loop" would send in bursts.
+const MAX_SEND_WINDOW_NS: u64 = 10_000_000;
+
 impl Config {
     /// Cross-field checks once every field is parsed.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -303,6 +308,13 @@ impl Config {
         }
         if let Some(i) = self.durations_ns.iter().position(|&d| d == 0) {
             return err(format!("invalid duration of phase {}: must be > 0", i + 1));
+        }
+        if self.send_window_ns > MAX_SEND_WINDOW_NS {
+            return err(format!(
+                "invalid --send-window: {} us is more than the {} ms allowed",
+                self.send_window_ns / 1_000,
+                MAX_SEND_WINDOW_NS / 1_000_000
+            ));
         }
         if self.workers == 0 {
             return err("invalid --workers 0: must be at least 1".into());

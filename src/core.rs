@@ -20,10 +20,6 @@ use crate::schedule::{Schedule, Step};
 use crate::stats::CoreStats;
 use crate::worker::{self, WorkerCell};
 
-/// Fewest ns between two timer wake-ups of the dispatcher. A wake-up costs
-/// tens of µs of CPU here, so at high rates one wake releases a window of
-/// slots instead of one slot each (DESIGN: wake per window, not per request).
-const MIN_WAKE_GAP_NS: u64 = 100_000;
 /// `--precise`: the timer wakes this long before a due slot and the
 /// dispatcher spins for the rest (covers the timer's wake-up jitter here).
 const SPIN_LEAD_NS: u64 = 120_000;
@@ -114,6 +110,11 @@ pub struct CoreSetup {
     pub slo_ns: Option<u64>,
     pub ignore_errors: bool,
     pub precise: bool,
+    /// Fewest ns between two timer wake-ups of the dispatcher (`--send-window`).
+    /// A wake-up costs tens of µs of CPU on a VM, so at high rates one wake
+    /// releases a window of slots instead of one slot each (DESIGN: wake per
+    /// window, not per request).
+    pub send_window_ns: u64,
     pub outbox: Outbox,
     pub ctl: std::sync::Arc<RunControl>,
 }
@@ -137,6 +138,7 @@ pub struct Core {
     ignore_errors: bool,
     /// Spin for the last stretch before each due slot (`--precise`).
     precise: bool,
+    send_window_ns: u64,
     idle: RefCell<Vec<usize>>,
     workers: Box<[WorkerCell]>,
     finished: Cell<bool>,
@@ -171,6 +173,7 @@ impl Core {
             timeout_ns: setup.timeout_ns,
             ignore_errors: setup.ignore_errors,
             precise: setup.precise,
+            send_window_ns: setup.send_window_ns,
             idle: RefCell::new(Vec::with_capacity(plan.workers)),
             workers: (0..plan.workers).map(|_| WorkerCell::default()).collect(),
             finished: Cell::new(false),
@@ -369,7 +372,7 @@ async fn dispatch(core: Rc<Core>) {
                 }
                 t - SPIN_LEAD_NS
             }
-            Due::At(t) => t.max(last_wake_ns + MIN_WAKE_GAP_NS),
+            Due::At(t) => t.max(last_wake_ns + core.send_window_ns),
             Due::ClosedUntil(t) => t,
         }
         .min(now + MAX_SLEEP_NS);

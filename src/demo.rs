@@ -150,6 +150,7 @@ pub fn demo(args: &DemoArgs) -> ExitCode {
         cpus: Some(args.cpus.clone()),
         ignore_errors: true,
         precise: false,
+        send_window: "200us".into(),
         method: "GET".into(),
         headers: Vec::new(),
         body: None,

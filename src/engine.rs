@@ -207,6 +207,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
             slo_ns: cfg.slo_ns,
             ignore_errors: cfg.ignore_errors,
             precise: cfg.precise,
+            send_window_ns: cfg.send_window_ns,
             outbox,
             ctl: ctl.clone(),
         };

@@ -106,6 +106,19 @@ fn zero_timeout() {
 }
 
 #[test]
+fn send_window_too_large_or_malformed() {
+    let c = cpus_arg(1);
+    bad(
+        &[URL, "--send-window", "1s", "--cpus", &c],
+        &["--send-window"],
+    );
+    bad(
+        &[URL, "--send-window", "5 parsecs", "--cpus", &c],
+        &["--send-window"],
+    );
+}
+
+#[test]
 fn cpu_not_allowed() {
     bad(&[URL, "--cpus", "100000"], &["100000"]);
 }
