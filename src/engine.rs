@@ -110,6 +110,9 @@ fn choose_cpus(requested: &[usize]) -> Result<Vec<usize>, ConfigError> {
     Ok(requested.to_vec())
 }
 
+/// How often the main thread looks at the signal flag while cores run.
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
+
 type Runtime = monoio::FusionRuntime<
     monoio::time::TimeDriver<monoio::IoUringDriver>,
     monoio::time::TimeDriver<monoio::LegacyDriver>,
@@ -211,11 +214,12 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
             outbox,
             ctl: ctl.clone(),
         };
-        let (barrier, start_ns, cores_done, epoll) = (
+        let (barrier, start_ns, cores_done, epoll, main_thread) = (
             barrier.clone(),
             start_ns.clone(),
             cores_done.clone(),
             driver.clone(),
+            std::thread::current(),
         );
         let spawned = std::thread::Builder::new()
             .name(format!("rwg-core-{cpu}"))
@@ -239,6 +243,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
                     }
                 };
                 cores_done.fetch_add(1, Ordering::Release);
+                main_thread.unpark();
                 result
             });
         match spawned {
@@ -259,7 +264,10 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         if signals.fired() && !ctl.stopping() {
             ctl.request_stop(StopReason::Signal);
         }
-        std::thread::sleep(Duration::from_millis(5));
+        // Woken by each core thread as it ends; the timeout only bounds how
+        // late a signal is noticed (a 5 ms poll cost ~2 CPU-us per request
+        // at 1 000 req/s).
+        std::thread::park_timeout(SIGNAL_POLL);
     }
     let end_ns = now_ns();
     let mut results: Vec<CoreResult> = Vec::with_capacity(cores);
