@@ -13,6 +13,9 @@ use crate::config::{
 use crate::report::analyze::ReportOptions;
 use crate::serve::{parse_delay, parse_stall, parse_status_mix, ServeConfig, ServeProtocol};
 
+/// `--send-window` unless told (also what `rwg demo` runs with).
+pub const DEFAULT_SEND_WINDOW: &str = "200us";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "rwg",
@@ -153,7 +156,7 @@ pub struct RunArgs {
     /// come due meanwhile go out together. Larger saves CPU at high rates and
     /// adds up to this much send lag (measured and reported either way); 0 =
     /// wake for every slot.
-    #[arg(long, default_value = "200us")]
+    #[arg(long, default_value = DEFAULT_SEND_WINDOW)]
     pub send_window: String,
     /// HTTP method.
     #[arg(short = 'X', long, default_value = "GET")]

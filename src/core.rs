@@ -355,6 +355,7 @@ async fn dispatch(core: Rc<Core>) {
     let mut last_wake_ns = 0;
     loop {
         let now = now_ns();
+        let idle_before = core.idle.borrow().len();
         let wake_ns = match core.release_due(now) {
             Due::Done => return,
             Due::At(t) if core.precise => {
@@ -376,9 +377,11 @@ async fn dispatch(core: Rc<Core>) {
             Due::ClosedUntil(t) => t,
         }
         .min(now + MAX_SLEEP_NS);
-        // The workers just handed slots stamp and queue their sends before
-        // the timer is re-armed (a syscall that reprograms a hardware timer).
-        yield_to_woken().await;
+        // Workers just handed slots stamp and queue their sends before the
+        // timer is re-armed (a syscall that reprograms a hardware timer).
+        if core.idle.borrow().len() < idle_before {
+            yield_to_woken().await;
+        }
         match &timer {
             Some(timer) => {
                 let _ = timer.sleep_until(wake_ns).await;

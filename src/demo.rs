@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use rwg::check::{evaluate_all, parse_checks, Check, CheckSource};
-use rwg::cli::{DemoArgs, PlotArgs, ProtoArgs, ReportArgs, RunArgs, ServeArgs};
+use rwg::cli::{
+    DemoArgs, PlotArgs, ProtoArgs, ReportArgs, RunArgs, ServeArgs, DEFAULT_SEND_WINDOW,
+};
 use rwg::config::parse_duration_ns;
 use rwg::report::{analyze, hlog_read, render};
 use rwg::serve::{self, Delay, ServeConfig, ServeProtocol};
@@ -150,7 +152,7 @@ pub fn demo(args: &DemoArgs) -> ExitCode {
         cpus: Some(args.cpus.clone()),
         ignore_errors: true,
         precise: false,
-        send_window: "200us".into(),
+        send_window: DEFAULT_SEND_WINDOW.into(),
         method: "GET".into(),
         headers: Vec::new(),
         body: None,
