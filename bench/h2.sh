@@ -60,29 +60,8 @@ srv_nginx() {
         SRV_URL=http://127.0.0.1:$port/
         probe=(curl -fsS --http2-prior-knowledge -o /dev/null --max-time 1 "$SRV_URL")
     fi
-    cat >"$dir/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-worker_rlimit_nofile 30000;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 20000; multi_accept on; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 300s;
-    client_body_temp_path $dir/tmp;
-    proxy_temp_path $dir/tmp;
-    fastcgi_temp_path $dir/tmp;
-    uwsgi_temp_path $dir/tmp;
-    scgi_temp_path $dir/tmp;
-    server {
-        $listen
-        location / { return 200 "hello\n"; }
-    }
-}
-EOF
+    nginx_write_conf "$dir" "$listen
+        location / { return 200 \"hello\\n\"; }"
     taskset -c "$SRV_CPU" nginx -p "$dir" -c "$dir/nginx.conf" >>"$dir/stdout.log" 2>&1 &
     NGINX_PID=$!
     for i in $(seq 1 50); do

@@ -77,11 +77,11 @@ free_port() {
 }
 
 # Writes the config for port $1 into $BENCH_TMP/nginx.
-nginx_conf() {
-    local port=$1 dir=$BENCH_TMP/nginx
-    mkdir -p "$dir/tmp"
-    chmod 755 "$dir"
-    [[ -f $dir/1m.bin ]] || head -c 1048576 /dev/urandom >"$dir/1m.bin"
+# nginx_write_conf DIR SERVER_BODY [HTTP_EXTRA]: the nginx.conf every
+# benchmark uses (1 worker, no access log, keep-alive for the whole run, temp
+# files in DIR) around one server block; h2.sh uses it too.
+nginx_write_conf() {
+    local dir=$1 server=$2 extra=${3:-}
     cat >"$dir/nginx.conf" <<EOF
 daemon off;
 master_process on;
@@ -94,21 +94,31 @@ http {
     access_log off;
     keepalive_requests 1000000;
     keepalive_timeout 300s;
-    sendfile on;
-    tcp_nopush on;
-    default_type application/octet-stream;
+    $extra
     client_body_temp_path $dir/tmp;
     proxy_temp_path $dir/tmp;
     fastcgi_temp_path $dir/tmp;
     uwsgi_temp_path $dir/tmp;
     scgi_temp_path $dir/tmp;
     server {
-        listen 127.0.0.1:$port backlog=16384;
-        location / { return 200 "hello world\n"; }
-        location /1m { alias $dir/1m.bin; }
+        $server
     }
 }
 EOF
+}
+
+# nginx_conf PORT: HTTP/1.1 on PORT, GET / (12 bytes) and GET /1m (1 MiB file).
+nginx_conf() {
+    local port=$1 dir=$BENCH_TMP/nginx
+    mkdir -p "$dir/tmp"
+    chmod 755 "$dir"
+    [[ -f $dir/1m.bin ]] || head -c 1048576 /dev/urandom >"$dir/1m.bin"
+    nginx_write_conf "$dir" "listen 127.0.0.1:$port backlog=16384;
+        location / { return 200 \"hello world\\n\"; }
+        location /1m { alias $dir/1m.bin; }" \
+        "sendfile on;
+    tcp_nopush on;
+    default_type application/octet-stream;"
 }
 
 # Starts nginx on CPU $SRV_CPU on a free port; sets NGINX_PORT, NGINX_PID,
