@@ -114,7 +114,7 @@ async fn exchange_http1(
     sent_ns: &mut u64,
 ) -> Result<Response, ErrorKind> {
     for attempt in 0..2 {
-        let mut conn = pool.acquire().await?;
+        let mut conn = pool.acquire(guard).await?;
         let reused = conn.served() > 0;
         if *sent_ns == 0 {
             *sent_ns = now_ns();

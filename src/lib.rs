@@ -9,7 +9,8 @@
 //! - `engine` (cold): CPUs, pinned core threads, writer, start barrier, join,
 //!   merge. `core` (hot): dispatcher, sweep, outbox. `worker` (hot): one
 //!   request. `protocol::http1`: encode/parse + exchange. `pool`: per-core
-//!   connections. `clock`: monotonic ns and the precise timer.
+//!   connections, handed out in arrival order (`waitq`). `clock`: monotonic
+//!   ns and the precise timer.
 //! - `record` → `ring` (SPSC per core) → `sink` (writer thread) → `csv`
 //!   (mmap file); `stats` (HdrHistograms) → `report` (summary text / JSON);
 //!   `progress` (the live line).
@@ -43,6 +44,7 @@ pub mod serve;
 pub mod setup;
 pub mod sink;
 pub mod stats;
+pub mod waitq;
 pub mod worker;
 
 pub use config::Config;

@@ -4,17 +4,16 @@
 //! core's workers only, so a `RefCell` is all the locking it needs.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use crate::clock::now_ns;
 use crate::protocol::http1::Conn;
 use crate::protocol::tls::{self, TlsClient};
+use crate::protocol::OpGuard;
 use crate::record::ErrorKind;
+use crate::waitq::WaitQueue;
 
 /// What warm-up achieved on one core.
 #[derive(Clone, Debug, Default)]
@@ -41,7 +40,6 @@ struct Inner {
     idle: Vec<Conn>,
     /// Connections open or being dialled.
     open: usize,
-    waiters: VecDeque<Waker>,
 }
 
 pub struct Pool {
@@ -52,6 +50,7 @@ pub struct Pool {
     max: usize,
     connect_timeout: Duration,
     inner: RefCell<Inner>,
+    waiters: WaitQueue,
 }
 
 impl Pool {
@@ -71,8 +70,8 @@ impl Pool {
             inner: RefCell::new(Inner {
                 idle: Vec::with_capacity(max),
                 open: 0,
-                waiters: VecDeque::new(),
             }),
+            waiters: WaitQueue::default(),
         })
     }
 
@@ -131,64 +130,52 @@ impl Pool {
         out
     }
 
-    /// Takes an idle connection, dials one if below the limit, or waits.
-    pub async fn acquire(&self) -> Result<Conn, ErrorKind> {
+    /// Takes an idle connection, dials one if below the limit, or waits in
+    /// line (first come, first served) until one is released or the
+    /// request's deadline passes.
+    pub async fn acquire(&self, guard: &impl OpGuard) -> Result<Conn, ErrorKind> {
+        let mut place = self.waiters.place();
         loop {
-            let dial = {
-                let mut inner = self.inner.borrow_mut();
-                if let Some(conn) = inner.idle.pop() {
+            if place.may_take() {
+                let (idle, dial, more_left) = {
+                    let mut inner = self.inner.borrow_mut();
+                    let idle = inner.idle.pop();
+                    let dial = idle.is_none() && inner.open < self.max;
+                    inner.open += usize::from(dial);
+                    (idle, dial, !inner.idle.is_empty() || inner.open < self.max)
+                };
+                if idle.is_some() || dial {
+                    place.taken(more_left);
+                }
+                if let Some(conn) = idle {
                     return Ok(conn);
                 }
-                if inner.open < self.max {
-                    inner.open += 1;
-                    true
-                } else {
-                    false
+                if dial {
+                    // Boxed (cold): the dial + TLS handshake future is large,
+                    // and inline it would size every worker's future.
+                    return match Box::pin(self.dial()).await {
+                        Ok(conn) => Ok(conn),
+                        Err(_) => {
+                            self.retire();
+                            Err(ErrorKind::Connect)
+                        }
+                    };
                 }
-            };
-            if dial {
-                // Boxed (cold): the dial + TLS handshake future is large, and
-                // inline it would size every worker's future.
-                return match Box::pin(self.dial()).await {
-                    Ok(conn) => Ok(conn),
-                    Err(_) => {
-                        self.retire();
-                        Err(ErrorKind::Connect)
-                    }
-                };
             }
-            let mut registered = false;
-            poll_fn(|cx| {
-                if registered {
-                    return Poll::Ready(());
-                }
-                registered = true;
-                self.inner
-                    .borrow_mut()
-                    .waiters
-                    .push_back(cx.waker().clone());
-                Poll::Pending
-            })
-            .await;
+            place.wait(|cx| guard.poll_expired(cx)).await?;
         }
     }
 
     /// Returns a healthy connection.
     pub fn release(&self, conn: Conn) {
-        let mut inner = self.inner.borrow_mut();
-        inner.idle.push(conn);
-        if let Some(w) = inner.waiters.pop_front() {
-            w.wake();
-        }
+        self.inner.borrow_mut().idle.push(conn);
+        self.waiters.wake_one();
     }
 
     /// Forgets a connection that was closed or broken (the caller dropped it).
     pub fn retire(&self) {
-        let mut inner = self.inner.borrow_mut();
-        inner.open -= 1;
-        if let Some(w) = inner.waiters.pop_front() {
-            w.wake();
-        }
+        self.inner.borrow_mut().open -= 1;
+        self.waiters.wake_one();
     }
 
     /// Closes idle connections (end of run).

@@ -236,3 +236,57 @@ fn precise_mode_keeps_io_flowing() {
         assert_eq!(ok + skipped, 10_000, "legacy {legacy}: only 200s or skips");
     }
 }
+
+/// More workers than connections: each released connection goes to the
+/// longest waiter. It once went back to the worker that released it (which
+/// runs on into its next request first), so in closed loop 30 of these 32
+/// workers never got a connection and ended as timeouts. A request still
+/// waiting when its deadline passes ends as a timeout at that deadline.
+#[test]
+fn workers_share_few_connections_in_arrival_order() {
+    let _g = serial();
+    let fast = start(ServeConfig::default()).unwrap();
+    let slow = start(ServeConfig {
+        delay: Delay::Fixed { ns: 20_000_000 },
+        ..Default::default()
+    })
+    .unwrap();
+    for legacy in [false, true] {
+        let env = [(LEGACY, legacy.then_some("1"))];
+        let cpus = cpus_arg(1);
+        let args = [
+            "-r", "0", "-d", "1500ms", "-c", "2", "-w", "32", "-t", "1s", "--cpus", &cpus,
+        ];
+        let out = run_with_env(&url_of(fast.addr), &args, &env, Duration::from_secs(30));
+        out.assert_code(0);
+        let rows = out.rows();
+        assert!(rows.len() > 1_000, "legacy {legacy}: {} rows", rows.len());
+        for r in &rows {
+            assert_eq!(r.status, Some(200), "legacy {legacy}: {r:?}");
+        }
+
+        // One connection, 20 ms per response, 100 requests/s offered: the
+        // queue outgrows the 100 ms timeout, and waiting counts against it.
+        let args = [
+            "-r", "100", "-d", "1s", "-c", "1", "-w", "16", "-t", "100ms",
+        ];
+        let args = [&args[..], &["--ignore-errors", "--cpus", &cpus]].concat();
+        let out = run_with_env(&url_of(slow.addr), &args, &env, Duration::from_secs(30));
+        out.assert_no_panic();
+        let rows = out.rows();
+        assert_eq!(rows.len(), 100, "legacy {legacy}");
+        let timeouts = rows.iter().filter(|r| r.error == "timeout").count();
+        assert!(timeouts > 0, "legacy {legacy}: the queue never timed out");
+        for r in &rows {
+            assert!(
+                r.status == Some(200) || r.error == "timeout" || r.error == "skipped",
+                "legacy {legacy}: {r:?}"
+            );
+            let latency_ms = r.latency_us.unwrap_or(0.0) / 1e3;
+            assert!(
+                latency_ms < 250.0,
+                "legacy {legacy}: waited past the timeout: {r:?}"
+            );
+        }
+    }
+}

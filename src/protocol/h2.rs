@@ -9,12 +9,10 @@
 //! `reset`.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::task::{Poll, Waker};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,6 +25,7 @@ use super::{grpc, guarded, OpGuard, Response};
 use crate::clock::now_ns;
 use crate::pool::{alpn_name, WarmReport};
 use crate::record::ErrorKind;
+use crate::waitq::WaitQueue;
 
 /// Per-stream receive window: large enough that a response body is not
 /// throttled by WINDOW_UPDATE round trips.
@@ -71,7 +70,7 @@ pub struct H2Pool {
     connect_timeout: Duration,
     max_streams: usize,
     slots: RefCell<Vec<Slot>>,
-    waiters: RefCell<VecDeque<Waker>>,
+    waiters: WaitQueue,
     handshake_ns: Cell<u64>,
     alpn: RefCell<Option<String>>,
 }
@@ -98,7 +97,7 @@ impl H2Pool {
             connect_timeout: Duration::from_nanos(connect_timeout_ns),
             max_streams: max_streams.max(1),
             slots: RefCell::new(slots),
-            waiters: RefCell::new(VecDeque::new()),
+            waiters: WaitQueue::default(),
             handshake_ns: Cell::new(0),
             alpn: RefCell::new(None),
         })
@@ -195,12 +194,14 @@ impl H2Pool {
         }
     }
 
-    /// Takes a stream slot: (connection index, generation, sender).
+    /// Takes a stream slot: (connection index, generation, sender); waits in
+    /// line (first come, first served) while every stream is taken.
     pub(super) async fn acquire(
         self: &Rc<Self>,
     ) -> Result<(usize, u64, SendRequest<Bytes>), ErrorKind> {
+        let mut place = self.waiters.place();
         loop {
-            let redial = {
+            let redial = if place.may_take() {
                 let mut slots = self.slots.borrow_mut();
                 let mut best: Option<usize> = None;
                 let mut dead: Option<usize> = None;
@@ -220,13 +221,23 @@ impl H2Pool {
                 if let Some(i) = best {
                     let s = &mut slots[i];
                     s.open += 1;
-                    let send = s.send.clone().expect("chosen slot is live");
-                    return Ok((i, s.generation, send));
+                    let taken = (
+                        i,
+                        s.generation,
+                        s.send.clone().expect("chosen slot is live"),
+                    );
+                    drop(slots);
+                    // Whether streams are left is not counted here: the next
+                    // waiter looks for itself.
+                    place.taken(true);
+                    return Ok(taken);
                 }
                 if let Some(i) = dead {
                     slots[i].dialing = true;
                 }
                 dead
+            } else {
+                None
             };
             if let Some(i) = redial {
                 // Boxed: the dial + handshake future is kilobytes, and inline
@@ -236,30 +247,18 @@ impl H2Pool {
                     .map_err(|_| ErrorKind::Connect)?;
                 continue;
             }
-            let mut registered = false;
-            poll_fn(|cx| {
-                if registered {
-                    return Poll::Ready(());
-                }
-                registered = true;
-                self.waiters.borrow_mut().push_back(cx.waker().clone());
-                Poll::Pending
-            })
-            .await;
+            // Callers race this against their deadline (`guarded`).
+            place.wait(|_| Poll::Pending).await?;
         }
     }
 
     pub(super) fn release(&self, i: usize) {
         self.slots.borrow_mut()[i].open -= 1;
-        if let Some(w) = self.waiters.borrow_mut().pop_front() {
-            w.wake();
-        }
+        self.waiters.wake_one();
     }
 
     fn wake_all(&self) {
-        for w in self.waiters.borrow_mut().drain(..) {
-            w.wake();
-        }
+        self.waiters.wake_all();
     }
 
     /// Forgets a connection that failed (GOAWAY, reset, closed).
