@@ -139,6 +139,42 @@ fn h2c_and_grpc_against_rwg_serve() {
     assert_all_200(&rows, 100);
     assert_eq!(js["alpn"], "h2c");
 
+    // Closed loop, 32 workers on 2 streams: each freed stream goes to the
+    // longest waiter (it once went back to the worker that freed it, and
+    // the other 30 workers waited until their timeout).
+    let (csv, js) = (
+        dir.path().join("closed.csv"),
+        dir.path().join("closed.json"),
+    );
+    let (code, out, err) = rwg(&[
+        "run",
+        "-r",
+        "0",
+        "-d",
+        "1s",
+        "--cpus",
+        "0",
+        "-q",
+        "--h2c",
+        "-c",
+        "1",
+        "--max-streams",
+        "2",
+        "-w",
+        "32",
+        "-t",
+        "500ms",
+        "-o",
+        csv.to_str().unwrap(),
+        "--json",
+        js.to_str().unwrap(),
+        &url,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (rows, _) = collect(&csv, &js);
+    assert!(rows.len() > 500, "{} rows", rows.len());
+    assert!(rows.iter().all(|r| r[3] == "200"), "{rows:?}");
+
     // Streams slower than --timeout are reset and recorded as timeouts.
     let slow = start(ServeConfig {
         protocol: ServeProtocol::H2c,
