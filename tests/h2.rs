@@ -58,6 +58,53 @@ fn h2c_against_nginx() {
     assert_eq!(js["connections"], 1);
 }
 
+/// Closed loop with 8 streams in flight per connection: at each GOAWAY
+/// (every 200 requests here; nginx's default is 1 000) nginx refuses the
+/// streams above its last one. rwg sends those again on another connection;
+/// it once recorded them as `reset` and stopped at the first.
+#[test]
+fn h2c_streams_refused_by_goaway_are_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _nginx = nginx(
+        dir.path(),
+        &format!("server {{ listen 127.0.0.1:{port} http2; keepalive_requests 200; {HELLO} }}"),
+        &[port],
+    );
+    let url = format!("http://127.0.0.1:{port}/");
+    let (csv, js) = (dir.path().join("out.csv"), dir.path().join("out.json"));
+    let (code, out, err) = rwg(&[
+        "run",
+        "-r",
+        "0",
+        "-d",
+        "1s",
+        "--cpus",
+        "0",
+        "-q",
+        "--h2c",
+        "-c",
+        "2",
+        "--max-streams",
+        "8",
+        "-w",
+        "16",
+        "-o",
+        csv.to_str().unwrap(),
+        "--json",
+        js.to_str().unwrap(),
+        &url,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (rows, _) = collect(&csv, &js);
+    assert!(
+        rows.len() > 2_000,
+        "{} rows: too few GOAWAYs to test",
+        rows.len()
+    );
+    assert!(rows.iter().all(|r| r[3] == "200"), "{rows:?}");
+}
+
 #[test]
 fn h2_and_http1_over_tls_against_nginx() {
     let dir = tempfile::tempdir().unwrap();
