@@ -115,7 +115,8 @@ pub struct RunArgs {
     /// Inter-arrival distribution: fixed or exp (Poisson arrivals).
     #[arg(long, default_value = "fixed", value_parser = ["fixed", "exp"])]
     pub dist: String,
-    /// Max requests in flight, all cores together [default: 256 per core].
+    /// Max requests in flight, all cores together [default: 256 per core;
+    /// closed loop over HTTP/1.1 with -c N: N, as wrk -c N].
     #[arg(short = 'w', long)]
     pub workers: Option<usize>,
     /// Max connections, all cores together [default: = workers].
@@ -359,9 +360,17 @@ impl RunArgs {
             Some(text) => parse_cpus(text)?,
             None => all_cpus(),
         };
-        let workers = self.workers.unwrap_or(256 * cpus.len());
         let p = &self.proto;
         let h2 = target.scheme.grpc() || p.h2c || p.http2;
+        // Closed loop over HTTP/1.1 with -c N: N workers, as wrk -c N. More
+        // would only queue for a connection, and their wait would count in
+        // the latency without adding throughput.
+        let closed_loop = rates_per_sec.iter().all(|&r| r == 0);
+        let workers = match (self.workers, self.connections) {
+            (Some(w), _) => w,
+            (None, Some(c)) if closed_loop && !h2 => c,
+            _ => 256 * cpus.len(),
+        };
         let body = match (&self.body, &self.body_file) {
             (Some(b), _) => b.clone().into_bytes(),
             (None, Some(path)) => std::fs::read(path).map_err(|e| {

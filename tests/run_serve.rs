@@ -290,3 +290,18 @@ fn workers_share_few_connections_in_arrival_order() {
         }
     }
 }
+
+/// `-r 0 -c N` without `-w` means N workers (as `wrk -c N`); an open loop
+/// keeps the default 256 per core and queues for the N connections.
+#[test]
+fn closed_loop_workers_follow_connections() {
+    let _g = serial();
+    let srv = start(ServeConfig::default()).unwrap();
+    let cpus = cpus_arg(1);
+    for (rate, want) in [("0", 3), ("100", 256)] {
+        let args = ["-r", rate, "-d", "300ms", "-c", "3", "--cpus", &cpus];
+        let out = run(&url_of(srv.addr), &args);
+        out.assert_code(0);
+        assert_eq!(out.json()["workers"], want, "-r {rate}");
+    }
+}
