@@ -33,6 +33,7 @@ closed_one() {
 open_one() {
     case $1 in
         rwg) run_rwg open rwg "$URL" -r "$RATE" -d "$D" ;;
+        rwg-lazy) run_rwg open rwg-lazy "$URL" -r "$RATE" -d "$D" --lazy-reads ;;
         *) run_rate_peer open "$1" "$URL" "$RATE" "$CONNS" ;;
     esac
 }
@@ -42,7 +43,7 @@ reverse() { local i; for ((i = $#; i > 0; i--)); do printf '%s ' "${!i}"; done; 
 for round in $(seq 1 "$ROUNDS"); do
     closed_order=(rwg wrk rwg+csv)
     command -v oha >/dev/null && closed_order+=(oha)
-    open_order=(rwg "${PEERS[@]}")
+    open_order=(rwg rwg-lazy "${PEERS[@]}")
     if ((round % 2 == 0)); then
         read -r -a closed_order <<<"$(reverse "${closed_order[@]}")"
         read -r -a open_order <<<"$(reverse "${open_order[@]}")"
@@ -70,6 +71,8 @@ done
     echo "rwg: rwg run -r $RATE -d $D --cpus $GEN_CPU -q --json F URL (default 256 workers/connections)"
     echo "peers missing from PATH: $PEERS_MISSING"
     table open "rwg ${PEERS[*]}" "rps:achieved/s lag_p99_us:send-lag-p99-us p99_us:latency-p99-us cpu_us_req:CPU-us/req"
+    block "the same with --lazy-reads (responses read at the sender's wake-ups)"
+    table open "rwg-lazy rwg ${PEERS[*]}" "rps:achieved/s lag_p99_us:send-lag-p99-us p99_us:latency-p99-us cpu_us_req:CPU-us/req"
     if [[ -s $BENCH_OUT/warnings.log ]]; then
         echo
         echo "warnings (see $BENCH_OUT/warnings.log):"

@@ -125,6 +125,8 @@ pub struct Config {
     pub ignore_errors: bool,
     /// Busy-wait the last stretch before each send for µs-level precision.
     pub precise: bool,
+    /// Read open-loop responses at timer wake-ups (`--lazy-reads`).
+    pub lazy_reads: bool,
     /// Fewest ns between two timer wake-ups of a core's dispatcher.
     pub send_window_ns: u64,
     pub method: String,

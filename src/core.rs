@@ -14,6 +14,7 @@ use crate::clock::{now_ns, yield_to_woken, PreciseTimer};
 use crate::plan::CorePlan;
 use crate::pool::WarmReport;
 use crate::protocol::tls::TlsClient;
+use crate::reap;
 use crate::record::{ErrorKind, Outcome, Record};
 use crate::ring::Outbox;
 use crate::schedule::{Schedule, Step};
@@ -115,6 +116,8 @@ pub struct CoreSetup {
     /// releases a window of slots instead of one slot each (DESIGN: wake per
     /// window, not per request).
     pub send_window_ns: u64,
+    /// Leave open-loop responses to the next timer wake-up ([`crate::reap`]).
+    pub lazy_reap: bool,
     pub outbox: Outbox,
     pub ctl: std::sync::Arc<RunControl>,
 }
@@ -139,6 +142,7 @@ pub struct Core {
     /// Spin for the last stretch before each due slot (`--precise`).
     precise: bool,
     send_window_ns: u64,
+    lazy_reap: bool,
     idle: RefCell<Vec<usize>>,
     workers: Box<[WorkerCell]>,
     finished: Cell<bool>,
@@ -174,6 +178,7 @@ impl Core {
             ignore_errors: setup.ignore_errors,
             precise: setup.precise,
             send_window_ns: setup.send_window_ns,
+            lazy_reap: setup.lazy_reap,
             idle: RefCell::new(Vec::with_capacity(plan.workers)),
             workers: (0..plan.workers).map(|_| WorkerCell::default()).collect(),
             finished: Cell::new(false),
@@ -357,7 +362,10 @@ async fn dispatch(core: Rc<Core>) {
         let now = now_ns();
         let idle_before = core.idle.borrow().len();
         let wake_ns = match core.release_due(now) {
-            Due::Done => return,
+            Due::Done => {
+                reap::set_open(false);
+                return;
+            }
             Due::At(t) if core.precise => {
                 if t.saturating_sub(now) <= SPIN_LEAD_NS {
                     // Busy-wait the last stretch; I/O waits meanwhile, which
@@ -373,8 +381,16 @@ async fn dispatch(core: Rc<Core>) {
                 }
                 t - SPIN_LEAD_NS
             }
-            Due::At(t) => t.max(last_wake_ns + core.send_window_ns),
-            Due::ClosedUntil(t) => t,
+            Due::At(t) => {
+                let wake_ns = t.max(last_wake_ns + core.send_window_ns);
+                reap::set_open(core.lazy_reap && wake_ns <= now + reap::MAX_REAP_GAP_NS);
+                wake_ns
+            }
+            Due::ClosedUntil(t) => {
+                // Closed loop: each response releases the next request.
+                reap::set_open(false);
+                t
+            }
         }
         .min(now + MAX_SLEEP_NS);
         // Workers just handed slots stamp and queue their sends before the
@@ -389,6 +405,9 @@ async fn dispatch(core: Rc<Core>) {
             None => monoio::time::sleep(Duration::from_nanos(wake_ns.saturating_sub(now))).await,
         }
         last_wake_ns = now_ns();
+        // Responses left for this wake-up are read now, in the same turn as
+        // the sends it releases.
+        reap::reap();
     }
 }
 

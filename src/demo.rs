@@ -152,6 +152,7 @@ pub fn demo(args: &DemoArgs) -> ExitCode {
         cpus: Some(args.cpus.clone()),
         ignore_errors: true,
         precise: false,
+        lazy_reads: false,
         send_window: DEFAULT_SEND_WINDOW.into(),
         method: "GET".into(),
         headers: Vec::new(),

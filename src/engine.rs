@@ -211,6 +211,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
             ignore_errors: cfg.ignore_errors,
             precise: cfg.precise,
             send_window_ns: cfg.send_window_ns,
+            lazy_reap: cfg.lazy_reads && !cfg.precise,
             outbox,
             ctl: ctl.clone(),
         };
@@ -229,7 +230,12 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
                 core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
                 let result = match build_runtime(entries) {
                     Ok(mut rt) => {
-                        epoll.fetch_or(driver_name(&rt) == "epoll", Ordering::Relaxed);
+                        let on_epoll = driver_name(&rt) == "epoll";
+                        epoll.fetch_or(on_epoll, Ordering::Relaxed);
+                        let mut setup = setup;
+                        // epoll keeps every socket registered, so an arriving
+                        // response wakes the core anyway: nothing to save.
+                        setup.lazy_reap &= !on_epoll;
                         let (core, warm) = rt.block_on(Core::warm(setup));
                         barrier.wait();
                         barrier.wait();

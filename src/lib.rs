@@ -36,6 +36,7 @@ pub mod plot;
 pub mod pool;
 pub mod progress;
 pub mod protocol;
+pub mod reap;
 pub mod record;
 pub mod report;
 pub mod ring;

@@ -129,7 +129,12 @@ pub async fn run(core: Rc<Core>, id: usize) {
         cell.deadline.arm(start_ns + core.timeout_ns);
         let mut sent_ns = 0;
         let result = client::exchange(core.client(), &cell.deadline, &mut sent_ns).await;
-        let done_ns = now_ns();
+        let now = now_ns();
+        // A lazily read response ended when the kernel received it.
+        let done_ns = match &result {
+            Ok(resp) => resp.arrived_ns.map_or(now, |t| t.max(sent_ns).min(now)),
+            Err(_) => now,
+        };
         cell.deadline.disarm();
         let mut record = Record {
             intended_ns: slot.intended_ns,
@@ -156,7 +161,7 @@ pub async fn run(core: Rc<Core>, id: usize) {
             }
             Err(kind) => record.error = kind as u8,
         }
-        core.end_request(record, done_ns);
+        core.end_request(record, now);
         // Free again: in closed loop (or when a slot is already due) the
         // dispatcher hands us work at once, without a wake-up.
         core.go_idle(id);

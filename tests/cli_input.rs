@@ -119,6 +119,14 @@ fn send_window_too_large_or_malformed() {
 }
 
 #[test]
+fn lazy_reads_and_precise_exclude_each_other() {
+    bad(
+        &[URL, "--precise", "--lazy-reads"],
+        &["--lazy-reads", "--precise"],
+    );
+}
+
+#[test]
 fn cpu_not_allowed() {
     bad(&[URL, "--cpus", "100000"], &["100000"]);
 }

@@ -461,6 +461,7 @@ async fn read_response(
         status,
         bytes,
         close: false,
+        arrived_ns: None,
     })
 }
 

@@ -167,6 +167,9 @@ pub struct Conn {
     served: u64,
     /// Whether the exchange in progress has read any byte.
     received: bool,
+    /// Kernel receive time of the data read so far by a lazy read; cleared
+    /// by any later read (the response then ends when that read returns).
+    arrived_ns: Option<u64>,
 }
 
 impl Conn {
@@ -177,6 +180,7 @@ impl Conn {
             start: 0,
             served: 0,
             received: false,
+            arrived_ns: None,
         }
     }
 
@@ -221,6 +225,21 @@ impl Conn {
             };
             buf.reserve(target.max(INITIAL_BUF_BYTES) - buf.len());
         }
+        if self.arrived_ns.is_some() {
+            // A lazy read began this response: what else is already in the
+            // kernel is read with its receive time too.
+            if let Some(Ok((n, stamp_ns))) = self.stream.try_read_stamped(&mut buf) {
+                if n > 0 {
+                    self.buf = Some(buf);
+                    self.received = true;
+                    self.arrived_ns = stamp_ns;
+                    return Ok(n);
+                }
+            }
+            // Not there yet (or EOF, or an error): the read below waits for
+            // it or reports it, and the response ends when it returns.
+            self.arrived_ns = None;
+        }
         let len = buf.len();
         let (n, slice) = match self.stream.read(buf.slice_mut(len..), guard).await {
             Ok(done) => done,
@@ -233,7 +252,41 @@ impl Conn {
         };
         self.buf = Some(slice.into_inner());
         self.received |= n > 0;
+        self.arrived_ns = None;
         Ok(n)
+    }
+
+    /// Open loop: reads the response's first bytes without waiting in the
+    /// kernel; while none are there, parks until the dispatcher's next
+    /// wake-up ([`crate::reap`]). Returns with nothing read when reaping
+    /// closes or the read fails (the caller's blocking read then waits or
+    /// reports it).
+    async fn lazy_fill(&mut self, guard: &impl OpGuard) -> Result<(), ErrorKind> {
+        loop {
+            let mut buf = self.buf.take().unwrap_or_default();
+            if self.start > 0 {
+                buf.drain(..self.start);
+                self.start = 0;
+            }
+            if buf.capacity() - buf.len() < 1024 {
+                buf.reserve(INITIAL_BUF_BYTES.max(buf.capacity()));
+            }
+            let got = self.stream.try_read_stamped(&mut buf);
+            self.buf = Some(buf);
+            match got {
+                Some(Ok((n, stamp_ns))) if n > 0 => {
+                    self.received = true;
+                    self.arrived_ns = stamp_ns;
+                    return Ok(());
+                }
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if !crate::reap::park(|cx| guard.poll_expired(cx)).await? {
+                        return Ok(());
+                    }
+                }
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// Sends the request and reads one whole response.
@@ -244,7 +297,11 @@ impl Conn {
         guard: &impl OpGuard,
     ) -> Result<Response, ErrorKind> {
         self.received = !self.unread().is_empty();
+        self.arrived_ns = None;
         self.stream.write_all(request.clone(), guard).await?;
+        if crate::reap::is_open() && self.unread().is_empty() {
+            self.lazy_fill(guard).await?;
+        }
         let mut bytes = 0u64;
         let head = loop {
             match parse_head(self.unread(), no_body) {
@@ -276,6 +333,7 @@ impl Conn {
             status: head.status,
             bytes,
             close: head.close,
+            arrived_ns: self.arrived_ns,
         })
     }
 
@@ -296,7 +354,9 @@ impl Conn {
                     return Ok(total);
                 }
                 let large = remaining > INITIAL_BUF_BYTES as u64;
-                if large {
+                // Not while a lazy read's receive times are being followed:
+                // discarding reports no time.
+                if large && self.arrived_ns.is_none() {
                     // Large bodies are counted, never copied (plain TCP).
                     let max = remaining.min(DISCARD_MAX_BYTES) as usize;
                     if let Some(n) = self.stream.discard(max, guard).await {

@@ -70,4 +70,7 @@ pub struct Response {
     pub bytes: u64,
     /// The connection must not be reused.
     pub close: bool,
+    /// When the whole response was in the kernel (its receive timestamp),
+    /// if it was read lazily in one piece; otherwise it ended when read.
+    pub arrived_ns: Option<u64>,
 }

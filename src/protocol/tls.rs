@@ -24,6 +24,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use super::{guarded, io_error_kind, OpGuard};
+use crate::clock::now_ns;
 use crate::config::TlsOptions;
 use crate::record::ErrorKind;
 
@@ -211,6 +212,16 @@ impl Transport {
     /// Throws away up to `max` received bytes without copying them into user
     /// space, waiting for some if none are there; returns how many (0 =
     /// closed). `None` over TLS, whose bytes must be decrypted to be framed.
+    /// A non-blocking read into `buf`'s spare room with the kernel's receive
+    /// timestamp of the data (monotonic ns, when the socket reports one);
+    /// `None` for TLS, whose records are read through rustls.
+    pub fn try_read_stamped(&self, buf: &mut Vec<u8>) -> Option<io::Result<(usize, Option<u64>)>> {
+        let Transport::Plain(s) = self else {
+            return None;
+        };
+        Some(recv_stamped(s.as_raw_fd(), buf))
+    }
+
     pub async fn discard(
         &mut self,
         max: usize,
@@ -291,6 +302,84 @@ async fn discard_plain(
 
 /// Dials `addr` and, with `tls`, completes the TLS handshake, all within
 /// `timeout`.
+/// Asks the kernel to timestamp received data (read back by
+/// [`Transport::try_read_stamped`]).
+fn enable_rx_timestamps(s: &TcpStream) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt reads one c_int from a live local.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `recvmsg(MSG_DONTWAIT)` into the spare room of `buf`, returning the bytes
+/// read and the receive timestamp of the last segment read, moved from
+/// CLOCK_REALTIME (what the kernel stamps) to our monotonic clock.
+fn recv_stamped(fd: std::os::fd::RawFd, buf: &mut Vec<u8>) -> io::Result<(usize, Option<u64>)> {
+    let spare = buf.spare_capacity_mut();
+    let mut iov = libc::iovec {
+        iov_base: spare.as_mut_ptr().cast(),
+        iov_len: spare.len(),
+    };
+    // Room for one SCM_TIMESTAMPNS control message (a timespec), aligned.
+    let mut control = [0u64; 8];
+    // SAFETY: msghdr is plain data; every pointer set below outlives the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: recvmsg writes at most iov_len bytes into the spare room and at
+    // most msg_controllen bytes into `control`.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: recvmsg initialised these n bytes.
+    unsafe { buf.set_len(buf.len() + n as usize) };
+    let mut stamp_ns = None;
+    // SAFETY: the CMSG_* walk stays within msg_controllen, as the kernel set it.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                let real_ns = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+                stamp_ns = realtime_to_monotonic(real_ns);
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((n as usize, stamp_ns))
+}
+
+/// A CLOCK_REALTIME instant on the monotonic clock, by the clocks' offset
+/// now (a step of the wall clock between the two would skew it: then `None`).
+fn realtime_to_monotonic(real_ns: u64) -> Option<u64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    let real_now_ns = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+    let mono_now_ns = now_ns();
+    let age_ns = real_now_ns.checked_sub(real_ns)?;
+    // Older than a second: not this response's (or the clock was stepped).
+    (age_ns < 1_000_000_000).then(|| mono_now_ns.saturating_sub(age_ns))
+}
+
 pub async fn dial(
     addr: SocketAddr,
     tls: Option<&TlsClient>,
@@ -301,7 +390,10 @@ pub async fn dial(
         stream.set_nodelay(true)?;
         stream.set_tcp_keepalive(Some(KEEPALIVE), None, None)?;
         match tls {
-            None => Ok(Transport::Plain(stream)),
+            None => {
+                enable_rx_timestamps(&stream)?;
+                Ok(Transport::Plain(stream))
+            }
             Some(t) => {
                 let s = t
                     .connector
