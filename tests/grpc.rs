@@ -2,7 +2,8 @@
 //! `proto/echo.proto`, reflection by tonic-reflection): OK calls,
 //! RESOURCE_EXHAUSTED (dropped), INVALID_ARGUMENT (error by name), a slow
 //! call past `--timeout` (timeout), the reflection path without `--proto`,
-//! bad JSON (exit 2 naming the field), unknown method (error before the run).
+//! bad JSON (exit 2 naming the field), unknown method (error before the run);
+//! `grpcs://` through nginx terminating TLS in front of the same server.
 
 mod netcommon;
 
@@ -11,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use netcommon::{collect, rwg};
+use netcommon::{certs, collect, free_port, nginx, rwg};
 use prost::Message;
 use tonic::codegen::{http, BoxFuture, Context, Poll, Service};
 use tonic::server::{Grpc, NamedService, UnaryService};
@@ -233,4 +234,53 @@ fn grpc_against_tonic() {
         assert!(text.contains("unknown gRPC method 'Nope'"), "{text}");
         assert!(rows.is_empty());
     }
+}
+
+/// `grpcs://`: TLS (ALPN h2) to nginx, which passes the calls on to the
+/// tonic server (`grpc_pass`), as gRPC services are often deployed. OK calls
+/// with --proto, a status through the proxy, and reflection over TLS.
+#[test]
+fn grpcs_through_nginx_tls() {
+    let (addr, _rt) = start_server();
+    let dir = tempfile::tempdir().unwrap();
+    let c = certs(dir.path());
+    let port = free_port();
+    let servers = format!(
+        "server {{ listen 127.0.0.1:{port} ssl http2; ssl_certificate {}; ssl_certificate_key {};\n\
+           location / {{ grpc_pass grpc://{addr}; }} }}",
+        c.server_cert.display(),
+        c.server_key.display(),
+    );
+    let _nginx = nginx(dir.path(), &servers, &[port]);
+    let proto = proto_path();
+    let url = format!("grpcs://localhost:{port}/rwg.echo.v1.Echo/Call");
+    let run = |extra: &[&str]| {
+        let (csv, js) = (dir.path().join("out.csv"), dir.path().join("out.json"));
+        let mut args = vec!["run", "-r", "100", "-n", "50", "-d", "5s", "--cpus", "0"];
+        args.extend_from_slice(&["-w", "8", "-q", "--ignore-errors", "--cacert"]);
+        args.extend_from_slice(&[c.ca.to_str().unwrap(), "-o", csv.to_str().unwrap()]);
+        args.extend_from_slice(&["--json", js.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        args.push(&url);
+        let (code, out, err) = rwg(&args);
+        let (rows, summary) = collect(&csv, &js);
+        (code, format!("{err}{out}"), rows, summary)
+    };
+    let proto = proto.to_str().unwrap();
+
+    let (code, text, rows, js) = run(&["--proto", proto, "--data", r#"{"message":"tls"}"#]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(rows.len(), 50);
+    assert!(rows.iter().all(|r| r[3] == "0"), "{rows:?}");
+    assert_eq!(js["protocol"], "grpc");
+    assert_eq!(js["alpn"], "h2");
+
+    let (code, text, rows, js) = run(&["--proto", proto, "--data", r#"{"code":8}"#]);
+    assert_eq!(code, 0, "{text}");
+    assert!(rows.iter().all(|r| r[3] == "8"), "{rows:?}");
+    assert_eq!(js["overall"]["dropped"], 50);
+
+    let (code, text, rows, _) = run(&["--data", r#"{"message":"reflected"}"#]);
+    assert_eq!(code, 0, "{text}");
+    assert!(rows.iter().all(|r| r[3] == "0"), "{rows:?}");
 }
