@@ -20,6 +20,8 @@ const MAX_BUF_BYTES: usize = 256 * 1024;
 const DISCARD_MAX_BYTES: u64 = 4 * 1024 * 1024;
 /// A response head larger than this is a protocol error.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Wake-ups a lazy read waits for its response before waiting in the kernel.
+const MAX_REAPS: usize = 2;
 const MAX_HEADERS: usize = 64;
 
 /// The encoded request, shared by every worker of a core without copying.
@@ -256,13 +258,18 @@ impl Conn {
         Ok(n)
     }
 
-    /// Open loop: reads the response's first bytes without waiting in the
-    /// kernel; while none are there, parks until the dispatcher's next
-    /// wake-up ([`crate::reap`]). Returns with nothing read when reaping
-    /// closes or the read fails (the caller's blocking read then waits or
-    /// reports it).
+    /// Open loop: instead of waiting in the kernel, parks until the
+    /// dispatcher's next wake-up ([`crate::reap`]) and reads what arrived
+    /// without waiting. Returns with nothing read when reaping closes, the
+    /// read fails (the caller's blocking read then waits or reports it), or
+    /// the response is not there after [`MAX_REAPS`] wake-ups: a slow
+    /// response would otherwise cost a read per wake-up, and many of them in
+    /// flight far more than the wake-ups saved.
     async fn lazy_fill(&mut self, guard: &impl OpGuard) -> Result<(), ErrorKind> {
-        loop {
+        for _ in 0..MAX_REAPS {
+            if !crate::reap::park(|cx| guard.poll_expired(cx)).await? {
+                return Ok(());
+            }
             let mut buf = self.buf.take().unwrap_or_default();
             if self.start > 0 {
                 buf.drain(..self.start);
@@ -279,14 +286,11 @@ impl Conn {
                     self.arrived_ns = stamp_ns;
                     return Ok(());
                 }
-                Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if !crate::reap::park(|cx| guard.poll_expired(cx)).await? {
-                        return Ok(());
-                    }
-                }
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 _ => return Ok(()),
             }
         }
+        Ok(())
     }
 
     /// Sends the request and reads one whole response.
