@@ -17,6 +17,7 @@ use crate::plan::Plan;
 use crate::pool::WarmReport;
 use crate::progress::Progress;
 use crate::record::{grpc_code_name, ErrorKind};
+use crate::report::fmt_ns;
 use crate::report::summary::{Block, Summary};
 use crate::ring;
 use crate::setup;
@@ -339,14 +340,19 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         }
         StopReason::WriterFailed => Some("the CSV writer failed".to_string()),
     };
+    let on_epoll = driver.load(Ordering::Relaxed);
     Ok(Summary {
         url: cfg.target.url.clone(),
-        driver: if driver.load(Ordering::Relaxed) {
-            "epoll"
+        driver: if on_epoll { "epoll" } else { "io_uring" }.to_string(),
+        send_mode: if plan.phases.iter().all(|p| p.rate_per_sec == 0) {
+            "closed loop".to_string()
+        } else if cfg.precise {
+            "precise".to_string()
+        } else if cfg.lazy_reads && !on_epoll {
+            format!("window {}, lazy reads", fmt_ns(cfg.send_window_ns))
         } else {
-            "io_uring"
-        }
-        .to_string(),
+            format!("window {}", fmt_ns(cfg.send_window_ns))
+        },
         cpus,
         workers: cfg.workers,
         connections,

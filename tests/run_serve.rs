@@ -332,6 +332,9 @@ fn lazy_reads_keep_latency_truthful() {
             }
             let out = run_with_env(&url_of(slow.addr), &args, &env, Duration::from_secs(30));
             out.assert_code(0);
+            let mode = out.json()["send_mode"].as_str().unwrap().to_string();
+            // The summary says when responses were read lazily (not on epoll).
+            assert_eq!(mode.contains("lazy reads"), lazy && !legacy, "{mode}");
             let rows = out.rows();
             assert_eq!(rows.len(), 1000, "legacy {legacy} lazy {lazy}");
             let mut latencies_ms: Vec<f64> = rows

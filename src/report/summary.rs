@@ -139,6 +139,9 @@ pub struct Summary {
     pub url: String,
     /// `io_uring` or `epoll`.
     pub driver: String,
+    /// How open-loop sends are timed and responses read: `window 200us`,
+    /// `window 200us, lazy reads` or `precise`.
+    pub send_mode: String,
     pub cpus: Vec<usize>,
     pub workers: usize,
     pub connections: usize,
@@ -193,12 +196,13 @@ impl Summary {
         let _ = writeln!(t, "rwg run {}", self.url);
         let _ = writeln!(
             t,
-            "  driver {} on {} core(s) {:?}, {} workers, {} connections",
+            "  driver {} on {} core(s) {:?}, {} workers, {} connections, send {}",
             self.driver,
             self.cpus.len(),
             self.cpus,
             self.workers,
-            self.connections
+            self.connections,
+            self.send_mode
         );
         let _ = writeln!(
             t,
