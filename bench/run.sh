@@ -109,7 +109,7 @@ reverse() { local i; for ((i = $#; i > 0; i--)); do printf '%s ' "${!i}"; done; 
 
 for round in $(seq 1 "$ROUNDS"); do
     pair=(rwg wrk)
-    low=(rwg "${PEERS[@]}")
+    low=(rwg rwg-lazy "${PEERS[@]}")
     if ((round % 2 == 0)); then
         pair=(wrk rwg)
         read -r -a low <<<"$(reverse "${low[@]}")"
@@ -129,9 +129,11 @@ for round in $(seq 1 "$ROUNDS"); do
     done
     for t in "${low[@]}"; do
         case $t in
-            rwg)
-                run_rwg low rwg "$BASE_URL/" -r "$LOW_RATE" -d "$D"
-                record low rwg cpu_pct "$(awk -v c="$M_CPU" -v w="$M_WALL" 'BEGIN { printf "%.2f", 100 * c / w }')" "$M_DISTURBED"
+            rwg | rwg-lazy)
+                local_flags=()
+                [[ $t == rwg-lazy ]] && local_flags=(--lazy-reads)
+                run_rwg low "$t" "$BASE_URL/" -r "$LOW_RATE" -d "$D" "${local_flags[@]}"
+                record low "$t" cpu_pct "$(awk -v c="$M_CPU" -v w="$M_WALL" 'BEGIN { printf "%.2f", 100 * c / w }')" "$M_DISTURBED"
                 ;;
             *)
                 run_rate_peer low "$t" "$BASE_URL/" "$LOW_RATE" 64
@@ -161,7 +163,7 @@ fi
 
     block "open loop at $LOW_RATE req/s, one core, $D x $ROUNDS rounds (does the client idle?)"
     echo "rwg run -r $LOW_RATE -d $D --cpus $GEN_CPU -q --json F URL; peers with 64 connections"
-    table low "rwg ${PEERS[*]}" "rps:achieved/s cpu_us_req:CPU-us/req cpu_pct:CPU-%-of-core lag_p99_us:send-lag-p99-us p99_us:latency-p99-us"
+    table low "rwg rwg-lazy ${PEERS[*]}" "rps:achieved/s cpu_us_req:CPU-us/req cpu_pct:CPU-%-of-core lag_p99_us:send-lag-p99-us p99_us:latency-p99-us"
 
     block "warm-up: open loop $WARM_RATE req/s over $WARM_CONNS connections, $D x $ROUNDS rounds"
     echo "rwg run -r $WARM_RATE -c $WARM_CONNS -w $WARM_CONNS -d $D --cpus $GEN_CPU -q -o F.csv --json F URL; rwg report --timeseries TS --interval 1s F.csv"
