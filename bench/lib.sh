@@ -339,9 +339,23 @@ ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'
 }
 
+# paired_ratio SCENARIO A B METRIC -> the median over rounds of A_i / B_i
+# (the i-th value recorded for each tool, i.e. the same round), "-" when
+# either is missing. Robust to a machine that is slower in some rounds than
+# in others, which moves both tools of a round together.
+paired_ratio() {
+    awk -F'\t' -v sc="$1" -v a="$2" -v b="$3" -v m="$4" '
+        $1 == sc && $3 == m && $4 != "" { if ($2 == a) A[++na] = $4; else if ($2 == b) B[++nb] = $4 }
+        END { n = (na < nb) ? na : nb; for (i = 1; i <= n; i++) if (B[i] + 0 != 0) print A[i] / B[i] }' "$RESULTS" 2>/dev/null |
+        sort -g | awk '{ v[NR] = $1 } END {
+            if (NR == 0) { print "-"; exit }
+            printf "%.2f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 # table SCENARIO "TOOL..." "METRIC:Label..." [REF_TOOL]
 # One row per tool: "median (min–max)" per metric, then the ratio of this
-# tool's median to REF_TOOL's (default: the first tool) for each metric.
+# tool's median to REF_TOOL's (default: the first tool) for each metric, and
+# the median of the per-round ratios ("paired").
 table() {
     local sc=$1 tools=$2 metrics=$3 ref=${4:-} t m line s med lo hi n d refmed
     [[ -n $ref ]] || ref=${tools%% *}
@@ -373,6 +387,11 @@ table() {
             med=$(median "$sc" "$ref" "${m%%:*}")
             refmed=$(median "$sc" "$t" "${m%%:*}")
             line+=$(printf ' | %-26s' "$(ratio "$med" "$refmed")")
+        done
+        echo "$line"
+        line=$(printf '%-14s' "  paired")
+        for m in $metrics; do
+            line+=$(printf ' | %-26s' "$(paired_ratio "$sc" "$ref" "$t" "${m%%:*}")")
         done
         echo "$line"
     done
