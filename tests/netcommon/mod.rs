@@ -79,13 +79,24 @@ pub fn nginx_binary() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-/// A private nginx: killed on drop.
+/// A private nginx: stopped on drop.
 pub struct Nginx {
     child: Child,
 }
 
 impl Drop for Nginx {
+    /// SIGTERM, so the master stops its workers too (SIGKILL to the master
+    /// alone left every worker running, orphaned, after each test); SIGKILL
+    /// if it has not ended within 5 s.
     fn drop(&mut self) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        for _ in 0..500 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
