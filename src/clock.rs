@@ -23,12 +23,20 @@ pub fn now_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// Nanoseconds since the Unix epoch (wall clock), read once per run.
+/// Nanoseconds since the Unix epoch (wall clock).
 pub fn wall_now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
+}
+
+/// A recent wall-clock instant (e.g. a kernel receive timestamp) on the
+/// monotonic clock, by the two clocks' offset now; `None` if it is over a
+/// second old or in the future (the wall clock was stepped meanwhile).
+pub fn wall_to_monotonic_ns(wall_ns: u64) -> Option<u64> {
+    let age_ns = wall_now_ns().checked_sub(wall_ns)?;
+    (age_ns < 1_000_000_000).then(|| now_ns().saturating_sub(age_ns))
 }
 
 /// Maps monotonic instants of this run to Unix-epoch nanoseconds.

@@ -211,8 +211,9 @@ impl Conn {
         }
     }
 
-    /// Reads more bytes after the unread ones; returns how many (0 = closed).
-    async fn fill(&mut self, guard: &impl OpGuard, want_large: bool) -> Result<usize, ErrorKind> {
+    /// Takes the buffer with the unread bytes moved to its front and room
+    /// for a read (grown to MAX_BUF_BYTES for a large body).
+    fn take_buf(&mut self, want_large: bool) -> Vec<u8> {
         let mut buf = self.buf.take().unwrap_or_default();
         if self.start > 0 {
             buf.drain(..self.start);
@@ -227,21 +228,40 @@ impl Conn {
             };
             buf.reserve(target.max(INITIAL_BUF_BYTES) - buf.len());
         }
+        buf
+    }
+
+    /// Reads what is already in the kernel, with its receive time; `Err` =
+    /// nothing read (`WouldBlock`: not there yet; others: EOF, an error or
+    /// TLS, which the caller's blocking read then meets or reports).
+    fn read_now(&mut self, want_large: bool) -> Result<usize, std::io::ErrorKind> {
+        let mut buf = self.take_buf(want_large);
+        let got = self.stream.try_read_stamped(&mut buf);
+        self.buf = Some(buf);
+        match got {
+            Some(Ok((n, stamp_ns))) if n > 0 => {
+                self.received = true;
+                self.arrived_ns = stamp_ns;
+                Ok(n)
+            }
+            Some(Err(e)) => Err(e.kind()),
+            _ => Err(std::io::ErrorKind::Other),
+        }
+    }
+
+    /// Reads more bytes after the unread ones; returns how many (0 = closed).
+    async fn fill(&mut self, guard: &impl OpGuard, want_large: bool) -> Result<usize, ErrorKind> {
         if self.arrived_ns.is_some() {
             // A lazy read began this response: what else is already in the
             // kernel is read with its receive time too.
-            if let Some(Ok((n, stamp_ns))) = self.stream.try_read_stamped(&mut buf) {
-                if n > 0 {
-                    self.buf = Some(buf);
-                    self.received = true;
-                    self.arrived_ns = stamp_ns;
-                    return Ok(n);
-                }
+            if let Ok(n) = self.read_now(want_large) {
+                return Ok(n);
             }
             // Not there yet (or EOF, or an error): the read below waits for
             // it or reports it, and the response ends when it returns.
             self.arrived_ns = None;
         }
+        let buf = self.take_buf(want_large);
         let len = buf.len();
         let (n, slice) = match self.stream.read(buf.slice_mut(len..), guard).await {
             Ok(done) => done,
@@ -270,23 +290,8 @@ impl Conn {
             if !crate::reap::park(|cx| guard.poll_expired(cx)).await? {
                 return Ok(());
             }
-            let mut buf = self.buf.take().unwrap_or_default();
-            if self.start > 0 {
-                buf.drain(..self.start);
-                self.start = 0;
-            }
-            if buf.capacity() - buf.len() < 1024 {
-                buf.reserve(INITIAL_BUF_BYTES.max(buf.capacity()));
-            }
-            let got = self.stream.try_read_stamped(&mut buf);
-            self.buf = Some(buf);
-            match got {
-                Some(Ok((n, stamp_ns))) if n > 0 => {
-                    self.received = true;
-                    self.arrived_ns = stamp_ns;
-                    return Ok(());
-                }
-                Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            match self.read_now(false) {
+                Err(std::io::ErrorKind::WouldBlock) => {}
                 _ => return Ok(()),
             }
         }

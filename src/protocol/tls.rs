@@ -24,7 +24,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use super::{guarded, io_error_kind, OpGuard};
-use crate::clock::now_ns;
+use crate::clock::wall_to_monotonic_ns;
 use crate::config::TlsOptions;
 use crate::record::ErrorKind;
 
@@ -209,9 +209,6 @@ impl Transport {
         res.map(|_| ()).map_err(|e| io_error_kind(&e, guard))
     }
 
-    /// Throws away up to `max` received bytes without copying them into user
-    /// space, waiting for some if none are there; returns how many (0 =
-    /// closed). `None` over TLS, whose bytes must be decrypted to be framed.
     /// A non-blocking read into `buf`'s spare room with the kernel's receive
     /// timestamp of the data (monotonic ns, when the socket reports one);
     /// `None` for TLS, whose records are read through rustls.
@@ -222,6 +219,9 @@ impl Transport {
         Some(recv_stamped(s.as_raw_fd(), buf))
     }
 
+    /// Throws away up to `max` received bytes without copying them into user
+    /// space, waiting for some if none are there; returns how many (0 =
+    /// closed). `None` over TLS, whose bytes must be decrypted to be framed.
     pub async fn discard(
         &mut self,
         max: usize,
@@ -300,8 +300,6 @@ async fn discard_plain(
     }
 }
 
-/// Dials `addr` and, with `tls`, completes the TLS handshake, all within
-/// `timeout`.
 /// Asks the kernel to timestamp received data (read back by
 /// [`Transport::try_read_stamped`]).
 fn enable_rx_timestamps(s: &TcpStream) -> io::Result<()> {
@@ -356,7 +354,7 @@ fn recv_stamped(fd: std::os::fd::RawFd, buf: &mut Vec<u8>) -> io::Result<(usize,
             if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
                 let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
                 let real_ns = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
-                stamp_ns = realtime_to_monotonic(real_ns);
+                stamp_ns = wall_to_monotonic_ns(real_ns);
             }
             c = libc::CMSG_NXTHDR(&msg, c);
         }
@@ -364,22 +362,8 @@ fn recv_stamped(fd: std::os::fd::RawFd, buf: &mut Vec<u8>) -> io::Result<(usize,
     Ok((n as usize, stamp_ns))
 }
 
-/// A CLOCK_REALTIME instant on the monotonic clock, by the clocks' offset
-/// now (a step of the wall clock between the two would skew it: then `None`).
-fn realtime_to_monotonic(real_ns: u64) -> Option<u64> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-    let real_now_ns = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
-    let mono_now_ns = now_ns();
-    let age_ns = real_now_ns.checked_sub(real_ns)?;
-    // Older than a second: not this response's (or the clock was stepped).
-    (age_ns < 1_000_000_000).then(|| mono_now_ns.saturating_sub(age_ns))
-}
-
+/// Dials `addr` and, with `tls`, completes the TLS handshake, all within
+/// `timeout`.
 pub async fn dial(
     addr: SocketAddr,
     tls: Option<&TlsClient>,
