@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use rwg::clock::EpochMap;
-use rwg::csv::{encode_row, CsvFile};
+use rwg::base::clock::EpochMap;
+use rwg::record::csv::{encode_row, CsvFile};
 use rwg::record::Record;
 
 fn main() -> std::io::Result<()> {

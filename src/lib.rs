@@ -1,53 +1,33 @@
 //! rwg — Request Workload Generator: an open-loop HTTP/1.1, HTTP/2 and gRPC
-//! load generator on pinned io_uring cores. It offers exactly the planned load, measures every
-//! request from its *intended* send instant (so coordinated omission cannot
-//! hide a stall), writes every request to a CSV and summarises the run.
+//! load generator on pinned io_uring cores. It offers exactly the planned
+//! load, measures every request from its *intended* send instant (so
+//! coordinated omission cannot hide a stall), writes every request to a CSV
+//! and summarises the run.
 //!
-//! # Layout
-//! - `cli` (clap) → `config` (validated [`Config`]) → `plan` (phases, split
-//!   per core) → `schedule` (intended instants, pure).
-//! - `engine` (cold): CPUs, pinned core threads, writer, start barrier, join,
-//!   merge. `core` (hot): dispatcher, sweep, outbox. `worker` (hot): one
-//!   request. `protocol::http1`: encode/parse + exchange. `pool`: per-core
-//!   connections, handed out in arrival order (`waitq`). `clock`: monotonic
-//!   ns and the precise timer.
-//! - `record` → `ring` (SPSC per core) → `sink` (writer thread) → `csv`
-//!   (mmap file); `stats` (HdrHistograms) → `report` (summary text / JSON);
-//!   `progress` (the live line).
-//! - `report::analyze` (`rwg report`), `plot` (`rwg plot`, HTML), `check`
-//!   (`--check` pass/fail), `hlog` (interval logs).
-//! - `serve`: the built-in target; it imports no client code.
+//! # Layout (one folder per part; `docs/ARCHITECTURE.md` tells the whole story)
+//! - [`cmd`]: the command line and one handler per subcommand.
+//! - [`run`]: the engine (cold) and the pinned cores, workers and pools (hot).
+//! - [`plot`]: `rwg plot`'s HTML page.
+//! - [`report`]: summaries, `--check`s, and the analysis of CSVs and logs.
+//! - [`protocol`]: HTTP/1.1, HTTP/2, gRPC and TLS on the wire.
+//! - [`record`]: one record per arrival, its ring, the writer, CSV, hlog, stats.
+//! - [`plan`]: configuration, rate phases, schedules (what and when).
+//! - [`serve`]: the built-in target; imports `base` only.
+//! - [`base`]: clocks, error kinds, the stop flag, shared small pieces.
 //!
-//! # Data flow
-//! plan → schedule → core → worker → protocol → record → ring → writer/stats
-//! → report. A module never imports one downstream of it.
+//! # Imports point down
+//! `cmd` → `run` | `plot` | `serve` → `report` → `protocol` | `record` →
+//! `plan` → `base`. A module imports only from parts below it in this list
+//! (and from its own folder, without cycles between files); nothing imports
+//! `cmd`. Data flows the same way at run time: plan → schedule → core →
+//! worker → protocol → record → ring → writer and stats → summary.
 
-pub mod check;
-pub mod cli;
-pub mod client;
-pub mod clock;
-pub mod config;
-pub mod core;
-pub mod csv;
-pub mod engine;
-pub mod hlog;
+pub mod base;
+pub mod cmd;
 pub mod plan;
 pub mod plot;
-pub mod pool;
-pub mod progress;
 pub mod protocol;
-pub mod reap;
 pub mod record;
 pub mod report;
-pub mod ring;
-pub mod schedule;
+pub mod run;
 pub mod serve;
-pub mod setup;
-pub mod sink;
-pub mod stats;
-pub mod waitq;
-pub mod worker;
-
-pub use config::Config;
-pub use engine::{run, RunError};
-pub use report::Summary;

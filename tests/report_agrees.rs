@@ -219,7 +219,7 @@ fn report_bad_row_names_the_line() {
     assert!(out.stderr.contains("abc"), "{}", out.stderr);
 }
 
-/// DESIGN: after a crash the mmap'd CSV ends in a zero-filled tail; the
+/// After a crash the mmap'd CSV ends in a zero-filled tail; the
 /// reader ignores it.
 #[test]
 fn report_ignores_zero_filled_tail() {

@@ -3,7 +3,7 @@
 //! dropped / skipped over time, and the latency percentile distribution.
 //!
 //! COLD. Each function returns an [`svg::Chart`](super::svg::Chart); one
-//! colour per file, one line style per metric (the legend is in [`super::page`]).
+//! colour per file, one line style per metric (the page draws the legend).
 
 use super::fmt::{fmt_rate, fmt_us, num};
 use super::svg::{linear_axis, log_axis, Axis, Chart, Dash, Line, Marker};

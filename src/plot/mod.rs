@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 
 use hdrhistogram::Histogram;
 
-use crate::report::analyze::{analyze, Analysis, Figures, Percentiles, ReportOptions, Severity};
+use crate::report::analyze::analyze;
 use crate::report::csv_scan;
+use crate::report::figures::{Analysis, Figures, Percentiles, ReportOptions, Severity};
 
 /// Series colours, in file order (colour-blind-friendly; repeats after 8).
 const COLOURS: [&str; 8] = [

@@ -186,7 +186,7 @@ fn summary_table(s: &mut String, series: &[Series], slo_ns: Option<u64>) {
             fmt_rate(x.per_sec(o.responses.count)),
         );
         if slo_ns.is_some() {
-            let pct = crate::report::analyze::pct(o.goodput.count, o.total.count);
+            let pct = crate::report::figures::pct(o.goodput.count, o.total.count);
             let _ = write!(
                 s,
                 "<td>{}</td>",

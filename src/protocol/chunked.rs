@@ -2,7 +2,7 @@
 //! where the body ends (chunk data is drained, never copied), across reads
 //! that may split the framing anywhere.
 
-use crate::record::ErrorKind;
+use crate::base::kind::ErrorKind;
 
 /// Incremental chunked-body decoder: tells how many input bytes belong to the
 /// body and whether the body ended.

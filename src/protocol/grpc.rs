@@ -9,8 +9,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MethodDescriptor};
 
-use super::h2::H2Request;
-use crate::record::ErrorKind;
+use super::h2_request::H2Request;
+use crate::base::kind::ErrorKind;
 
 /// `grpc-status` absent where it must be: the response is not gRPC.
 fn parse_code(value: &HeaderValue) -> Result<u16, ErrorKind> {

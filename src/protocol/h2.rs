@@ -19,43 +19,20 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use h2::client::SendRequest;
-use http::{HeaderMap, Method, Request, Uri};
 use monoio_compat::StreamWrapper;
 
+use super::h2_request::H2Request;
 use super::tls::{self, TlsClient, Transport};
+use super::WarmReport;
 use super::{grpc, guarded, OpGuard, Response};
-use crate::clock::now_ns;
-use crate::pool::{alpn_name, WarmReport};
-use crate::record::ErrorKind;
-use crate::waitq::WaitQueue;
+use crate::base::clock::now_ns;
+use crate::base::kind::ErrorKind;
+use crate::base::waitq::WaitQueue;
 
 /// Per-stream receive window: large enough that a response body is not
 /// throttled by WINDOW_UPDATE round trips.
 const STREAM_WINDOW_BYTES: u32 = 1 << 20;
 const CONNECTION_WINDOW_BYTES: u32 = 16 << 20;
-
-/// The request every stream sends, built once per run (`Send`: it crosses
-/// to the core threads).
-#[derive(Clone, Debug)]
-pub struct H2Request {
-    pub method: Method,
-    /// Absolute URI: h2 derives `:scheme` and `:authority` from it.
-    pub uri: Uri,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    /// Read the gRPC status (trailers or trailers-only) instead of `:status`.
-    pub grpc: bool,
-}
-
-impl H2Request {
-    fn build(&self) -> Request<()> {
-        let mut req = Request::new(());
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.uri.clone();
-        *req.headers_mut() = self.headers.clone();
-        req
-    }
-}
 
 struct Slot {
     send: Option<SendRequest<Bytes>>,
@@ -178,7 +155,7 @@ impl H2Pool {
         if self.tls.is_some() && alpn.as_deref() != Some(b"h2") {
             return Err(format!(
                 "the server did not agree to HTTP/2 (ALPN: {})",
-                alpn_name(alpn)
+                tls::alpn_name(alpn)
             ));
         }
         let name = if self.tls.is_some() { "h2" } else { "h2c" };

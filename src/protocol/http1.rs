@@ -10,7 +10,7 @@ use monoio::buf::{IoBuf, IoBufMut};
 use super::chunked::ChunkedDecoder;
 use super::tls::Transport;
 use super::{OpGuard, Response};
-use crate::record::ErrorKind;
+use crate::base::kind::ErrorKind;
 
 /// Initial read buffer per connection.
 const INITIAL_BUF_BYTES: usize = 4096;
@@ -279,7 +279,7 @@ impl Conn {
     }
 
     /// Open loop: instead of waiting in the kernel, parks until the
-    /// dispatcher's next wake-up ([`crate::reap`]) and reads what arrived
+    /// dispatcher's next wake-up ([`crate::base::reap`]) and reads what arrived
     /// without waiting. Returns with nothing read when reaping closes, the
     /// read fails (the caller's blocking read then waits or reports it), or
     /// the response is not there after [`MAX_REAPS`] wake-ups: a slow
@@ -287,7 +287,7 @@ impl Conn {
     /// flight far more than the wake-ups saved.
     async fn lazy_fill(&mut self, guard: &impl OpGuard) -> Result<(), ErrorKind> {
         for _ in 0..MAX_REAPS {
-            if !crate::reap::park(|cx| guard.poll_expired(cx)).await? {
+            if !crate::base::reap::park(|cx| guard.poll_expired(cx)).await? {
                 return Ok(());
             }
             match self.read_now(false) {
@@ -308,7 +308,7 @@ impl Conn {
         self.received = !self.unread().is_empty();
         self.arrived_ns = None;
         self.stream.write_all(request.clone(), guard).await?;
-        if crate::reap::is_open() && self.unread().is_empty() {
+        if crate::base::reap::is_open() && self.unread().is_empty() {
             self.lazy_fill(guard).await?;
         }
         let mut bytes = 0u64;

@@ -6,6 +6,7 @@
 pub mod chunked;
 pub mod grpc;
 pub mod h2;
+pub mod h2_request;
 pub mod http1;
 pub mod reflection;
 pub mod tls;
@@ -14,7 +15,7 @@ use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::{Context, Poll};
 
-use crate::record::ErrorKind;
+use crate::base::kind::ErrorKind;
 use monoio::io::CancelHandle;
 
 /// Hands out cancel handles for the I/O of one request, or the reason it may
@@ -73,4 +74,17 @@ pub struct Response {
     /// When the whole response was in the kernel (its receive timestamp),
     /// if it was read lazily in one piece; otherwise it ended when read.
     pub arrived_ns: Option<u64>,
+}
+
+/// What warm-up achieved on one core.
+#[derive(Clone, Debug, Default)]
+pub struct WarmReport {
+    pub connected: usize,
+    pub failed: usize,
+    pub elapsed_ns: u64,
+    pub first_error: Option<String>,
+    /// Time spent dialling (TCP + TLS + h2 handshakes), all connections.
+    pub handshake_ns: u64,
+    /// What the connections speak: `http/1.1`, `h2` (TLS ALPN) or `h2c`.
+    pub alpn: Option<String>,
 }

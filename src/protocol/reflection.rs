@@ -14,7 +14,8 @@ use prost_reflect::prost_types::FileDescriptorProto;
 use prost_reflect::DescriptorPool;
 
 use super::grpc::{frame, unframe};
-use super::h2::{H2Pool, H2Request};
+use super::h2::H2Pool;
+use super::h2_request::H2Request;
 
 const SERVICES: [&str; 2] = [
     "grpc.reflection.v1.ServerReflection",

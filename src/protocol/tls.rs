@@ -24,9 +24,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use super::{guarded, io_error_kind, OpGuard};
-use crate::clock::wall_to_monotonic_ns;
-use crate::config::TlsOptions;
-use crate::record::ErrorKind;
+use crate::base::clock::wall_to_monotonic_ns;
+use crate::base::kind::ErrorKind;
+use crate::plan::config::TlsOptions;
 
 /// Idle TCP keep-alive probes start after this long (the seed's 30 s).
 const KEEPALIVE: Duration = Duration::from_secs(30);
@@ -391,5 +391,13 @@ pub async fn dial(
     match monoio::time::timeout(timeout, work).await {
         Ok(res) => res,
         Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
+    }
+}
+
+/// The ALPN result as the summary shows it (`http/1.1` when none was chosen).
+pub fn alpn_name(alpn: Option<Vec<u8>>) -> String {
+    match alpn {
+        Some(p) => String::from_utf8_lossy(&p).into_owned(),
+        None => "http/1.1".to_string(),
     }
 }

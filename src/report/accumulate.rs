@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::{Counter, Histogram};
 
-use super::analyze::{
+use super::csv_row::Row;
+use super::figures::{
     Analysis, Count, Figures, Percentiles, PhaseFigures, ReportError, ReportOptions,
 };
-use super::csv_row::Row;
 
 /// Most interval buckets one analysis will hold (each costs ~0.1–0.3 MB,
 /// growing with the largest latency in it).

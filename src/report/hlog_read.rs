@@ -13,9 +13,9 @@ use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::analyze::ReportError;
-use super::render::fmt_ns;
-use crate::check::{CheckSource, CountMetric, RateMetric, Series};
+use super::figures::ReportError;
+use crate::base::units::fmt_ns;
+use crate::report::check::{CheckSource, CountMetric, RateMetric, Series};
 
 /// Merged interval logs.
 pub struct HlogAnalysis {
@@ -244,7 +244,7 @@ impl CheckSource for HlogAnalysis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hlog::HlogWriter;
+    use crate::record::hlog::HlogWriter;
     use crate::record::Record;
 
     fn write_log(path: &std::path::Path, latencies_ns: &[u64]) {

@@ -1,16 +1,20 @@
-//! Reports: the end-of-run [`summary`] of `rwg run` (text and JSON), and the
-//! `rwg report` analysis of per-request CSV files with its renderings.
+//! Figures and their renderings: the end-of-run [`summary`] of `rwg run`
+//! (text and JSON), the `--check` expressions ([`check`]), and the
+//! `rwg report` analysis of per-request CSV files ([`analyze`], over
+//! [`csv_scan`] and [`accumulate`]) and of interval logs ([`hlog_read`]),
+//! rendered by [`render`].
+//!
+//! Imports: `base` and `record` only.
 
 mod accumulate;
 pub mod analyze;
+pub mod check;
 pub mod csv_row;
 pub mod csv_scan;
+pub mod figures;
 pub mod hlog_read;
 pub mod render;
 pub mod summary;
 
 #[cfg(test)]
 mod tests;
-
-pub use render::fmt_ns;
-pub use summary::Summary;

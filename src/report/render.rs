@@ -7,7 +7,8 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::analyze::{pct, Analysis, Count, Figures, Percentiles};
+use super::figures::{pct, Analysis, Count, Figures, Percentiles};
+use crate::base::units::{fmt_ns, fmt_us};
 
 /// The report a performance engineer reads: totals, rates, percentiles and,
 /// when analysed by phase, one line per phase (offered vs achieved).
@@ -268,26 +269,6 @@ fn rate(per_sec: f64) -> String {
     format!("{}.{}", group(tenths / 10), tenths % 10)
 }
 
-/// Microseconds in a readable unit: `812.3us`, `12.40ms`, `5.000s`.
-pub fn fmt_us(us: f64) -> String {
-    if us < 1_000.0 {
-        format!("{us:.1}us")
-    } else if us < 1_000_000.0 {
-        format!("{:.2}ms", us / 1_000.0)
-    } else {
-        format!("{:.3}s", us / 1_000_000.0)
-    }
-}
-
-/// Nanoseconds in a readable unit.
-pub fn fmt_ns(ns: u64) -> String {
-    if ns < 1_000 {
-        format!("{ns}ns")
-    } else {
-        fmt_us(ns as f64 / 1_000.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,10 +279,5 @@ mod tests {
         assert_eq!(group(999), "999");
         assert_eq!(group(1_234_567), "1,234,567");
         assert_eq!(rate(19_950.24), "19,950.2");
-        assert_eq!(fmt_us(512.25), "512.2us");
-        assert_eq!(fmt_us(12_400.0), "12.40ms");
-        assert_eq!(fmt_us(5_000_123.0), "5.000s");
-        assert_eq!(fmt_ns(50_000_000), "50.00ms");
-        assert_eq!(fmt_ns(0), "0ns");
     }
 }

@@ -9,10 +9,10 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::render::fmt_ns;
-use crate::check::{pick_quantile_ns, CheckSource, CountMetric, RateMetric, Series};
-use crate::record::{grpc_code_name, GRPC_DEADLINE_EXCEEDED, GRPC_OK, GRPC_RESOURCE_EXHAUSTED};
-use crate::stats::Stats;
+use crate::base::kind::{grpc_code_name, GRPC_DEADLINE_EXCEEDED, GRPC_OK, GRPC_RESOURCE_EXHAUSTED};
+use crate::base::units::fmt_ns;
+use crate::record::stats::Stats;
+use crate::report::check::{pick_quantile_ns, CheckSource, CountMetric, RateMetric, Series};
 
 /// Percentiles of one histogram, in microseconds.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]

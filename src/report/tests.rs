@@ -2,8 +2,9 @@
 
 use std::io::Write as _;
 
-use super::analyze::{analyze, analyze_bytes, Analysis, Figures, Outcome, ReportOptions, Severity};
+use super::analyze::{analyze, analyze_bytes};
 use super::csv_scan::HEADER;
+use super::figures::{Analysis, Figures, Outcome, ReportOptions, Severity};
 use super::render;
 
 const T0: u64 = 1_764_428_400_000_000_000;
@@ -351,7 +352,7 @@ fn files_on_disk() {
 
 #[test]
 fn checks_on_figures() {
-    use crate::check::{evaluate_all, parse_checks};
+    use crate::report::check::{evaluate_all, parse_checks};
     let opts = ReportOptions {
         slo_ns: Some(450_000),
         ..ReportOptions::default()

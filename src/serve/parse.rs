@@ -2,7 +2,7 @@
 //! offending value.
 
 use super::{Delay, Stall};
-use crate::config::parse_duration_ns;
+use crate::base::units::parse_duration_ns;
 
 pub(crate) fn validate_mix(mix: &[(u16, f64)]) -> Result<(), String> {
     let mut sum = 0.0;

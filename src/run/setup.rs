@@ -10,10 +10,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
-use crate::client::ClientSpec;
-use crate::config::{Config, ConfigError, HttpVersion};
-use crate::engine::RunError;
-use crate::protocol::h2::{H2Pool, H2Request};
+use super::client::ClientSpec;
+use super::error::{config_error, RunError};
+use crate::plan::config::{Config, HttpVersion};
+use crate::protocol::h2::H2Pool;
+use crate::protocol::h2_request::H2Request;
 use crate::protocol::http1::encode_request;
 use crate::protocol::tls::{self, TlsClient};
 use crate::protocol::{grpc, reflection};
@@ -29,10 +30,6 @@ pub struct Prepared {
     pub protocol: &'static str,
     /// Connections, all cores together (HTTP/2 default: one per core).
     pub connections: usize,
-}
-
-fn config_error(msg: String) -> RunError {
-    RunError::Config(ConfigError(msg))
 }
 
 /// Builds the client spec for `cfg` on `cores` cores.

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 
-use crate::core::RunControl;
-use crate::plan::Phase;
-use crate::record::{Outcome, Record};
+use super::{Outcome, Record};
+use crate::base::control::RunControl;
+use crate::plan::phases::Phase;
 
 const TICK_NS: u64 = 1_000_000_000;
 
@@ -89,7 +89,7 @@ impl Progress {
         let p99 = if self.latency.is_empty() {
             "-".to_string()
         } else {
-            crate::report::fmt_ns(self.latency.value_at_quantile(0.99))
+            crate::base::units::fmt_ns(self.latency.value_at_quantile(0.99))
         };
         let line = format!(
             "[{:>6.1}s] phase {} (of {}) planned {} | recorded {}/s ok {}/s | in-flight {} | errors {} skipped {} | p99 {}\n",

@@ -2,8 +2,8 @@
 //! share of the plan (offsets from the run start). No clock inside, so the
 //! tests run instantly and a seed reproduces a schedule exactly.
 
-use crate::config::Dist;
-use crate::plan::{CorePlan, Phase};
+use super::config::Dist;
+use super::phases::{CorePlan, Phase};
 
 /// What the schedule asks for next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,7 +169,7 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Plan;
+    use crate::plan::phases::Plan;
 
     fn plan(rates: &[u64], durs_ms: &[u64], dist: Dist) -> Plan {
         let mut start_ns = 0;

@@ -11,9 +11,9 @@
 //! Values come from any [`CheckSource`]: the `rwg report` [`Figures`] or the
 //! end-of-run summary of `rwg run`.
 
-use crate::config::parse_duration_ns;
-use crate::report::analyze::{pct, Figures, Percentiles};
-use crate::report::render::fmt_ns;
+use crate::base::units::fmt_ns;
+use crate::base::units::parse_duration_ns;
+use crate::report::figures::{pct, Figures, Percentiles};
 
 /// Counted outcomes a check can refer to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,7 +314,7 @@ impl CheckSource for Figures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::analyze::Count;
+    use crate::report::figures::Count;
 
     fn figures() -> Figures {
         let c = |count| Count {

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use rtrb::{Consumer, Producer, RingBuffer};
 
-use crate::record::{new_batch, Batch, Record, BATCH_RECORDS};
+use super::{new_batch, Batch, Record, BATCH_RECORDS};
 
 /// Batches in flight per core: 64 × 4096 records.
 pub const RING_BATCHES: usize = 64;

@@ -8,33 +8,12 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::clock::now_ns;
+use crate::base::clock::now_ns;
+use crate::base::kind::ErrorKind;
+use crate::base::waitq::WaitQueue;
 use crate::protocol::http1::Conn;
 use crate::protocol::tls::{self, TlsClient};
-use crate::protocol::OpGuard;
-use crate::record::ErrorKind;
-use crate::waitq::WaitQueue;
-
-/// What warm-up achieved on one core.
-#[derive(Clone, Debug, Default)]
-pub struct WarmReport {
-    pub connected: usize,
-    pub failed: usize,
-    pub elapsed_ns: u64,
-    pub first_error: Option<String>,
-    /// Time spent dialling (TCP + TLS + h2 handshakes), all connections.
-    pub handshake_ns: u64,
-    /// What the connections speak: `http/1.1`, `h2` (TLS ALPN) or `h2c`.
-    pub alpn: Option<String>,
-}
-
-/// The ALPN result as the summary shows it (`http/1.1` when none was chosen).
-pub fn alpn_name(alpn: Option<Vec<u8>>) -> String {
-    match alpn {
-        Some(p) => String::from_utf8_lossy(&p).into_owned(),
-        None => "http/1.1".to_string(),
-    }
-}
+use crate::protocol::{OpGuard, WarmReport};
 
 struct Inner {
     idle: Vec<Conn>,
@@ -81,7 +60,7 @@ impl Pool {
         self.handshake_ns
             .set(self.handshake_ns.get() + (now_ns() - t0_ns));
         if self.alpn.borrow().is_none() {
-            *self.alpn.borrow_mut() = Some(alpn_name(stream.alpn()));
+            *self.alpn.borrow_mut() = Some(tls::alpn_name(stream.alpn()));
         }
         Ok(Conn::new(stream))
     }

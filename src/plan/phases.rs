@@ -1,12 +1,12 @@
 //! WHAT the run offers: phases of {rate, duration, distribution}, the request
 //! limit, and how all of it is split across cores. Pure data, no clock.
 //!
-//! Splitting (see DESIGN): with fixed inter-arrivals core k of N takes every
+//! Splitting: with fixed inter-arrivals core k of N takes every
 //! N-th slot of the global sequence, offset by k, so the merged stream stays
 //! evenly spaced. With exponential inter-arrivals each core runs its own
 //! Poisson process at rate/N (their superposition is Poisson at the full rate).
 
-use crate::config::{Config, Dist};
+use super::config::{Config, Dist};
 
 /// One phase of the plan; instants are relative to the run's start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

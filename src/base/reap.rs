@@ -16,7 +16,7 @@ use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::task::{Context, Poll, Waker};
 
-use crate::record::ErrorKind;
+use crate::base::kind::ErrorKind;
 
 /// Longest gap between dispatcher wake-ups for which responses wait for the
 /// next one; past it a worker would hold its response (and stay busy) too

@@ -5,13 +5,15 @@
 
 use std::rc::Rc;
 
-use crate::clock::now_ns;
-use crate::pool::{Pool, WarmReport};
-use crate::protocol::h2::{self, H2Pool, H2Request};
+use crate::base::clock::now_ns;
+use crate::base::kind::ErrorKind;
+use crate::protocol::h2::{self, H2Pool};
+use crate::protocol::h2_request::H2Request;
 use crate::protocol::http1::RequestBytes;
 use crate::protocol::tls::TlsClient;
+use crate::protocol::WarmReport;
 use crate::protocol::{OpGuard, Response};
-use crate::record::ErrorKind;
+use crate::run::pool::Pool;
 
 /// What a core's client is built from (crosses to the core threads).
 #[derive(Clone, Debug)]

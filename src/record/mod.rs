@@ -1,55 +1,22 @@
-//! The unit of measurement: one [`Record`] per scheduled arrival (Copy, fixed
-//! size), its [`ErrorKind`], and the fixed-capacity [`Batch`] in which records
-//! cross from a core to the writer.
+//! Records and where they go. The unit of measurement is one [`Record`] per
+//! scheduled arrival (Copy, fixed size); records cross from a core to the
+//! writer thread in fixed-capacity [`Batch`]es over an SPSC ring ([`ring`]).
+//! The writer ([`sink`]) encodes them into the CSV ([`csv`]), the interval
+//! log ([`hlog`]) and the live line ([`progress`]); the cores count them in
+//! [`stats`] for the summary.
+//!
+//! Imports: `base` and `plan` only.
 
-/// Why a request did not end in an answered exchange. `None` = it did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum ErrorKind {
-    None = 0,
-    /// No worker was free at the intended instant.
-    Skipped,
-    /// The per-request timeout expired.
-    Timeout,
-    /// The connection could not be established.
-    Connect,
-    /// The server closed or reset the connection mid-exchange.
-    Reset,
-    /// The response was not valid HTTP.
-    Protocol,
-    /// Another I/O error.
-    Io,
-    /// The run was stopped (Ctrl-C, first error) while the request was in flight.
-    Cancelled,
-}
+pub mod csv;
+pub mod hlog;
+pub mod progress;
+pub mod ring;
+pub mod sink;
+pub mod stats;
 
-impl ErrorKind {
-    pub const ALL: [ErrorKind; 7] = [
-        ErrorKind::Skipped,
-        ErrorKind::Timeout,
-        ErrorKind::Connect,
-        ErrorKind::Reset,
-        ErrorKind::Protocol,
-        ErrorKind::Io,
-        ErrorKind::Cancelled,
-    ];
+use crate::base::kind::{ErrorKind, GRPC_OK, GRPC_RESOURCE_EXHAUSTED};
 
-    /// The CSV `error` column's word.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::None => "",
-            ErrorKind::Skipped => "skipped",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Connect => "connect",
-            ErrorKind::Reset => "reset",
-            ErrorKind::Protocol => "protocol",
-            ErrorKind::Io => "io",
-            ErrorKind::Cancelled => "cancelled",
-        }
-    }
-}
-
-/// How a record counts in the summary (DESIGN's status semantics).
+/// How a record counts in the summary (the README's status semantics).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
@@ -77,36 +44,6 @@ pub struct Record {
     pub error: ErrorKindRepr,
     /// `status` is a gRPC code (0 = OK) rather than an HTTP status.
     pub grpc: bool,
-}
-
-/// gRPC codes with a meaning of their own in the summary.
-pub const GRPC_OK: u16 = 0;
-pub const GRPC_CANCELLED: u16 = 1;
-pub const GRPC_DEADLINE_EXCEEDED: u16 = 4;
-pub const GRPC_RESOURCE_EXHAUSTED: u16 = 8;
-
-/// The canonical name of a gRPC status code.
-pub fn grpc_code_name(code: u16) -> &'static str {
-    const NAMES: [&str; 17] = [
-        "OK",
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED",
-    ];
-    NAMES.get(code as usize).copied().unwrap_or("UNKNOWN_CODE")
 }
 
 /// `ErrorKind` stored as its byte so `Record` stays `Default`.
@@ -184,6 +121,7 @@ pub fn new_batch() -> Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::kind::{grpc_code_name, GRPC_DEADLINE_EXCEEDED};
 
     #[test]
     fn outcomes_follow_status_semantics() {

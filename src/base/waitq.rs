@@ -15,7 +15,7 @@ use std::future::poll_fn;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use crate::record::ErrorKind;
+use crate::base::kind::ErrorKind;
 
 #[derive(Default)]
 pub struct WaitQueue {

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::clock::{now_ns, EpochMap};
-use crate::core::{RunControl, StopReason};
-use crate::csv::{encode_row, CsvFile};
-use crate::hlog::HlogWriter;
-use crate::progress::Progress;
-use crate::ring::Inbox;
+use super::csv::{encode_row, CsvFile};
+use crate::base::clock::{now_ns, EpochMap};
+use crate::base::control::{RunControl, StopReason};
+use crate::record::hlog::HlogWriter;
+use crate::record::progress::Progress;
+use crate::record::ring::Inbox;
 
 /// Longest nap of an idle writer (also the most it adds to the end of a run).
 const MAX_IDLE_SLEEP_MS: u64 = 16;

@@ -4,7 +4,8 @@
 
 use hdrhistogram::Histogram;
 
-use crate::record::{ErrorKind, Outcome, Record};
+use super::{Outcome, Record};
+use crate::base::kind::ErrorKind;
 
 /// Highest trackable value: one hour in ns (larger values saturate).
 const MAX_TRACKABLE_NS: u64 = 3_600_000_000_000;

@@ -1,4 +1,4 @@
-//! The per-request CSV: row encoding (DESIGN's column contract) and the
+//! The per-request CSV: row encoding (the README's column contract) and the
 //! memory-mapped file it goes into. The file grows in large chunks that are
 //! allocated with `fallocate` first, so a full disk is an error we can report
 //! rather than a SIGBUS on a page of the mapping; it is truncated to the exact
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::MmapMut;
 
-use crate::clock::EpochMap;
+use crate::base::clock::EpochMap;
 use crate::record::Record;
 
 pub const HEADER: &str =
@@ -193,7 +193,7 @@ impl CsvFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::ErrorKind;
+    use crate::base::kind::ErrorKind;
 
     #[test]
     fn encodes_contract_columns() {

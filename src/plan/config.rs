@@ -150,38 +150,6 @@ impl Config {
     }
 }
 
-/// Parses `30s`, `500ms`, `2m`, `1h`, `250us`, `10ns`, or a bare number of seconds
-/// (fractions allowed: `1.5s`). Zero and negative values are accepted here;
-/// callers decide whether zero makes sense.
-pub fn parse_duration_ns(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let scale_ns: f64 = match unit {
-        "" | "s" => 1e9,
-        "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "m" | "min" => 60e9,
-        "h" => 3600e9,
-        _ => {
-            return Err(format!(
-                "invalid duration '{text}': unknown unit '{unit}' (use ns, us, ms, s, m, h)"
-            ))
-        }
-    };
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration '{text}': expected e.g. 30s, 500ms, 2m"))?;
-    let ns = value * scale_ns;
-    if !ns.is_finite() || ns > u64::MAX as f64 / 2.0 {
-        return Err(format!("invalid duration '{text}': too large"));
-    }
-    Ok(ns.round() as u64)
-}
-
 /// Splits a comma-separated list, rejecting empty items.
 pub fn split_list<'a>(what: &str, text: &'a str) -> Result<Vec<&'a str>, ConfigError> {
     let items: Vec<&str> = text.split(',').map(str::trim).collect();
@@ -378,24 +346,6 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        let cases = [
-            ("30s", 30_000_000_000),
-            ("500ms", 500_000_000),
-            ("2m", 120_000_000_000),
-            ("1.5", 1_500_000_000),
-            ("250us", 250_000),
-            ("7ns", 7),
-        ];
-        for (text, ns) in cases {
-            assert_eq!(parse_duration_ns(text), Ok(ns), "{text}");
-        }
-        assert!(parse_duration_ns("10x").unwrap_err().contains("'10x'"));
-        assert!(parse_duration_ns("-1s").is_err());
-        assert!(parse_duration_ns("").is_err());
-    }
 
     #[test]
     fn rates_and_cpus() {

@@ -6,20 +6,22 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::client::{Client, ClientSpec};
-use crate::clock::{now_ns, yield_to_woken, PreciseTimer};
-use crate::plan::CorePlan;
-use crate::pool::WarmReport;
+use super::cell::{Slot, WorkerCell};
+use super::client::{Client, ClientSpec};
+use crate::base::clock::{now_ns, yield_to_woken, PreciseTimer};
+use crate::base::control::{RunControl, StopReason};
+use crate::base::kind::ErrorKind;
+use crate::base::reap;
+use crate::plan::phases::CorePlan;
+use crate::plan::schedule::{Schedule, Step};
 use crate::protocol::tls::TlsClient;
-use crate::reap;
-use crate::record::{ErrorKind, Outcome, Record};
-use crate::ring::Outbox;
-use crate::schedule::{Schedule, Step};
-use crate::stats::CoreStats;
-use crate::worker::{self, WorkerCell};
+use crate::protocol::WarmReport;
+use crate::record::ring::Outbox;
+use crate::record::stats::CoreStats;
+use crate::record::{Outcome, Record};
 
 /// `--precise`: the timer wakes this long before a due slot and the
 /// dispatcher spins for the rest (covers the timer's wake-up jitter here).
@@ -32,66 +34,6 @@ const BATCH_MAX_AGE_NS: u64 = 100_000_000;
 const STOP_GRACE_NS: u64 = 1_000_000_000;
 /// Connections dialled at once per core during warm-up.
 const WARM_PARALLEL: usize = 64;
-
-/// Why a run stopped early.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum StopReason {
-    None = 0,
-    Signal = 1,
-    FirstError = 2,
-    WriterFailed = 3,
-}
-
-/// The run-wide atomics: the stop flag and what cores publish for progress.
-pub struct RunControl {
-    stop: AtomicBool,
-    reason: AtomicU8,
-    /// Requests in flight per core, refreshed by each core's sweep.
-    pub in_flight: Vec<AtomicU32>,
-}
-
-impl RunControl {
-    pub fn new(cores: usize) -> Self {
-        RunControl {
-            stop: AtomicBool::new(false),
-            reason: AtomicU8::new(0),
-            in_flight: (0..cores).map(|_| AtomicU32::new(0)).collect(),
-        }
-    }
-
-    /// Asks every core to stop; the first reason given sticks.
-    pub fn request_stop(&self, reason: StopReason) {
-        let _ = self.reason.compare_exchange(
-            StopReason::None as u8,
-            reason as u8,
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
-        self.stop.store(true, Ordering::Release);
-    }
-
-    #[inline]
-    pub fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
-    }
-
-    pub fn reason(&self) -> StopReason {
-        match self.reason.load(Ordering::Relaxed) {
-            1 => StopReason::Signal,
-            2 => StopReason::FirstError,
-            3 => StopReason::WriterFailed,
-            _ => StopReason::None,
-        }
-    }
-}
-
-/// An arrival handed to a worker.
-#[derive(Clone, Copy, Debug)]
-pub struct Slot {
-    pub intended_ns: u64,
-    pub phase: u16,
-}
 
 /// What the dispatcher waits for next.
 enum Due {
@@ -113,10 +55,10 @@ pub struct CoreSetup {
     pub precise: bool,
     /// Fewest ns between two timer wake-ups of the dispatcher (`--send-window`).
     /// A wake-up costs tens of µs of CPU on a VM, so at high rates one wake
-    /// releases a window of slots instead of one slot each (DESIGN: wake per
-    /// window, not per request).
+    /// releases a window of slots instead of one slot each (wake per window,
+    /// not per request).
     pub send_window_ns: u64,
-    /// Leave open-loop responses to the next timer wake-up ([`crate::reap`]).
+    /// Leave open-loop responses to the next timer wake-up ([`crate::base::reap`]).
     pub lazy_reap: bool,
     pub outbox: Outbox,
     pub ctl: std::sync::Arc<RunControl>,
@@ -156,7 +98,8 @@ pub struct Core {
 }
 
 impl Core {
-    /// Builds the core and dials its connections (before the first send).
+    /// Builds the core and dials its connections (before the first send);
+    /// every worker starts idle.
     pub async fn warm(setup: CoreSetup) -> (Rc<Core>, WarmReport) {
         let plan = &setup.plan;
         let (client, warm) = Client::warm(
@@ -189,17 +132,18 @@ impl Core {
             ctl: setup.ctl,
             worker_tasks: RefCell::new(Vec::new()),
         });
-        // Every worker starts idle, and its task is spawned and polled once
-        // now, before the start barrier: with thousands of workers, their
-        // first polls would otherwise delay the first planned sends by tens
-        // of ms.
         core.idle.borrow_mut().extend((0..plan.workers).rev());
-        let tasks = (0..plan.workers)
-            .map(|id| monoio::spawn(worker::run(core.clone(), id)))
-            .collect();
-        *core.worker_tasks.borrow_mut() = tasks;
-        monoio::time::sleep(Duration::from_millis(1)).await;
         (core, warm)
+    }
+
+    /// How many workers this core runs (ids `0..workers()`).
+    pub fn workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Keeps the spawned worker tasks so that [`Core::drive`] can await them.
+    pub fn hold_workers(&self, tasks: Vec<monoio::task::JoinHandle<()>>) {
+        *self.worker_tasks.borrow_mut() = tasks;
     }
 
     /// Runs the plan from `start_ns` (monotonic) until every slot is recorded.

@@ -1,0 +1,213 @@
+//! The command line (clap derive): the subcommands and the arguments of
+//! `serve`, `demo`, `report` and `plot` (`run`'s are in [`super::run_args`]).
+//! Only `cmd` sees clap; arguments become plain configs, and every bad value
+//! becomes an error naming it (exit code 2).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use super::run_args::{dur, RunArgs};
+use crate::plan::config::{parse_cpus, ConfigError};
+use crate::report::figures::ReportOptions;
+use crate::serve::{parse_delay, parse_stall, parse_status_mix, ServeConfig, ServeProtocol};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rwg",
+    version,
+    about = "Request Workload Generator: open-loop HTTP load on pinned io_uring cores",
+    long_about = "Offers exactly the planned load (fixed or exponential inter-arrivals, several rate \
+phases), measures every request from its intended send time (no coordinated omission), writes \
+every request to a CSV and prints a summary.\n\nExit codes: 0 success, 1 the run saw errors, \
+2 bad usage or input, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a load test against a URL.
+    Run(Box<RunArgs>),
+    /// Serve the built-in HTTP/1.1 test target (for demos and tests).
+    Serve(ServeArgs),
+    /// Start the built-in target and run a short two-phase open-loop test against it.
+    Demo(DemoArgs),
+    /// Analyse per-request CSV files (several files merge into one report).
+    Report(ReportArgs),
+    /// Draw a self-contained HTML report of one or more CSVs (overlaid).
+    Plot(PlotArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PlotArgs {
+    /// CSV files written by `rwg run -o` (several overlay for comparison).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The HTML file to write.
+    #[arg(short = 'o', long, default_value = "rwg-plot.html")]
+    pub output: PathBuf,
+    /// Time-series interval.
+    #[arg(long, default_value = "1s")]
+    pub interval: String,
+    /// Latency objective drawn on the latency chart and used for goodput.
+    #[arg(long)]
+    pub slo: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// CSV files written by `rwg run -o`.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Latency objective for goodput and SLO violations (e.g. 50ms).
+    #[arg(long)]
+    pub slo: Option<String>,
+    /// Drop rows planned in the first DUR.
+    #[arg(long, default_value = "0")]
+    pub warmup: String,
+    /// Drop rows planned in the last DUR.
+    #[arg(long, default_value = "0")]
+    pub cooldown: String,
+    /// Write the overall (and per-phase) figures as JSON to FILE.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write one CSV row per interval to FILE.
+    #[arg(long)]
+    pub timeseries: Option<PathBuf>,
+    /// Time-series interval.
+    #[arg(long, default_value = "1s")]
+    pub interval: String,
+    /// One block per phase: offered vs achieved rate, latency.
+    #[arg(long)]
+    pub by_phase: bool,
+    /// Pass/fail check, e.g. 'p99<50ms', 'errors<0.1%', 'goodput>99%' (repeatable; exit 3 on failure).
+    #[arg(long = "check")]
+    pub checks: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Port to listen on (0 = any free port).
+    #[arg(short = 'p', long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Response delay: 0, 2ms (fixed) or exp:2ms (exponential mean).
+    #[arg(long, default_value = "0")]
+    pub delay: String,
+    /// Freeze all responses: EVERY:FOR, e.g. 5s:1s.
+    #[arg(long)]
+    pub stall: Option<String>,
+    /// Status mix, e.g. 503:0.1,500:0.01 (the rest get 200).
+    #[arg(long)]
+    pub status_mix: Option<String>,
+    /// Response body size in bytes.
+    #[arg(long, default_value_t = 12)]
+    pub body_bytes: usize,
+    /// CPUs to serve on, e.g. 1 or 2-3 [default: one unpinned thread].
+    #[arg(long)]
+    pub cpus: Option<String>,
+    /// Close each connection after N responses (test knob).
+    #[arg(long)]
+    pub close_every: Option<u64>,
+    /// Answer every request with garbage (test knob).
+    #[arg(long)]
+    pub malformed: bool,
+    /// Stop after this long [default: until Ctrl-C].
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Speak prior-knowledge HTTP/2 over cleartext (h2c) instead of HTTP/1.1.
+    #[arg(long, conflicts_with = "grpc")]
+    pub h2c: bool,
+    /// Serve gRPC over h2c: rwg.echo.v1.Echo/Call (proto/echo.proto) with reflection;
+    /// the status mix maps to gRPC codes (503 → RESOURCE_EXHAUSTED).
+    #[arg(long)]
+    pub grpc: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Rates of the two phases.
+    #[arg(short = 'r', long = "rate", default_value = "500,2000")]
+    pub rate: String,
+    /// Durations of the two phases.
+    #[arg(short = 'd', long = "duration", default_value = "5s,5s")]
+    pub duration: String,
+    /// Write the per-request CSV to FILE.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// CPUs for the generator [default: 0].
+    #[arg(long, default_value = "0")]
+    pub cpus: String,
+    /// Demo HTTP/2 (h2c) instead of HTTP/1.1.
+    #[arg(long, conflicts_with = "grpc")]
+    pub h2c: bool,
+    /// Demo gRPC (unary echo over h2c, described by server reflection).
+    #[arg(long)]
+    pub grpc: bool,
+}
+
+impl ReportArgs {
+    pub fn to_options(&self) -> Result<ReportOptions, ConfigError> {
+        Ok(ReportOptions {
+            files: self.files.clone(),
+            slo_ns: self.slo.as_deref().map(|s| dur("--slo", s)).transpose()?,
+            warmup_ns: dur("--warmup", &self.warmup)?,
+            cooldown_ns: dur("--cooldown", &self.cooldown)?,
+            interval_ns: match &self.timeseries {
+                Some(_) => Some(dur("--interval", &self.interval)?).filter(|&ns| ns > 0),
+                None => None,
+            },
+            by_phase: self.by_phase,
+        })
+    }
+}
+
+impl ServeArgs {
+    pub fn to_config(&self) -> Result<ServeConfig, ConfigError> {
+        let bad = |flag: &'static str| move |e: String| ConfigError(format!("{flag}: {e}"));
+        let ip: std::net::IpAddr = self.host.parse().map_err(|_| {
+            ConfigError(format!(
+                "invalid --host '{}': expected an IP address",
+                self.host
+            ))
+        })?;
+        Ok(ServeConfig {
+            addr: std::net::SocketAddr::new(ip, self.port),
+            delay: parse_delay(&self.delay).map_err(bad("--delay"))?,
+            stall: self
+                .stall
+                .as_deref()
+                .map(parse_stall)
+                .transpose()
+                .map_err(bad("--stall"))?,
+            status_mix: match &self.status_mix {
+                Some(s) => parse_status_mix(s).map_err(bad("--status-mix"))?,
+                None => Vec::new(),
+            },
+            body_bytes: self.body_bytes,
+            cpus: match &self.cpus {
+                Some(c) => parse_cpus(c)?,
+                None => Vec::new(),
+            },
+            close_every: match self.close_every {
+                Some(0) => {
+                    return Err(ConfigError(
+                        "invalid --close-every 0: must be at least 1".into(),
+                    ))
+                }
+                n => n,
+            },
+            malformed: self.malformed,
+            protocol: match (self.h2c, self.grpc) {
+                (_, true) => ServeProtocol::Grpc,
+                (true, _) => ServeProtocol::H2c,
+                _ => ServeProtocol::Http1,
+            },
+        })
+    }
+}

@@ -1,0 +1,81 @@
+//! `rwg demo`: the built-in target plus a short two-phase open-loop run
+//! against it, with nothing else needed on the machine.
+
+use std::process::ExitCode;
+
+use super::args::DemoArgs;
+use super::run::run_and_report;
+use super::run_args::{ProtoArgs, RunArgs, DEFAULT_SEND_WINDOW};
+use crate::serve::{self, Delay, ServeConfig, ServeProtocol};
+
+pub fn main(args: &DemoArgs) -> ExitCode {
+    let handle = match serve::start(ServeConfig {
+        delay: Delay::Exp { mean_ns: 1_000_000 },
+        status_mix: vec![(503, 0.01)],
+        protocol: if args.grpc {
+            ServeProtocol::Grpc
+        } else if args.h2c {
+            ServeProtocol::H2c
+        } else {
+            ServeProtocol::Http1
+        },
+        ..ServeConfig::default()
+    }) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: cannot start the built-in target: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let url = if args.grpc {
+        format!("grpc://{}/rwg.echo.v1.Echo/Call", handle.addr)
+    } else {
+        format!("http://{}/demo", handle.addr)
+    };
+    eprintln!(
+        "rwg demo: built-in target on {url} (exponential 1 ms delay, 1% 503 / RESOURCE_EXHAUSTED); phases {} req/s for {}",
+        args.rate, args.duration
+    );
+    let run = RunArgs {
+        url,
+        rate: args.rate.clone(),
+        duration: args.duration.clone(),
+        dist: "exp".into(),
+        workers: Some(256),
+        connections: Some(if args.grpc || args.h2c { 1 } else { 64 }),
+        requests: None,
+        timeout: "2s".into(),
+        connect_timeout: "1s".into(),
+        output: args.output.clone(),
+        json: None,
+        hlog: None,
+        slo: Some("5ms".into()),
+        cpus: Some(args.cpus.clone()),
+        ignore_errors: true,
+        precise: false,
+        lazy_reads: false,
+        send_window: DEFAULT_SEND_WINDOW.into(),
+        method: "GET".into(),
+        headers: Vec::new(),
+        body: None,
+        body_file: None,
+        seed: 1,
+        quiet: false,
+        checks: Vec::new(),
+        proto: ProtoArgs {
+            h2c: args.h2c,
+            data: args.grpc.then(|| r#"{"message":"demo"}"#.to_string()),
+            max_streams: 100,
+            ..Default::default()
+        },
+    };
+    let code = match run.to_config() {
+        Ok(cfg) => run_and_report(&cfg, &[]),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    };
+    handle.stop();
+    code
+}

@@ -1,0 +1,106 @@
+//! `rwg report`: analyse CSVs or interval logs, print the table, write JSON
+//! and time series, evaluate checks.
+
+use std::process::ExitCode;
+
+use super::args::ReportArgs;
+use super::run::print_checks;
+use crate::report::check::{parse_checks, Check};
+use crate::report::{analyze, hlog_read, render};
+
+/// `rwg report`: analyse CSVs, print the table, write JSON / time series,
+/// evaluate checks. Exit 2 on malformed input (after reporting the rows
+/// before it), 3 when a check fails.
+pub fn main(args: &ReportArgs) -> ExitCode {
+    let (opts, checks) = match (args.to_options(), parse_checks(&args.checks)) {
+        (Ok(o), Ok(c)) => (o, c),
+        (Err(e), _) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        (_, Err(e)) => {
+            eprintln!("error: --check: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let hlogs = opts
+        .files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "hlog"))
+        .count();
+    if hlogs > 0 {
+        if hlogs < opts.files.len() {
+            eprintln!("error: give either CSV files or .hlog files, not both");
+            return ExitCode::from(2);
+        }
+        return report_hlogs(args, &opts.files, opts.interval_ns, &checks);
+    }
+    let outcome = match analyze::analyze(&opts) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for d in &outcome.diagnostics {
+        eprintln!("{d}");
+    }
+    let a = &outcome.analysis;
+    print!("{}", render::to_text(a));
+    if let Some(path) = &args.json {
+        if let Err(e) = std::fs::write(path, render::to_json(a)) {
+            eprintln!("error: cannot write --json '{}': {e}", path.display());
+            return ExitCode::from(1);
+        }
+    }
+    if let Some(path) = &args.timeseries {
+        let written = std::fs::File::create(path)
+            .and_then(|f| render::write_timeseries_csv(a, std::io::BufWriter::new(f)));
+        if let Err(e) = written {
+            eprintln!("error: cannot write --timeseries '{}': {e}", path.display());
+            return ExitCode::from(1);
+        }
+    }
+    let checks_ok = print_checks(&checks, &a.overall);
+    if outcome.has_errors() {
+        ExitCode::from(2)
+    } else if !checks_ok {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `rwg report` over HdrHistogram interval logs.
+fn report_hlogs(
+    args: &ReportArgs,
+    files: &[std::path::PathBuf],
+    interval_ns: Option<u64>,
+    checks: &[Check],
+) -> ExitCode {
+    let a = match hlog_read::analyze_hlogs(files, interval_ns) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    print!("{}", a.to_text());
+    let writes = [
+        (args.json.as_ref(), a.to_json()),
+        (args.timeseries.as_ref(), a.timeseries_csv()),
+    ];
+    for (path, text) in writes {
+        if let Some(path) = path {
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!("error: cannot write '{}': {e}", path.display());
+                return ExitCode::from(1);
+            }
+        }
+    }
+    if print_checks(checks, &a) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    }
+}

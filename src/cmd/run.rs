@@ -1,0 +1,73 @@
+//! `rwg run`: run, print the summary, write `--json`, evaluate `--check`s,
+//! and pick the exit code.
+
+use std::process::ExitCode;
+
+use super::run_args::RunArgs;
+use crate::plan::config::Config;
+use crate::report::check::{evaluate_all, parse_checks, Check, CheckSource};
+use crate::run::engine;
+use crate::run::error::RunError;
+
+/// `rwg run`: parse the arguments and the checks, then run and report.
+pub fn main(args: &RunArgs) -> ExitCode {
+    match (args.to_config(), parse_checks(&args.checks)) {
+        (Ok(cfg), Ok(checks)) => run_and_report(&cfg, &checks),
+        (Err(e), _) => usage_error(&e),
+        (_, Err(e)) => usage_error(&format!("--check: {e}")),
+    }
+}
+
+/// Prints a usage error; exit code 2.
+fn usage_error(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+/// Prints each check as pass/fail; true when all passed.
+pub fn print_checks(checks: &[Check], src: &dyn CheckSource) -> bool {
+    let mut all = true;
+    for r in evaluate_all(checks, src) {
+        println!(
+            "check {:<24} {} (actual {})",
+            r.expr,
+            if r.passed { "pass" } else { "FAIL" },
+            r.actual
+        );
+        all &= r.passed;
+    }
+    all
+}
+
+/// Runs, prints the summary, writes `--json`, evaluates `--check`s and picks
+/// the exit code (1 errors, 3 a check failed, 130 interrupted).
+pub fn run_and_report(cfg: &Config, checks: &[Check]) -> ExitCode {
+    let summary = match engine::run(cfg) {
+        Ok(s) => s,
+        Err(RunError::Config(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    print!("{}", summary.to_text());
+    if let Some(path) = &cfg.json {
+        if let Err(e) = std::fs::write(path, summary.to_json()) {
+            eprintln!("error: cannot write --json '{}': {e}", path.display());
+            return ExitCode::from(1);
+        }
+    }
+    let checks_ok = print_checks(checks, &summary.overall);
+    if summary.overall.errors > 0 || summary.writer_error.is_some() {
+        ExitCode::from(1)
+    } else if summary.stopped.is_some() {
+        ExitCode::from(130)
+    } else if !checks_ok {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,172 @@
+//! What `rwg report` is asked ([`ReportOptions`]) and what it answers
+//! ([`Analysis`]: [`Figures`] overall, per phase and per interval, with
+//! [`Diagnostic`]s), shared by the accumulators, the renderers, the checks
+//! and the plot.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// What `rwg report` was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    pub files: Vec<PathBuf>,
+    /// Latency objective: ok rows at or under it are goodput.
+    pub slo_ns: Option<u64>,
+    /// Drop rows planned before earliest + warmup.
+    pub warmup_ns: u64,
+    /// Drop rows planned after latest − cooldown.
+    pub cooldown_ns: u64,
+    /// Time-series bucket length.
+    pub interval_ns: Option<u64>,
+    pub by_phase: bool,
+}
+
+/// A count and its rate over the figures' duration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Count {
+    pub count: u64,
+    pub per_sec: f64,
+}
+
+/// Latency distribution in microseconds (min and max exact, the rest from the
+/// HdrHistogram, clamped to [min, max]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub samples: u64,
+    pub min_us: f64,
+    pub p50_us: f64,
+    pub p75_us: f64,
+    pub p90_us: f64,
+    pub p95_us: f64,
+    pub p99_us: f64,
+    pub p999_us: f64,
+    pub max_us: f64,
+}
+
+/// Everything reported for one slice of rows (overall, a phase, an interval).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Figures {
+    /// Overall and phases: first and last planned timestamp (epoch ns).
+    /// Interval: the bucket's start and end.
+    pub start_ns: u64,
+    pub end_ns: u64,
+    /// What `per_sec` divides by: `end_ns − start_ns`.
+    pub duration_ns: u64,
+    pub total: Count,
+    pub ok: Count,
+    pub goodput: Count,
+    pub slo_violations: Count,
+    pub dropped: Count,
+    pub errors: Count,
+    /// Errors by kind (the CSV's error column, or `status`).
+    pub error_kinds: BTreeMap<String, u64>,
+    pub skipped: Count,
+    /// Rows that got a response: ok + dropped + status errors.
+    pub responses: Count,
+    /// Rows (scheduled arrivals) per second.
+    pub offered_per_sec: f64,
+    /// Responses per second.
+    pub throughput_per_sec: f64,
+    /// done − intended, over responses.
+    pub latency: Option<Percentiles>,
+    /// sent − intended, over rows that were sent.
+    pub lag: Option<Percentiles>,
+    pub max_in_flight: u64,
+}
+
+impl Figures {
+    /// Responses as a percentage of scheduled arrivals (achieved vs offered).
+    pub fn achieved_pct(&self) -> Option<f64> {
+        pct(self.responses.count, self.total.count)
+    }
+}
+
+/// `part` as a percentage of `whole`; `None` when `whole` is 0.
+pub fn pct(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhaseFigures {
+    pub phase: u32,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// The result of [`analyze`]. Serializes (JSON) without the time series.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Analysis {
+    pub files: Vec<String>,
+    /// Rows parsed, before trimming.
+    pub rows_read: u64,
+    /// Rows left after warmup/cooldown trimming.
+    pub rows_kept: u64,
+    pub slo_ns: Option<u64>,
+    pub warmup_ns: u64,
+    pub cooldown_ns: u64,
+    pub interval_ns: Option<u64>,
+    pub overall: Figures,
+    /// Empty unless `by_phase`; ordered by phase.
+    pub phases: Vec<PhaseFigures>,
+    /// Empty unless `interval_ns`; bucket `i` starts at
+    /// earliest + warmup + i × interval.
+    #[serde(skip)]
+    pub timeseries: Vec<Figures>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Expected leftovers of a killed run (zero-filled tail, partial line).
+    Warning,
+    /// Malformed input; the analysis covers only the rows before it.
+    Error,
+}
+
+/// Something the caller should print (to stderr) next to the analysis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// `FILE:LINE: what`, or a plain sentence.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tag = match self.severity {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        write!(f, "{tag}: {}", self.message)
+    }
+}
+
+/// An analysis, possibly partial, with what went wrong on the way.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub analysis: Analysis,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Outcome {
+    /// True when some input was malformed (the CLI should exit 2 after printing).
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// Failure before any analysis: bad options or a file that cannot be read.
+#[derive(Debug)]
+pub struct ReportError(pub String);
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ReportError {}

@@ -1,0 +1,179 @@
+//! Cold orchestration of `rwg run`, as a sequence of named steps: check the
+//! configuration and choose CPUs, prepare the client, open the outputs,
+//! spawn the writer, spawn the pinned core threads, start them on one
+//! instant, wait (Ctrl-C asks them to stop), join, and summarise.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use super::core::CoreSetup;
+use super::error::{config_error, RunError};
+use super::setup::{self, Prepared};
+use super::signals::SignalGuard;
+use super::summarize::{summarize, Finished};
+use super::thread::CoreThreads;
+use crate::base::clock::{now_ns, EpochMap};
+use crate::base::control::RunControl;
+use crate::plan::config::{Config, ConfigError};
+use crate::plan::phases::{CorePlan, Plan};
+use crate::record::csv::CsvFile;
+use crate::record::hlog::HlogWriter;
+use crate::record::progress::Progress;
+use crate::record::ring::{self, Inbox, Outbox};
+use crate::record::sink::{self, SinkReport, SinkSetup};
+use crate::report::summary::Summary;
+
+/// Runs the configured load and returns its summary.
+pub fn run(cfg: &Config) -> Result<Summary, RunError> {
+    cfg.validate().map_err(RunError::Config)?;
+    let cpus = choose_cpus(&cfg.cpus).map_err(RunError::Config)?;
+    let plan = Plan::from_config(cfg);
+    let prepared = setup::prepare(cfg, cpus.len())?;
+    let connections = prepared.connections.max(cpus.len());
+    let shared = Shared::new(cpus.len());
+    let (outboxes, inboxes): (Vec<_>, Vec<_>) = cpus.iter().map(|_| ring::channel()).unzip();
+    let writer = spawn_writer(cfg, &plan, inboxes, &shared)?;
+
+    let signals = SignalGuard::install();
+    let core_plans = plan.split(cpus.len(), cfg.workers, connections);
+    let setups = core_setups(cfg, &prepared, &cpus, core_plans, outboxes, &shared);
+    let cores = CoreThreads::spawn(setups, shared.start_ns.clone(), shared.cores_done.clone())
+        .map_err(RunError::Io)?;
+    let t0_ns = cores.start();
+    cores.wait(&signals, &shared.ctl);
+    let end_ns = now_ns();
+
+    let joined = cores.join();
+    let sink = writer
+        .join()
+        .map_err(|_| RunError::Io("the writer thread panicked".into()))?;
+    drop(signals);
+    let joined = joined.map_err(RunError::Io)?;
+    Ok(summarize(Finished {
+        cfg,
+        plan: &plan,
+        prepared: &prepared,
+        cpus,
+        connections,
+        results: joined.results,
+        on_epoll: joined.on_epoll,
+        stop: shared.ctl.reason(),
+        sink,
+        t0_ns,
+        end_ns,
+    }))
+}
+
+/// What the main thread, the cores and the writer share.
+struct Shared {
+    ctl: Arc<RunControl>,
+    /// Core threads that have ended (the writer drains until all have).
+    cores_done: Arc<AtomicUsize>,
+    /// The common start instant (monotonic ns), 0 until the cores are warm.
+    start_ns: Arc<AtomicU64>,
+}
+
+impl Shared {
+    fn new(cores: usize) -> Shared {
+        Shared {
+            ctl: Arc::new(RunControl::new(cores)),
+            cores_done: Arc::new(AtomicUsize::new(0)),
+            start_ns: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+/// The CPUs to run on: the requested ones (each must be allowed), or all.
+fn choose_cpus(requested: &[usize]) -> Result<Vec<usize>, ConfigError> {
+    let allowed: Vec<usize> = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    if requested.is_empty() {
+        return Ok(if allowed.is_empty() { vec![0] } else { allowed });
+    }
+    if let Some(bad) = requested.iter().find(|c| !allowed.contains(c)) {
+        return Err(ConfigError(format!(
+            "invalid --cpus: CPU {bad} is not available to this process (allowed: {allowed:?})"
+        )));
+    }
+    Ok(requested.to_vec())
+}
+
+/// Creates the CSV and the interval log (before any thread starts, so a bad
+/// path is a usage error) and starts the writer thread.
+fn spawn_writer(
+    cfg: &Config,
+    plan: &Plan,
+    inboxes: Vec<Inbox>,
+    shared: &Shared,
+) -> Result<JoinHandle<SinkReport>, RunError> {
+    let csv = match &cfg.output {
+        Some(path) => Some(CsvFile::create(path).map_err(|e| {
+            config_error(format!(
+                "cannot create output file '{}': {e}",
+                path.display()
+            ))
+        })?),
+        None => None,
+    };
+    let hlog = match &cfg.hlog {
+        Some(path) => Some(HlogWriter::create(path).map_err(|e| {
+            config_error(format!(
+                "cannot create --hlog file '{}': {e}",
+                path.display()
+            ))
+        })?),
+        None => None,
+    };
+    let progress =
+        (!cfg.quiet).then(|| Progress::new(plan.phases.clone(), shared.start_ns.clone()));
+    sink::spawn(SinkSetup {
+        inboxes,
+        csv,
+        url: cfg.target.url.clone(),
+        epoch: EpochMap::capture(),
+        ctl: shared.ctl.clone(),
+        cores_done: shared.cores_done.clone(),
+        progress,
+        hlog,
+        start_ns: shared.start_ns.clone(),
+    })
+    .map_err(|e| RunError::Io(format!("cannot start the writer thread: {e}")))
+}
+
+/// One `(cpu, setup)` per core.
+fn core_setups(
+    cfg: &Config,
+    prepared: &Prepared,
+    cpus: &[usize],
+    core_plans: Vec<CorePlan>,
+    outboxes: Vec<Outbox>,
+    shared: &Shared,
+) -> Vec<(usize, CoreSetup)> {
+    cpus.iter()
+        .copied()
+        .zip(core_plans)
+        .zip(outboxes)
+        .map(|((cpu, plan), outbox)| {
+            let setup = CoreSetup {
+                plan,
+                addr: cfg.target.addr,
+                client: prepared.spec.clone(),
+                tls: prepared.tls.clone(),
+                timeout_ns: cfg.timeout_ns,
+                connect_timeout_ns: cfg.connect_timeout_ns,
+                slo_ns: cfg.slo_ns,
+                ignore_errors: cfg.ignore_errors,
+                precise: cfg.precise,
+                send_window_ns: cfg.send_window_ns,
+                lazy_reap: cfg.lazy_reads && !cfg.precise,
+                outbox,
+                ctl: shared.ctl.clone(),
+            };
+            (cpu, setup)
+        })
+        .collect()
+}

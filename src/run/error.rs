@@ -1,0 +1,28 @@
+//! Why a run could not happen, as opposed to a run that saw errors.
+
+use crate::plan::config::ConfigError;
+
+/// Why a run could not happen (as opposed to a run that saw errors).
+#[derive(Debug)]
+pub enum RunError {
+    /// Bad input: exit code 2.
+    Config(ConfigError),
+    /// The machine refused (threads, runtime, files): exit code 1.
+    Io(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Config(e) => write!(f, "{e}"),
+            RunError::Io(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// A bad-input error with this message.
+pub fn config_error(msg: String) -> RunError {
+    RunError::Config(ConfigError(msg))
+}

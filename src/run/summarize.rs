@@ -1,0 +1,144 @@
+//! Cold, after the run: merges what the cores handed back and builds the
+//! [`Summary`]: rates per phase over the time each phase ran, the warm-up,
+//! how sends were timed, why the run stopped, the first error.
+
+use super::core::CoreResult;
+use super::setup::Prepared;
+use crate::base::control::StopReason;
+use crate::base::kind::{grpc_code_name, ErrorKind};
+use crate::base::units::fmt_ns;
+use crate::plan::config::Config;
+use crate::plan::phases::Plan;
+use crate::protocol::WarmReport;
+use crate::record::sink::SinkReport;
+use crate::record::stats::CoreStats;
+use crate::report::summary::{Block, Summary};
+
+/// Everything a summary is made of, gathered by the engine.
+pub struct Finished<'a> {
+    pub cfg: &'a Config,
+    pub plan: &'a Plan,
+    pub prepared: &'a Prepared,
+    pub cpus: Vec<usize>,
+    pub connections: usize,
+    pub results: Vec<CoreResult>,
+    pub on_epoll: bool,
+    pub stop: StopReason,
+    pub sink: SinkReport,
+    /// Monotonic ns: the common start instant and when the last core ended.
+    pub t0_ns: u64,
+    pub end_ns: u64,
+}
+
+/// The cores' results added up.
+struct Merged {
+    stats: CoreStats,
+    warm: WarmReport,
+    first_error: Option<(ErrorKind, u16)>,
+}
+
+fn merge(results: &[CoreResult], phases: usize, slo_ns: Option<u64>) -> Merged {
+    let mut m = Merged {
+        stats: CoreStats::new(phases, slo_ns),
+        warm: WarmReport::default(),
+        first_error: None,
+    };
+    for r in results {
+        m.stats.merge(&r.stats);
+        let w = &mut m.warm;
+        w.connected += r.warm.connected;
+        w.failed += r.warm.failed;
+        w.elapsed_ns = w.elapsed_ns.max(r.warm.elapsed_ns);
+        w.handshake_ns += r.warm.handshake_ns;
+        if w.alpn.is_none() {
+            w.alpn.clone_from(&r.warm.alpn);
+        }
+        if w.first_error.is_none() {
+            w.first_error.clone_from(&r.warm.first_error);
+        }
+        m.first_error = m.first_error.or(r.first_error);
+    }
+    m
+}
+
+/// How sends were timed and responses read, in words.
+fn send_mode(cfg: &Config, plan: &Plan, on_epoll: bool) -> String {
+    if plan.phases.iter().all(|p| p.rate_per_sec == 0) {
+        "closed loop".to_string()
+    } else if cfg.precise {
+        "precise".to_string()
+    } else if cfg.lazy_reads && !on_epoll {
+        format!("window {}, lazy reads", fmt_ns(cfg.send_window_ns))
+    } else {
+        format!("window {}", fmt_ns(cfg.send_window_ns))
+    }
+}
+
+fn stop_text(stop: StopReason) -> Option<String> {
+    match stop {
+        StopReason::None => None,
+        StopReason::Signal => Some("interrupted (SIGINT/SIGTERM)".to_string()),
+        StopReason::FirstError => {
+            Some("stopped at the first error (use --ignore-errors to keep going)".to_string())
+        }
+        StopReason::WriterFailed => Some("the CSV writer failed".to_string()),
+    }
+}
+
+fn first_error_text((kind, status): (ErrorKind, u16), grpc: bool) -> String {
+    match kind {
+        ErrorKind::None if grpc => format!("gRPC status {status} {}", grpc_code_name(status)),
+        ErrorKind::None => format!("HTTP status {status}"),
+        k => k.as_str().to_string(),
+    }
+}
+
+/// Builds the summary of a finished run.
+pub fn summarize(f: Finished<'_>) -> Summary {
+    let Finished { cfg, plan, .. } = f;
+    let m = merge(&f.results, plan.phases.len(), cfg.slo_ns);
+    let run_ns = plan
+        .total_duration_ns()
+        .min(f.end_ns.saturating_sub(f.t0_ns))
+        .max(1);
+    let phases: Vec<Block> = plan
+        .phases
+        .iter()
+        .zip(&m.stats.phases)
+        .enumerate()
+        .map(|(i, (p, s))| {
+            let ran_ns = run_ns.saturating_sub(p.start_ns).min(p.duration_ns).max(1);
+            let rate = (p.rate_per_sec > 0).then_some(p.rate_per_sec);
+            Block::of(s, Some(i + 1), rate, ran_ns)
+        })
+        .collect();
+    let single_rate = match plan.phases.as_slice() {
+        [p] if p.rate_per_sec > 0 => Some(p.rate_per_sec),
+        _ => None,
+    };
+    let grpc = m.stats.overall.grpc;
+    Summary {
+        url: cfg.target.url.clone(),
+        driver: if f.on_epoll { "epoll" } else { "io_uring" }.to_string(),
+        send_mode: send_mode(cfg, plan, f.on_epoll),
+        cpus: f.cpus,
+        workers: cfg.workers,
+        connections: f.connections,
+        warmup_connected: m.warm.connected,
+        warmup_failed: m.warm.failed,
+        warmup_ms: m.warm.elapsed_ns as f64 / 1e6,
+        warmup_error: m.warm.first_error,
+        protocol: f.prepared.protocol.to_string(),
+        alpn: m.warm.alpn,
+        tls: f.prepared.tls.is_some(),
+        handshake_ms: m.warm.handshake_ns as f64 / 1e6 / m.warm.connected.max(1) as f64,
+        slo_ms: cfg.slo_ns.map(|ns| ns as f64 / 1e6),
+        stopped: stop_text(f.stop),
+        first_error: m.first_error.map(|e| first_error_text(e, grpc)),
+        overall: Block::of(&m.stats.overall, None, single_rate, run_ns),
+        phases,
+        csv_path: cfg.output.as_ref().map(|p| p.display().to_string()),
+        csv_rows: f.sink.csv_rows,
+        writer_error: f.sink.error,
+    }
+}
