@@ -156,6 +156,8 @@ fn grpc_against_tonic() {
     let proto = proto.to_str().unwrap();
 
     // OK calls, message from --proto + --data, metadata sent.
+    let hlog_dir = tempfile::tempdir().unwrap();
+    let hlog = hlog_dir.path().join("ok.hlog");
     let (code, text, rows, js) = call(
         addr,
         "Call",
@@ -166,6 +168,8 @@ fn grpc_against_tonic() {
             r#"{"message":"hi"}"#,
             "--metadata",
             "x-test:1",
+            "--hlog",
+            hlog.to_str().unwrap(),
         ],
     );
     assert_eq!(code, 0, "{text}");
@@ -176,6 +180,18 @@ fn grpc_against_tonic() {
     );
     assert_eq!(js["protocol"], "grpc");
     assert_eq!(js["overall"]["ok"], 50);
+    // gRPC OK is status 0: the interval log still counts every answer.
+    let hlog_json = hlog_dir.path().join("hlog.json");
+    let (code, out, err) = rwg(&[
+        "report",
+        hlog.to_str().unwrap(),
+        "--json",
+        hlog_json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let hj: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&hlog_json).unwrap()).unwrap();
+    assert_eq!(hj["responses"], 50, "{hj}");
 
     // RESOURCE_EXHAUSTED counts as dropped, not as an error.
     let (code, text, rows, js) = call(addr, "Call", &["--proto", proto, "--data", r#"{"code":8}"#]);

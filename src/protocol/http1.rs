@@ -8,7 +8,7 @@ use std::rc::Rc;
 use monoio::buf::{IoBuf, IoBufMut};
 
 use super::chunked::ChunkedDecoder;
-use super::tls::Transport;
+use super::tls::{IdleState, Transport};
 use super::{OpGuard, Response};
 use crate::base::kind::ErrorKind;
 
@@ -110,7 +110,10 @@ pub fn parse_head(buf: &[u8], no_body: bool) -> ParsedHead {
         Ok(httparse::Status::Partial) => return ParsedHead::Partial,
         Err(_) => return ParsedHead::Invalid,
     };
-    let Some(status) = resp.code else {
+    // Codes below 100 are not HTTP (and 0 means "no response" in a record);
+    // 600-999 are invalid too but kept, as RFC 9110 §15 asks clients to
+    // treat them as server errors.
+    let Some(status) = resp.code.filter(|&c| c >= 100) else {
         return ParsedHead::Invalid;
     };
     if (100..200).contains(&status) && status != 101 {
@@ -123,10 +126,13 @@ pub fn parse_head(buf: &[u8], no_body: bool) -> ParsedHead {
             let parsed = std::str::from_utf8(h.value)
                 .ok()
                 .and_then(|v| v.trim().parse().ok());
-            match parsed {
-                Some(n) if framing != Framing::Chunked => framing = Framing::Length(n),
-                Some(_) => {}
-                None => return ParsedHead::Invalid,
+            match (parsed, framing) {
+                // Two lengths that differ: no way to tell where the response
+                // ends (RFC 9112 §6.3), so the connection is unusable.
+                (Some(n), Framing::Length(m)) if n != m => return ParsedHead::Invalid,
+                (Some(n), Framing::Length(_) | Framing::UntilClose) => framing = Framing::Length(n),
+                (Some(_), Framing::Chunked) => {}
+                (None, _) => return ParsedHead::Invalid,
             }
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             if contains_token(h.value, b"chunked") {
@@ -172,6 +178,8 @@ pub struct Conn {
     /// Kernel receive time of the data read so far by a lazy read; cleared
     /// by any later read (the response then ends when that read returns).
     arrived_ns: Option<u64>,
+    /// Bytes came that no request asked for; the connection is closed.
+    unsolicited: bool,
 }
 
 impl Conn {
@@ -183,11 +191,27 @@ impl Conn {
             served: 0,
             received: false,
             arrived_ns: None,
+            unsolicited: false,
         }
     }
 
     pub fn served(&self) -> u64 {
         self.served
+    }
+
+    /// What this idle connection holds, checked before a request is written
+    /// on it, so that bytes no request asked for are never credited to one.
+    pub fn idle_state(&self) -> IdleState {
+        if self.unsolicited || !self.unread().is_empty() {
+            return IdleState::Unsolicited;
+        }
+        self.stream.idle_state()
+    }
+
+    /// Whether the last response was followed by bytes no request asked for
+    /// (the response then says `close`).
+    pub fn saw_unsolicited(&self) -> bool {
+        self.unsolicited
     }
 
     /// Whether the last exchange read any byte before it ended.
@@ -338,10 +362,13 @@ impl Conn {
         self.consume(head.head_len);
         bytes += self.drain_body(head.framing, guard).await?;
         self.served += 1;
+        // Bytes beyond the end of the response answer no request of ours (a
+        // second response, say): the connection can no longer be trusted.
+        self.unsolicited = !self.unread().is_empty();
         Ok(Response {
             status: head.status,
             bytes,
-            close: head.close,
+            close: head.close || self.unsolicited,
             arrived_ns: self.arrived_ns,
         })
     }
@@ -427,6 +454,39 @@ mod tests {
         assert!(text.starts_with("POST /api?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
         assert!(text.contains("X-A: 1\r\n"));
         assert!(text.ends_with("Content-Length: 5\r\n\r\nhello"));
+    }
+
+    /// RFC 9112 §6.3: differing lengths are unrecoverable; equal ones are
+    /// the same length said twice.
+    #[test]
+    fn conflicting_content_lengths_are_invalid() {
+        for head in [
+            &b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 2\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+        ] {
+            assert_eq!(parse_head(head, false), ParsedHead::Invalid, "{head:?}");
+        }
+        let same = parse_head(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n",
+            false,
+        );
+        assert!(matches!(
+            same,
+            ParsedHead::Complete(Head {
+                framing: Framing::Length(2),
+                ..
+            })
+        ));
+    }
+
+    /// 600-999 are kept (a status error); below 100 is not HTTP.
+    #[test]
+    fn status_codes_outside_the_classes() {
+        let h = parse_head(b"HTTP/1.1 999 X\r\nContent-Length: 0\r\n\r\n", false);
+        assert!(matches!(h, ParsedHead::Complete(Head { status: 999, .. })));
+        let h = parse_head(b"HTTP/1.1 099 X\r\nContent-Length: 0\r\n\r\n", false);
+        assert_eq!(h, ParsedHead::Invalid);
     }
 
     #[test]

@@ -151,6 +151,18 @@ impl ServerCertVerifier for AcceptAny {
 }
 
 /// A connected byte stream.
+/// What an idle connection holds before a request is written on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdleState {
+    /// Nothing: it can carry a request.
+    Clean,
+    /// The server closed it (or it failed).
+    Closed,
+    /// Bytes that no request asked for (a response before any request, a
+    /// second response): never to be credited to the next request.
+    Unsolicited,
+}
+
 pub enum Transport {
     Plain(TcpStream),
     Tls(Box<ClientTlsStream<TcpStream>>),
@@ -217,6 +229,32 @@ impl Transport {
             return None;
         };
         Some(recv_stamped(s.as_raw_fd(), buf))
+    }
+
+    /// What happened on an idle connection since its last response. Plain
+    /// TCP asks the kernel (a non-blocking `MSG_PEEK`, about half a µs). TLS
+    /// cannot tell without decrypting (TLS 1.3 servers send session tickets
+    /// after the handshake), so a TLS connection counts as clean.
+    pub fn idle_state(&self) -> IdleState {
+        let Transport::Plain(s) = self else {
+            return IdleState::Clean;
+        };
+        let mut byte = 0u8;
+        // SAFETY: a 1-byte peek into a byte we own; nothing is consumed.
+        let n = unsafe {
+            libc::recv(
+                s.as_raw_fd(),
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        match n {
+            1.. => IdleState::Unsolicited,
+            0 => IdleState::Closed,
+            _ if io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock => IdleState::Clean,
+            _ => IdleState::Closed,
+        }
     }
 
     /// Throws away up to `max` received bytes without copying them into user

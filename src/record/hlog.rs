@@ -76,7 +76,8 @@ impl HlogWriter {
 
     #[inline]
     pub fn observe(&mut self, r: &Record) {
-        if r.status == 0 || !self.started() {
+        // Answered requests only (a gRPC OK is status 0, so not `status`).
+        if !r.answered() || !self.started() {
             return;
         }
         let Some(latency_ns) = r.latency_ns() else {

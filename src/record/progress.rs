@@ -51,7 +51,8 @@ impl Progress {
             Outcome::StatusError | Outcome::Failed => self.errors_total += 1,
             Outcome::Dropped => {}
         }
-        if r.status != 0 {
+        // Answered requests only (a gRPC OK is status 0, so not `status`).
+        if r.answered() {
             if let Some(lat) = r.latency_ns() {
                 self.latency.saturating_record(lat.max(1));
             }

@@ -29,7 +29,8 @@ pub struct Stats {
     pub skipped: u64,
     /// Failures by `ErrorKind` (index = repr).
     pub failures: [u64; 8],
-    /// Responses per status code (index = code, 0..600).
+    /// Responses per status code (index = code: every three-digit code,
+    /// 600-999 included, which servers send and the CSV keeps).
     pub statuses: Vec<u64>,
     pub bytes: u64,
     /// Latency (done − intended) of answered requests.
@@ -56,7 +57,7 @@ impl Default for Stats {
             status_errors: 0,
             skipped: 0,
             failures: [0; 8],
-            statuses: vec![0; 600],
+            statuses: vec![0; 1000],
             bytes: 0,
             latency: histogram(),
             service: histogram(),

@@ -162,6 +162,10 @@ pub struct Summary {
     /// Why the run ended early, if it did.
     pub stopped: Option<String>,
     pub first_error: Option<String>,
+    /// HTTP/1.1 connections closed because the server sent bytes that no
+    /// request asked for (a second response, a response before any
+    /// request); those bytes were credited to no request.
+    pub unsolicited_closes: u64,
     pub overall: Block,
     pub phases: Vec<Block>,
     pub csv_path: Option<String>,
@@ -227,6 +231,14 @@ impl Summary {
         }
         if let Some(e) = &self.first_error {
             let _ = writeln!(t, "  first error: {e}");
+        }
+        if self.unsolicited_closes > 0 {
+            let _ = writeln!(
+                t,
+                "  SERVER MISBEHAVED: {} connection(s) closed for bytes no request asked for \
+                 (an extra response, or one before any request); credited to no request",
+                self.unsolicited_closes
+            );
         }
         if self.phases.len() > 1 {
             for b in &self.phases {

@@ -18,8 +18,13 @@ use crate::run::pool::Pool;
 /// What a core's client is built from (crosses to the core threads).
 #[derive(Clone, Debug)]
 pub enum ClientSpec {
-    /// The encoded HTTP/1.1 request; `no_body` for HEAD.
-    Http1 { request: Vec<u8>, no_body: bool },
+    /// The encoded HTTP/1.1 request; `no_body` for HEAD; `idempotent` when
+    /// it may be sent again after a lost connection (RFC 9110 §9.2.2).
+    Http1 {
+        request: Vec<u8>,
+        no_body: bool,
+        idempotent: bool,
+    },
     /// The HTTP/2 (or gRPC) request and the cap on streams per connection.
     H2 {
         request: Box<H2Request>,
@@ -32,6 +37,7 @@ pub enum Client {
         pool: Rc<Pool>,
         request: RequestBytes,
         no_body: bool,
+        idempotent: bool,
     },
     H2 {
         pool: Rc<H2Pool>,
@@ -50,7 +56,11 @@ impl Client {
         warm_parallel: usize,
     ) -> (Client, WarmReport) {
         match spec {
-            ClientSpec::Http1 { request, no_body } => {
+            ClientSpec::Http1 {
+                request,
+                no_body,
+                idempotent,
+            } => {
                 let pool = Pool::new(addr, tls, connections, connect_timeout_ns);
                 let warm = pool.warm(warm_parallel).await;
                 let request = RequestBytes::new(request);
@@ -59,6 +69,7 @@ impl Client {
                         pool,
                         request,
                         no_body,
+                        idempotent,
                     },
                     warm,
                 )
@@ -77,6 +88,14 @@ impl Client {
     /// Whether statuses are gRPC codes.
     pub fn grpc(&self) -> bool {
         matches!(self, Client::H2 { request, .. } if request.grpc)
+    }
+
+    /// Connections closed for bytes that no request asked for (HTTP/1.1).
+    pub fn unsolicited_closes(&self) -> u64 {
+        match self {
+            Client::Http1 { pool, .. } => pool.unsolicited(),
+            Client::H2 { .. } => 0,
+        }
     }
 
     pub fn close_all(&self) {
@@ -98,7 +117,8 @@ pub async fn exchange(
             pool,
             request,
             no_body,
-        } => exchange_http1(pool, request, *no_body, guard, sent_ns).await,
+            idempotent,
+        } => exchange_http1(pool, request, (*no_body, *idempotent), guard, sent_ns).await,
         // Boxed: the h2 exchange future is large, and inline it would size
         // every worker's future (thousands per core) for the h2 case.
         Client::H2 { pool, request } => Box::pin(h2::exchange(pool, request, guard, sent_ns)).await,
@@ -106,12 +126,13 @@ pub async fn exchange(
 }
 
 /// One request on a pooled connection. A reused connection that the server
-/// closed while idle fails before any response byte; that request is retried
-/// once on a fresh connection, as HTTP clients do for idempotent requests.
+/// closed while idle fails before any response byte; an idempotent request
+/// is then sent once more on a fresh connection, as HTTP clients do. Any
+/// other request may have been applied, so it is recorded as failed.
 async fn exchange_http1(
     pool: &Pool,
     request: &RequestBytes,
-    no_body: bool,
+    (no_body, idempotent): (bool, bool),
     guard: &impl OpGuard,
     sent_ns: &mut u64,
 ) -> Result<Response, ErrorKind> {
@@ -124,6 +145,9 @@ async fn exchange_http1(
         match conn.exchange(request, no_body, guard).await {
             Ok(resp) => {
                 if resp.close {
+                    if conn.saw_unsolicited() {
+                        pool.note_unsolicited();
+                    }
                     drop(conn);
                     pool.retire();
                 } else {
@@ -135,7 +159,7 @@ async fn exchange_http1(
                 let stale = kind == ErrorKind::Reset && reused && !conn.received_any();
                 drop(conn);
                 pool.retire();
-                if !(stale && attempt == 0) {
+                if !(stale && idempotent && attempt == 0) {
                     return Err(kind);
                 }
             }

@@ -70,6 +70,8 @@ pub struct CoreResult {
     pub warm: WarmReport,
     /// The first error seen on this core, for the summary.
     pub first_error: Option<(ErrorKind, u16)>,
+    /// Connections closed for bytes that no request asked for.
+    pub unsolicited_closes: u64,
 }
 
 pub struct Core {
@@ -168,6 +170,7 @@ impl Core {
             stats: self.stats.borrow().clone(),
             warm,
             first_error: self.first_error.get(),
+            unsolicited_closes: self.client.unsolicited_closes(),
         }
     }
 

@@ -12,7 +12,7 @@ use crate::base::clock::now_ns;
 use crate::base::kind::ErrorKind;
 use crate::base::waitq::WaitQueue;
 use crate::protocol::http1::Conn;
-use crate::protocol::tls::{self, TlsClient};
+use crate::protocol::tls::{self, IdleState, TlsClient};
 use crate::protocol::{OpGuard, WarmReport};
 
 struct Inner {
@@ -30,6 +30,8 @@ pub struct Pool {
     connect_timeout: Duration,
     inner: RefCell<Inner>,
     waiters: WaitQueue,
+    /// Connections closed because bytes came that no request asked for.
+    unsolicited: Cell<u64>,
 }
 
 impl Pool {
@@ -51,6 +53,7 @@ impl Pool {
                 open: 0,
             }),
             waiters: WaitQueue::default(),
+            unsolicited: Cell::new(0),
         })
     }
 
@@ -118,7 +121,7 @@ impl Pool {
             if place.may_take() {
                 let (idle, dial, more_left) = {
                     let mut inner = self.inner.borrow_mut();
-                    let idle = inner.idle.pop();
+                    let idle = self.pop_clean(&mut inner);
                     let dial = idle.is_none() && inner.open < self.max;
                     inner.open += usize::from(dial);
                     (idle, dial, !inner.idle.is_empty() || inner.open < self.max)
@@ -143,6 +146,31 @@ impl Pool {
             }
             place.wait(|cx| guard.poll_expired(cx)).await?;
         }
+    }
+
+    /// Pops an idle connection that can carry a request. Those the server
+    /// closed, or sent bytes on that no request asked for, are dropped (and
+    /// their bytes credited to nothing); a dial then replaces them.
+    fn pop_clean(&self, inner: &mut Inner) -> Option<Conn> {
+        while let Some(conn) = inner.idle.pop() {
+            match conn.idle_state() {
+                IdleState::Clean => return Some(conn),
+                IdleState::Unsolicited => self.note_unsolicited(),
+                IdleState::Closed => {}
+            }
+            inner.open -= 1;
+        }
+        None
+    }
+
+    /// Counts a connection closed for bytes that no request asked for.
+    pub fn note_unsolicited(&self) {
+        self.unsolicited.set(self.unsolicited.get() + 1);
+    }
+
+    /// Connections closed so far for bytes that no request asked for.
+    pub fn unsolicited(&self) -> u64 {
+        self.unsolicited.get()
     }
 
     /// Returns a healthy connection.

@@ -89,6 +89,7 @@ async fn prepare_async(
             spec: ClientSpec::Http1 {
                 request,
                 no_body: cfg.method.eq_ignore_ascii_case("HEAD"),
+                idempotent: idempotent(&cfg.method),
             },
             tls,
             protocol: "http/1.1",
@@ -193,4 +194,12 @@ async fn grpc_request(
     let method = grpc::find_method(&descriptors, service, method).map_err(config_error)?;
     let body = grpc::encode_json(&method, &cfg.grpc.data_json).map_err(config_error)?;
     grpc::request(uri, body, &cfg.grpc.metadata, cfg.timeout_ns).map_err(config_error)
+}
+
+/// Whether a request with this method may be sent again after a lost
+/// connection without risk of the server applying it twice (RFC 9110 §9.2.2).
+fn idempotent(method: &str) -> bool {
+    ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(method))
 }

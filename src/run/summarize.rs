@@ -35,6 +35,7 @@ struct Merged {
     stats: CoreStats,
     warm: WarmReport,
     first_error: Option<(ErrorKind, u16)>,
+    unsolicited_closes: u64,
 }
 
 fn merge(results: &[CoreResult], phases: usize, slo_ns: Option<u64>) -> Merged {
@@ -42,6 +43,7 @@ fn merge(results: &[CoreResult], phases: usize, slo_ns: Option<u64>) -> Merged {
         stats: CoreStats::new(phases, slo_ns),
         warm: WarmReport::default(),
         first_error: None,
+        unsolicited_closes: 0,
     };
     for r in results {
         m.stats.merge(&r.stats);
@@ -57,6 +59,7 @@ fn merge(results: &[CoreResult], phases: usize, slo_ns: Option<u64>) -> Merged {
             w.first_error.clone_from(&r.warm.first_error);
         }
         m.first_error = m.first_error.or(r.first_error);
+        m.unsolicited_closes += r.unsolicited_closes;
     }
     m
 }
@@ -135,6 +138,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         slo_ms: cfg.slo_ns.map(|ns| ns as f64 / 1e6),
         stopped: stop_text(f.stop),
         first_error: m.first_error.map(|e| first_error_text(e, grpc)),
+        unsolicited_closes: m.unsolicited_closes,
         overall: Block::of(&m.stats.overall, None, single_rate, run_ns),
         phases,
         csv_path: cfg.output.as_ref().map(|p| p.display().to_string()),
