@@ -6,6 +6,7 @@
 mod common;
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use common::*;
 use rwg::serve::{start, Delay, ServeConfig};
@@ -322,4 +323,33 @@ fn full_disk_is_a_clear_error_and_the_csv_stays_whole() {
     assert_eq!(u(&j, "csv_rows"), rows.len() as u64, "csv_rows vs the file");
     assert!(u(&j["overall"], "scheduled") >= rows.len() as u64);
     assert!(j["stopped"].as_str().unwrap_or("").contains("writer"));
+}
+
+/// A thread of rwg that panics (injected with RWG_FAULT) ends the run
+/// promptly with exit code 70 and a message naming the thread; the CSV keeps
+/// whole rows up to the last batch written.
+#[test]
+fn internal_failure_ends_the_run_with_exit_70() {
+    let _g = serial();
+    let srv = start(ServeConfig::default()).unwrap();
+    let url = url_of(srv.addr);
+    let cpus = cpus_arg(1);
+    for (fault, thread) in [("core-panic", "rwg-core-"), ("writer-panic", "rwg-writer")] {
+        let out = run_with_env(
+            &url,
+            &["-r", "2000", "-d", "3s", "--cpus", &cpus],
+            &[("RWG_FAULT", Some(fault))],
+            Duration::from_secs(20),
+        );
+        out.assert_code(70);
+        assert!(
+            out.stderr.contains("internal error") && out.stderr.contains(thread),
+            "{fault}: {}",
+            out.stderr
+        );
+        // Strict parse: header, whole rows, no zero-filled tail.
+        let rows = out.rows();
+        assert!(rows.len() < 6000, "{fault}: {} rows", rows.len());
+    }
+    srv.stop();
 }

@@ -12,6 +12,8 @@ pub enum StopReason {
     Signal = 1,
     FirstError = 2,
     WriterFailed = 3,
+    /// A thread of rwg itself failed (a bug, not the target's fault).
+    Internal = 4,
 }
 
 /// The run-wide atomics: the stop flag and what cores publish for progress.
@@ -20,6 +22,8 @@ pub struct RunControl {
     reason: AtomicU8,
     /// Requests in flight per core, refreshed by each core's sweep.
     pub in_flight: Vec<AtomicU32>,
+    /// The writer thread is gone: cores stop waiting for it to take batches.
+    writer_gone: AtomicBool,
 }
 
 impl RunControl {
@@ -28,6 +32,7 @@ impl RunControl {
             stop: AtomicBool::new(false),
             reason: AtomicU8::new(0),
             in_flight: (0..cores).map(|_| AtomicU32::new(0)).collect(),
+            writer_gone: AtomicBool::new(false),
         }
     }
 
@@ -52,7 +57,18 @@ impl RunControl {
             1 => StopReason::Signal,
             2 => StopReason::FirstError,
             3 => StopReason::WriterFailed,
+            4 => StopReason::Internal,
             _ => StopReason::None,
         }
+    }
+
+    /// The writer thread died: stops the run, and cores give up shipping.
+    pub fn writer_died(&self) {
+        self.writer_gone.store(true, Ordering::Release);
+        self.request_stop(StopReason::Internal);
+    }
+
+    pub fn writer_gone(&self) -> bool {
+        self.writer_gone.load(Ordering::Acquire)
     }
 }

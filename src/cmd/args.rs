@@ -20,7 +20,7 @@ use crate::serve::{parse_delay, parse_stall, parse_status_mix, ServeConfig, Serv
     long_about = "Offers exactly the planned load (fixed or exponential inter-arrivals, several rate \
 phases), measures every request from its intended send time (no coordinated omission), writes \
 every request to a CSV and prints a summary.\n\nExit codes: 0 success, 1 the run saw errors, \
-2 bad usage or input, 130 interrupted."
+2 bad usage or input, 3 a --check failed, 70 internal error (a bug in rwg), 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]

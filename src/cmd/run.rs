@@ -39,14 +39,22 @@ pub fn print_checks(checks: &[Check], src: &dyn CheckSource) -> bool {
     all
 }
 
+/// Exit code of a failure inside rwg itself (EX_SOFTWARE of sysexits.h).
+const INTERNAL_ERROR: u8 = 70;
+
 /// Runs, prints the summary, writes `--json`, evaluates `--check`s and picks
-/// the exit code (1 errors, 3 a check failed, 130 interrupted).
+/// the exit code (1 errors, 3 a check failed, 70 internal error, 130
+/// interrupted).
 pub fn run_and_report(cfg: &Config, checks: &[Check]) -> ExitCode {
     let summary = match engine::run(cfg) {
         Ok(s) => s,
         Err(RunError::Config(e)) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
+        }
+        Err(RunError::Internal(e)) => {
+            eprintln!("internal error: {e} (a bug in rwg, not the target's fault)");
+            return ExitCode::from(INTERNAL_ERROR);
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -182,11 +182,26 @@ impl CsvFile {
 
     /// Truncates to the exact length written and schedules write-back.
     pub fn finish(mut self) -> io::Result<u64> {
+        self.close()?;
+        Ok(self.pos)
+    }
+
+    /// Flushes the mapping and cuts the file to the bytes written.
+    fn close(&mut self) -> io::Result<()> {
         if let Some(map) = self.map.take() {
             map.flush_async()?;
         }
-        self.file.set_len(self.pos)?;
-        Ok(self.pos)
+        self.file.set_len(self.pos)
+    }
+}
+
+/// A file not finished (its writer thread panicked) still ends at its last
+/// whole row instead of a zero-filled tail.
+impl Drop for CsvFile {
+    fn drop(&mut self) {
+        if self.map.is_some() {
+            let _ = self.close();
+        }
     }
 }
 

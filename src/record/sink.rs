@@ -3,6 +3,7 @@
 //! It exits once every core has finished and the rings are empty, so every
 //! record a core produced reaches the file exactly once.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use super::csv::{encode_row, CsvFile};
 use crate::base::clock::{now_ns, EpochMap};
 use crate::base::control::{RunControl, StopReason};
+use crate::base::fault::{self, panic_message, Fault};
 use crate::record::hlog::HlogWriter;
 use crate::record::progress::Progress;
 use crate::record::ring::Inbox;
@@ -44,12 +46,32 @@ pub struct SinkReport {
     pub csv_bytes: u64,
     /// A write failure (e.g. a full disk); the run was stopped.
     pub error: Option<String>,
+    /// The writer thread itself failed (a bug in rwg); the run was stopped.
+    pub internal_error: Option<String>,
 }
 
+/// Starts the writer thread. Should it panic (a bug), the run is stopped,
+/// the cores stop waiting for it, and the report says so; the CSV keeps the
+/// rows written before (its file is cut to them when dropped).
 pub fn spawn(setup: SinkSetup) -> std::io::Result<JoinHandle<SinkReport>> {
+    let ctl = setup.ctl.clone();
     std::thread::Builder::new()
         .name("rwg-writer".into())
-        .spawn(move || write_all(setup))
+        .spawn(
+            move || match std::panic::catch_unwind(AssertUnwindSafe(|| write_all(setup))) {
+                Ok(report) => report,
+                Err(payload) => {
+                    ctl.writer_died();
+                    SinkReport {
+                        internal_error: Some(format!(
+                            "the writer thread (rwg-writer) panicked: {}",
+                            panic_message(&*payload)
+                        )),
+                        ..SinkReport::default()
+                    }
+                }
+            },
+        )
 }
 
 fn write_all(mut s: SinkSetup) -> SinkReport {
@@ -60,6 +82,7 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
     let url = s.url.clone().into_bytes();
     let cores = s.inboxes.len();
     let mut idle_sleep_ms = 1;
+    let panic_at_first_batch = fault::injected() == Fault::WriterPanic;
     loop {
         // Read the done-count before draining: records pushed before a core
         // counted itself done are then guaranteed to be drained below.
@@ -68,6 +91,10 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
         for inbox in s.inboxes.iter_mut() {
             while let Ok(mut batch) = inbox.full.pop() {
                 got_any = true;
+                assert!(
+                    !panic_at_first_batch,
+                    "injected fault (RWG_FAULT=writer-panic)"
+                );
                 for r in batch.iter() {
                     if s.csv.is_some() {
                         encode_row(&mut buf, r, &url, &s.epoch);

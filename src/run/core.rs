@@ -163,7 +163,8 @@ impl Core {
         }
         sweeper.await;
         self.client.close_all();
-        while !self.outbox.borrow_mut().flush() {
+        // Wait for the writer to take the last batches, unless it is gone.
+        while !self.outbox.borrow_mut().flush() && !self.ctl.writer_gone() {
             monoio::time::sleep(Duration::from_millis(1)).await;
         }
         CoreResult {

@@ -12,7 +12,7 @@ use super::error::{config_error, RunError};
 use super::setup::{self, Prepared};
 use super::signals::SignalGuard;
 use super::summarize::{summarize, Finished};
-use super::thread::CoreThreads;
+use super::thread::{CoreFailure, CoreThreads};
 use crate::base::clock::{now_ns, EpochMap};
 use crate::base::control::RunControl;
 use crate::plan::config::{Config, ConfigError};
@@ -47,9 +47,15 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let joined = cores.join();
     let sink = writer
         .join()
-        .map_err(|_| RunError::Io("the writer thread panicked".into()))?;
+        .map_err(|_| RunError::Internal("the writer thread panicked".into()))?;
     drop(signals);
-    let joined = joined.map_err(RunError::Io)?;
+    let joined = joined.map_err(|f| match f {
+        CoreFailure::Failed(e) => RunError::Io(e),
+        CoreFailure::Panicked(e) => RunError::Internal(e),
+    })?;
+    if let Some(e) = sink.internal_error {
+        return Err(RunError::Internal(e));
+    }
     Ok(summarize(Finished {
         cfg,
         plan: &plan,

@@ -9,13 +9,15 @@ pub enum RunError {
     Config(ConfigError),
     /// The machine refused (threads, runtime, files): exit code 1.
     Io(String),
+    /// A thread of rwg failed (a bug, not the target's fault): exit code 70.
+    Internal(String),
 }
 
 impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RunError::Config(e) => write!(f, "{e}"),
-            RunError::Io(e) => f.write_str(e),
+            RunError::Io(e) | RunError::Internal(e) => f.write_str(e),
         }
     }
 }

@@ -85,6 +85,7 @@ fn stop_text(stop: StopReason) -> Option<String> {
             Some("stopped at the first error (use --ignore-errors to keep going)".to_string())
         }
         StopReason::WriterFailed => Some("the CSV writer failed".to_string()),
+        StopReason::Internal => Some("a thread of rwg failed (internal error)".to_string()),
     }
 }
 

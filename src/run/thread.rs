@@ -4,6 +4,7 @@
 //! spawned), waits at the start barrier, then drives its share of the plan.
 //! The main thread releases all of them on one instant.
 
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
@@ -15,6 +16,7 @@ use super::signals::SignalGuard;
 use super::worker;
 use crate::base::clock::now_ns;
 use crate::base::control::{RunControl, StopReason};
+use crate::base::fault::{self, panic_message, Fault};
 use crate::protocol::WarmReport;
 
 /// The first planned send comes this long after the last pool is warm, so
@@ -31,7 +33,7 @@ type Runtime = monoio::FusionRuntime<
 
 /// The running core threads and what the main thread shares with them.
 pub struct CoreThreads {
-    threads: Vec<JoinHandle<Result<CoreResult, String>>>,
+    threads: Vec<JoinHandle<Result<CoreResult, CoreFailure>>>,
     /// Passed twice: once all cores are warm, once the start instant is set.
     barrier: Arc<Barrier>,
     start_ns: Arc<AtomicU64>,
@@ -78,7 +80,7 @@ impl CoreThreads {
         &self,
         cpu: usize,
         setup: CoreSetup,
-    ) -> std::io::Result<JoinHandle<Result<CoreResult, String>>> {
+    ) -> std::io::Result<JoinHandle<Result<CoreResult, CoreFailure>>> {
         let (barrier, start_ns, done, on_epoll, main_thread) = (
             self.barrier.clone(),
             self.start_ns.clone(),
@@ -89,7 +91,21 @@ impl CoreThreads {
         std::thread::Builder::new()
             .name(format!("rwg-core-{cpu}"))
             .spawn(move || {
-                let result = core_main(cpu, setup, &barrier, &start_ns, &on_epoll);
+                let ctl = setup.ctl.clone();
+                let gate = StartGate::new(&barrier);
+                let run = || core_main(cpu, setup, &gate, &start_ns, &on_epoll);
+                let result = match std::panic::catch_unwind(AssertUnwindSafe(run)) {
+                    Ok(r) => r.map_err(CoreFailure::Failed),
+                    Err(payload) => {
+                        // A bug, not the target's fault: stop the others
+                        // (the gate's drop has let the main thread on).
+                        ctl.request_stop(StopReason::Internal);
+                        Err(CoreFailure::Panicked(format!(
+                            "the core thread rwg-core-{cpu} panicked: {}",
+                            panic_message(&*payload)
+                        )))
+                    }
+                };
                 done.fetch_add(1, Ordering::Release);
                 main_thread.unpark();
                 result
@@ -119,15 +135,22 @@ impl CoreThreads {
         }
     }
 
-    /// Joins the threads; the last failure wins.
-    pub fn join(self) -> Result<Joined, String> {
+    /// Joins the threads; a panic outranks other failures.
+    pub fn join(self) -> Result<Joined, CoreFailure> {
         let mut results = Vec::with_capacity(self.threads.len());
         let mut failure = None;
         for t in self.threads {
             match t.join() {
                 Ok(Ok(r)) => results.push(r),
-                Ok(Err(e)) => failure = Some(e),
-                Err(_) => failure = Some("a core thread panicked".to_string()),
+                Ok(Err(e @ CoreFailure::Panicked(_))) => failure = Some(e),
+                Ok(Err(e)) => {
+                    failure.get_or_insert(e);
+                }
+                Err(_) => {
+                    failure = Some(CoreFailure::Panicked(
+                        "a core thread panicked while unwinding".to_string(),
+                    ))
+                }
             }
         }
         match failure {
@@ -140,11 +163,51 @@ impl CoreThreads {
     }
 }
 
+/// Why a core thread gave no result.
+#[derive(Debug)]
+pub enum CoreFailure {
+    /// The machine refused (e.g. no runtime could be built).
+    Failed(String),
+    /// A bug in rwg: the thread panicked.
+    Panicked(String),
+}
+
+/// The start barrier, passed twice by every core thread (once warm, once
+/// the start instant is set) — also when the thread fails or panics before
+/// that, so the main thread never waits for a thread that is gone.
+struct StartGate<'a> {
+    barrier: &'a Barrier,
+    passed: std::cell::Cell<u8>,
+}
+
+impl<'a> StartGate<'a> {
+    fn new(barrier: &'a Barrier) -> Self {
+        StartGate {
+            barrier,
+            passed: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Waits at the barrier once more.
+    fn pass(&self) {
+        self.passed.set(self.passed.get() + 1);
+        self.barrier.wait();
+    }
+}
+
+impl Drop for StartGate<'_> {
+    fn drop(&mut self) {
+        while self.passed.get() < 2 {
+            self.pass();
+        }
+    }
+}
+
 /// One core thread, start to end.
 fn core_main(
     cpu: usize,
     mut setup: CoreSetup,
-    barrier: &Barrier,
+    gate: &StartGate<'_>,
     start_ns: &AtomicU64,
     on_epoll: &AtomicBool,
 ) -> Result<CoreResult, String> {
@@ -154,24 +217,27 @@ fn core_main(
     let entries = (setup.plan.workers as u32 * 2)
         .next_power_of_two()
         .clamp(256, 32_768);
-    let mut rt = match build_runtime(entries) {
-        Ok(rt) => rt,
-        Err(e) => {
-            barrier.wait();
-            barrier.wait();
-            return Err(format!("cannot build the runtime on CPU {cpu}: {e}"));
-        }
-    };
+    let mut rt = build_runtime(entries)
+        .map_err(|e| format!("cannot build the runtime on CPU {cpu}: {e}"))?;
     let epoll = matches!(rt, monoio::FusionRuntime::Legacy(_));
     on_epoll.fetch_or(epoll, Ordering::Relaxed);
     // epoll keeps every socket registered, so an arriving response wakes the
     // core anyway: lazy reads would save nothing.
     setup.lazy_reap &= !epoll;
     let (core, warm) = rt.block_on(warm_core(setup));
-    barrier.wait();
-    barrier.wait();
+    gate.pass();
+    gate.pass();
     let start = start_ns.load(Ordering::Acquire);
-    Ok(rt.block_on(core.drive(start, warm)))
+    let panic_mid_run = fault::injected() == Fault::CorePanic;
+    Ok(rt.block_on(async move {
+        if panic_mid_run {
+            monoio::spawn(async {
+                monoio::time::sleep(Duration::from_millis(300)).await;
+                panic!("injected fault (RWG_FAULT=core-panic)");
+            });
+        }
+        core.drive(start, warm).await
+    }))
 }
 
 /// Builds the core, dials its connections and spawns its workers.
