@@ -149,3 +149,59 @@ fn run_without_cpus_uses_all_allowed_cpus() {
     assert_eq!(cpus, allowed_cpus());
     assert_eq!(out.rows().len(), 10);
 }
+
+/// Sizes the machine cannot hold are refused before anything is allocated
+/// (they used to allocate until the OOM killer struck), naming the value.
+#[test]
+fn absurd_sizes_are_refused_before_allocating() {
+    let c = cpus_arg(1);
+    bad(
+        &[
+            URL,
+            "-r",
+            "10",
+            "-d",
+            "1s",
+            "--cpus",
+            &c,
+            "-w",
+            "100000000",
+            "-c",
+            "64",
+        ],
+        &["--workers 100000000", "GiB"],
+    );
+    bad(
+        &[
+            URL,
+            "-r",
+            "10",
+            "-d",
+            "1s",
+            "--cpus",
+            &c,
+            "-w",
+            "4294967296",
+            "-c",
+            "64",
+        ],
+        &["--workers 4294967296"],
+    );
+    // More connections than any open-file limit allows (nr_open <= 2^30).
+    bad(
+        &[
+            URL,
+            "-r",
+            "10",
+            "-d",
+            "1s",
+            "--cpus",
+            &c,
+            "-c",
+            "2000000000",
+            "-w",
+            "64",
+        ],
+        &["--connections 2000000000", "open files"],
+    );
+}

@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 
 use super::core::CoreSetup;
 use super::error::{config_error, RunError};
+use super::limits;
 use super::setup::{self, Prepared};
 use super::signals::SignalGuard;
 use super::summarize::{summarize, Finished};
@@ -31,6 +32,12 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let plan = Plan::from_config(cfg);
     let prepared = setup::prepare(cfg, cpus.len())?;
     let connections = prepared.connections.max(cpus.len());
+    let flag = match cfg.connections_given {
+        true => "--connections",
+        false => "--connections (by default --workers)",
+    };
+    limits::check(cfg.workers, connections, flag, prepared.tls.is_some())
+        .map_err(RunError::Config)?;
     let shared = Shared::new(cpus.len());
     let (outboxes, inboxes): (Vec<_>, Vec<_>) = cpus.iter().map(|_| ring::channel()).unzip();
     let writer = spawn_writer(cfg, &plan, inboxes, &shared)?;

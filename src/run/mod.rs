@@ -13,6 +13,7 @@ pub mod client;
 pub mod core;
 pub mod engine;
 pub mod error;
+pub mod limits;
 pub mod pool;
 pub mod setup;
 pub mod signals;
