@@ -353,3 +353,41 @@ fn internal_failure_ends_the_run_with_exit_70() {
     }
     srv.stop();
 }
+
+/// An answer that arrives after its deadline but before the next deadline
+/// sweep (every timeout/20, at most 20 ms) is a timeout, never OK: here the
+/// server answers 5 ms after the 100 ms timeout.
+#[test]
+fn answers_after_the_deadline_are_timeouts() {
+    let _g = serial();
+    let srv = start(ServeConfig {
+        delay: Delay::Fixed { ns: 105_000_000 },
+        ..Default::default()
+    })
+    .unwrap();
+    let cpus = cpus_arg(1);
+    let out = run(
+        &url_of(srv.addr),
+        &[
+            "-r",
+            "50",
+            "-d",
+            "1s",
+            "-w",
+            "64",
+            "-t",
+            "100ms",
+            "--ignore-errors",
+            "--cpus",
+            &cpus,
+        ],
+    );
+    out.assert_no_panic();
+    let rows = out.rows();
+    assert_eq!(rows.len(), 50);
+    for r in &rows {
+        assert_eq!(r.error, "timeout", "{r:?}");
+        assert!(r.status.is_none(), "{r:?}");
+    }
+    srv.stop();
+}

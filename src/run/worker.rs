@@ -38,7 +38,8 @@ pub async fn run(core: Rc<Core>, id: usize) {
     while let Some(slot) = next_slot(&core, cell).await {
         let in_flight = core.begin_request();
         let start_ns = now_ns();
-        cell.deadline.arm(start_ns + core.timeout_ns);
+        let deadline_ns = start_ns + core.timeout_ns;
+        cell.deadline.arm(deadline_ns);
         let mut sent_ns = 0;
         let result = client::exchange(core.client(), &cell.deadline, &mut sent_ns).await;
         let now = now_ns();
@@ -58,12 +59,16 @@ pub async fn run(core: Rc<Core>, id: usize) {
             ..Record::default()
         };
         match result {
+            // The sweep expires deadlines every timeout/20 (1-20 ms): an
+            // answer that came after the deadline but before the sweep is
+            // a timeout all the same, never OK.
+            Ok(_) if done_ns > deadline_ns => record.error = ErrorKind::Timeout as u8,
             Ok(resp) => {
                 record.status = resp.status;
                 record.bytes = resp.bytes;
                 // The server gave up on the deadline we sent (grpc-timeout):
                 // DEADLINE_EXCEEDED, or CANCELLED once our own deadline passed.
-                let late = done_ns >= start_ns + core.timeout_ns;
+                let late = done_ns >= deadline_ns;
                 if record.grpc
                     && (resp.status == GRPC_DEADLINE_EXCEEDED
                         || (late && resp.status == GRPC_CANCELLED))
