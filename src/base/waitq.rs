@@ -19,13 +19,19 @@ use crate::base::kind::ErrorKind;
 
 #[derive(Default)]
 pub struct WaitQueue {
+    /// Waiters in arrival order (by ticket).
     queue: RefCell<VecDeque<Rc<Entry>>>,
     /// Waiters woken for capacity that have not taken it (or given up) yet.
     woken: Cell<usize>,
+    /// The next arrival's ticket.
+    next_ticket: Cell<u64>,
 }
 
 #[derive(Default)]
 struct Entry {
+    /// Arrival order: a woken waiter that found nothing goes back in line
+    /// by it, so waking several at once keeps their order.
+    ticket: u64,
     woken: Cell<bool>,
     waker: Cell<Option<Waker>>,
 }
@@ -106,11 +112,20 @@ impl Place<'_> {
                 if e.woken.replace(false) {
                     self.waitq.woken.set(self.waitq.woken.get() - 1);
                 }
-                self.waitq.queue.borrow_mut().push_front(e.clone());
+                // Back in line by arrival, ahead of everyone who came later
+                // (after a wake_all, each waiter finds its old place).
+                let mut queue = self.waitq.queue.borrow_mut();
+                let at = queue.partition_point(|q| q.ticket < e.ticket);
+                queue.insert(at, e.clone());
                 e.clone()
             }
             None => {
-                let e = Rc::new(Entry::default());
+                let ticket = self.waitq.next_ticket.get();
+                self.waitq.next_ticket.set(ticket + 1);
+                let e = Rc::new(Entry {
+                    ticket,
+                    ..Entry::default()
+                });
                 self.waitq.queue.borrow_mut().push_back(e.clone());
                 self.entry = Some(e.clone());
                 e
@@ -213,6 +228,27 @@ mod tests {
         assert!(c.may_take(), "a's wake-up went to c");
         c.taken(false);
         assert!(q.place().may_take());
+    }
+
+    /// After a wake-all, waiters that found nothing keep their order (each
+    /// used to go back to the head, reversing it).
+    #[test]
+    fn waking_all_keeps_first_come_first_served() {
+        let q = WaitQueue::default();
+        let mut a = q.place();
+        let mut b = q.place();
+        let mut c = q.place();
+        for p in [&mut a, &mut b, &mut c] {
+            assert!(poll_once(pin!(p.wait(never))).is_pending());
+        }
+        q.wake_all();
+        for p in [&mut a, &mut b, &mut c] {
+            assert!(poll_once(pin!(p.wait(never))).is_pending());
+        }
+        q.wake_one();
+        assert!(a.may_take() && !b.may_take() && !c.may_take());
+        a.taken(true);
+        assert!(b.may_take() && !c.may_take());
     }
 
     #[test]

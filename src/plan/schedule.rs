@@ -46,7 +46,7 @@ impl Schedule {
             next_index: 0,
             slots_before: 0,
             next_exp_ns: 0,
-            rng: plan.seed | 1,
+            rng: rng_state(plan.seed),
             current: Step::Done,
         };
         s.enter_phase(0);
@@ -166,6 +166,15 @@ impl Schedule {
     }
 }
 
+/// The generator's state for a seed: splitmix64's finaliser, so that every
+/// bit of the seed matters, and never 0 (xorshift would stay at 0).
+fn rng_state(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,6 +255,23 @@ mod tests {
         merged.sort_unstable();
         let expected: Vec<u64> = (0..10).map(|i| i * 1_000_000).collect();
         assert_eq!(merged, expected);
+    }
+
+    /// Seeds that differ only in their lowest bit give different schedules
+    /// on every core (`seed | 1` made s and s+1 equal on half the cores).
+    #[test]
+    fn neighbouring_seeds_differ_on_every_core() {
+        for seed in 0..16u64 {
+            let mut a = plan(&[1_000], &[1_000], Dist::Exp);
+            let mut b = a.clone();
+            a.seed = seed;
+            b.seed = seed + 1;
+            for (ca, cb) in a.split(4, 4, 4).iter().zip(&b.split(4, 4, 4)) {
+                let sa = drain(&mut Schedule::new(ca));
+                let sb = drain(&mut Schedule::new(cb));
+                assert_ne!(sa[..5], sb[..5], "seeds {seed} and {}", seed + 1);
+            }
+        }
     }
 
     #[test]

@@ -33,6 +33,10 @@ use crate::base::waitq::WaitQueue;
 /// throttled by WINDOW_UPDATE round trips.
 const STREAM_WINDOW_BYTES: u32 = 1 << 20;
 const CONNECTION_WINDOW_BYTES: u32 = 16 << 20;
+/// Largest response header list accepted per stream (h2's default is
+/// 16 MiB, which a hostile server could make every stream hold); the same
+/// bound as an HTTP/1.1 head.
+const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
 
 struct Slot {
     send: Option<SendRequest<Bytes>>,
@@ -279,6 +283,7 @@ where
     let (send, conn) = h2::client::Builder::new()
         .initial_window_size(STREAM_WINDOW_BYTES)
         .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
+        .max_header_list_size(MAX_HEADER_LIST_BYTES)
         .handshake::<_, Bytes>(io)
         .await?;
     Ok((
