@@ -172,6 +172,9 @@ pub fn parse_rate(text: &str) -> Result<u64, ConfigError> {
     }
 }
 
+/// The highest CPU number a list may name (a range is expanded in memory).
+const MAX_CPU: usize = 65_535;
+
 /// Parses a CPU list such as `0`, `0-3,8`.
 pub fn parse_cpus(text: &str) -> Result<Vec<usize>, ConfigError> {
     let mut cpus = Vec::new();
@@ -183,6 +186,11 @@ pub fn parse_cpus(text: &str) -> Result<Vec<usize>, ConfigError> {
                 let b: usize = b.trim().parse().map_err(|_| bad())?;
                 if a > b {
                     return Err(bad());
+                }
+                if b > MAX_CPU {
+                    return Err(ConfigError(format!(
+                        "invalid CPU list '{text}': CPU {b} is beyond any machine (at most {MAX_CPU})"
+                    )));
                 }
                 cpus.extend(a..=b);
             }
@@ -242,6 +250,12 @@ pub fn parse_target(url: &str) -> Result<Target, ConfigError> {
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .filter(|p| !p.is_empty())
+        .map(|p| match p.starts_with('?') {
+            // `http://host:port?a=1` has an empty path: the request line
+            // needs one (`GET /?a=1`).
+            true => format!("/{p}"),
+            false => p,
+        })
         .unwrap_or_else(|| "/".to_string());
     if url.contains(',') {
         return err(format!(
@@ -355,6 +369,9 @@ mod tests {
         assert_eq!(parse_cpus("0-3,8").unwrap(), vec![0, 1, 2, 3, 8]);
         assert!(parse_cpus("3-1").is_err());
         assert!(parse_cpus("1,,2").is_err());
+        // Found by fuzzing: a huge range was expanded in memory (8 TB).
+        let e = parse_cpus("0-999999999999").unwrap_err().0;
+        assert!(e.contains("999999999999"), "{e}");
     }
 
     #[test]
@@ -363,6 +380,9 @@ mod tests {
         assert_eq!(t.addr.port(), 8080);
         assert_eq!(t.authority, "127.0.0.1:8080");
         assert_eq!(t.path_and_query, "/api?x=1");
+        // Found by fuzzing: a query without a path gave `GET ?a=1`.
+        let t = parse_target("http://127.0.0.1:8080?a=1").unwrap();
+        assert_eq!(t.path_and_query, "/?a=1");
         let t = parse_target("http://[::1]:81").unwrap();
         assert_eq!(t.path_and_query, "/");
         assert!(t.addr.is_ipv6());

@@ -11,12 +11,9 @@ use hdrhistogram::{Counter, Histogram};
 
 use super::csv_row::Row;
 use super::figures::{
-    Analysis, Count, Figures, Percentiles, PhaseFigures, ReportError, ReportOptions,
+    Analysis, Count, Figures, Percentiles, PhaseFigures, ReportError, ReportOptions, MAX_BUCKETS,
 };
 
-/// Most interval buckets one analysis will hold (each costs ~0.1–0.3 MB,
-/// growing with the largest latency in it).
-const MAX_BUCKETS: u64 = 20_000;
 /// Most distinct phases tracked by `by_phase`.
 pub(super) const MAX_PHASES: usize = 4_096;
 /// Most distinct error kinds per accumulator; further kinds count as `other`.
@@ -258,7 +255,7 @@ impl Accumulators {
         let mut buckets = Vec::new();
         let interval_ns = opts.interval_ns.unwrap_or(u64::MAX);
         if opts.interval_ns.is_some() && lo_ns <= hi_ns {
-            let n = (hi_ns - lo_ns) / interval_ns + 1;
+            let n = ((hi_ns - lo_ns) / interval_ns).saturating_add(1);
             if n > MAX_BUCKETS {
                 return Err(ReportError(format!(
                     "interval too short: {n} buckets (at most {MAX_BUCKETS})"

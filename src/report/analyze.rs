@@ -78,6 +78,9 @@ fn analyze_inputs(
         if min <= max {
             lo = min.saturating_add(opts.warmup_ns);
             hi = max.saturating_sub(opts.cooldown_ns);
+        } else {
+            // No row at all: an empty window (and no interval buckets).
+            (lo, hi) = (1, 0);
         }
     }
     let mut acc = Accumulators::new(opts, lo, hi)?;

@@ -9,6 +9,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+/// Most interval buckets one analysis will hold (each costs ~0.1–0.3 MB,
+/// growing with the largest latency in it).
+pub const MAX_BUCKETS: u64 = 20_000;
+
 /// What `rwg report` was asked for.
 #[derive(Debug, Clone, Default)]
 pub struct ReportOptions {

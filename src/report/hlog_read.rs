@@ -13,7 +13,7 @@ use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::figures::ReportError;
+use super::figures::{ReportError, MAX_BUCKETS};
 use crate::base::units::fmt_ns;
 use crate::report::check::{CheckSource, CountMetric, RateMetric, Series};
 
@@ -88,7 +88,13 @@ pub fn analyze_hlogs(
     let step_s = interval_ns.map(|ns| ns as f64 / 1e9).filter(|s| *s > 0.0);
     let mut timeseries: Vec<(f64, Histogram<u64>)> = Vec::new();
     if let Some(step) = step_s {
-        let buckets = ((end_s - start_s) / step).ceil().max(1.0) as usize;
+        let buckets = ((end_s - start_s) / step).ceil().max(1.0);
+        if buckets > MAX_BUCKETS as f64 {
+            return Err(ReportError(format!(
+                "interval too short: {buckets:.0} buckets (at most {MAX_BUCKETS})"
+            )));
+        }
+        let buckets = buckets as usize;
         timeseries = (0..buckets)
             .map(|b| (start_s + b as f64 * step, empty_histogram()))
             .collect();
@@ -289,6 +295,17 @@ mod tests {
         assert_eq!(per_bucket, single_bucket);
         let p99 = merged.quantile_ns(Series::Latency, 0.99).unwrap();
         assert!((22_000_000..=23_200_000).contains(&p99), "{p99}");
+    }
+
+    /// Found by fuzzing: the time series had no bound on its buckets (a
+    /// one-day log at 1 s took over 2 GB); now the CSV's limit applies.
+    #[test]
+    fn too_many_buckets_is_an_error_not_an_allocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.hlog");
+        write_log(&p, &[10_000, 20_000, 30_000]);
+        let e = analyze_hlogs(&[p], Some(1_000)).err().unwrap();
+        assert!(e.0.contains("interval too short"), "{}", e.0);
     }
 
     #[test]

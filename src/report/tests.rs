@@ -375,3 +375,16 @@ fn checks_on_figures() {
         "{results:?}"
     );
 }
+
+/// Found by fuzzing: a file with no rows and `--interval 1ns` overflowed
+/// computing its buckets (no rows gave the window 0..u64::MAX).
+#[test]
+fn no_rows_with_an_interval_is_an_empty_report() {
+    let data = format!("{HEADER}\n");
+    let opts = ReportOptions {
+        interval_ns: Some(1),
+        ..Default::default()
+    };
+    let out = analyze_bytes(&[("a.csv", data.as_bytes())], &opts).unwrap();
+    assert_eq!(out.analysis.overall.total.count, 0);
+}
