@@ -232,3 +232,49 @@ fn report_ignores_zero_filled_tail() {
     out.assert_code(0);
     assert_eq!(count(&j.unwrap()["overall"], "total"), 100);
 }
+
+/// `rwg report` on a CSV that a `rwg run` is still writing gets a clear
+/// error (it used to map the file and could die of SIGBUS when the writer
+/// cut it to length at the end).
+#[test]
+fn report_of_a_csv_still_being_written_is_a_clear_error() {
+    let _g = serial();
+    let srv = start(ServeConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("live.csv");
+    let cpus = cpus_arg(1);
+    let mut writer = rwg()
+        .args([
+            "run",
+            &url_of(srv.addr),
+            "-r",
+            "200",
+            "-d",
+            "3s",
+            "-q",
+            "--cpus",
+            &cpus,
+            "-o",
+        ])
+        .arg(&csv)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let out = rwg().arg("report").arg(&csv).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("still writing"), "{stderr}");
+    let status = wait_timeout(&mut writer, std::time::Duration::from_secs(20)).unwrap();
+    assert_eq!(status.code(), Some(0));
+    // Once the run has ended, the same file reports.
+    let out = rwg().arg("report").arg(&csv).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    srv.stop();
+}

@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod control;
 pub mod fault;
+pub mod filelock;
 pub mod kind;
 pub mod reap;
 pub mod units;

@@ -69,7 +69,11 @@ pub fn run_and_report(cfg: &Config, checks: &[Check]) -> ExitCode {
         }
     }
     let checks_ok = print_checks(checks, &summary.overall);
-    if summary.overall.errors > 0 || summary.writer_error.is_some() {
+    // Arrivals cut short by the stop itself (`cancelled`) are counted, but
+    // they are not the target's errors: an interrupted run exits 130.
+    let cancelled = summary.overall.errors_by_kind.get("cancelled").copied();
+    let target_errors = summary.overall.errors - cancelled.unwrap_or(0);
+    if target_errors > 0 || summary.writer_error.is_some() {
         ExitCode::from(1)
     } else if summary.stopped.is_some() {
         ExitCode::from(130)

@@ -178,6 +178,15 @@ fn parse_head_with<'b>(
     }))
 }
 
+/// Whether `buf[from..]` holds the end of a blank line (`\n\n` or
+/// `\n\r\n`), i.e. a head may be complete.
+fn has_blank_line(buf: &[u8], from: usize) -> bool {
+    let tail = &buf[from.min(buf.len())..];
+    tail.iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && matches!(&tail[i + 1..], [b'\n', ..] | [b'\r', b'\n', ..]))
+}
+
 fn contains_token(value: &[u8], token: &[u8]) -> bool {
     value
         .split(|&b| b == b',')
@@ -359,18 +368,30 @@ impl Conn {
             self.lazy_fill(guard).await?;
         }
         let mut bytes = 0u64;
+        // Where a blank line may start in bytes not yet looked at; `None`:
+        // parse at once (a head's first read, which also catches garbage).
+        // A head that trickles in is parsed again only once its end may be
+        // there, not after every read (which was quadratic).
+        let mut parse_from = None;
         let head = loop {
-            match parse_head(self.unread(), no_body) {
+            let ready = parse_from.map_or(true, |from| has_blank_line(self.unread(), from));
+            let parsed = match ready {
+                true => parse_head(self.unread(), no_body),
+                false => ParsedHead::Partial,
+            };
+            match parsed {
                 ParsedHead::Complete(head) => break head,
                 ParsedHead::Informational(n) => {
                     bytes += n as u64;
                     self.consume(n);
+                    parse_from = None;
                 }
                 ParsedHead::Invalid => return Err(ErrorKind::Protocol),
                 ParsedHead::Partial => {
                     if self.unread().len() > MAX_HEAD_BYTES {
                         return Err(ErrorKind::Protocol);
                     }
+                    parse_from = Some(self.unread().len().saturating_sub(2));
                     if self.fill(guard, false).await? == 0 {
                         return Err(if self.unread().is_empty() {
                             ErrorKind::Reset
@@ -501,6 +522,21 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn blank_lines_are_found_across_reads() {
+        let head = b"HTTP/1.1 200 OK\r\nA: b\r\n\r\n";
+        assert!(has_blank_line(head, 0));
+        // The search resumes 2 bytes before the previous end, so a blank
+        // line split over two reads is found.
+        for split in 1..head.len() {
+            if !has_blank_line(&head[..split], 0) {
+                assert!(has_blank_line(head, split.saturating_sub(2)), "{split}");
+            }
+        }
+        assert!(!has_blank_line(b"HTTP/1.1 200 OK\r\nA: b\r\n", 0));
+        assert!(has_blank_line(b"HTTP/1.0 200 OK\n\n", 0));
     }
 
     /// More headers than fit on the stack are parsed on the heap (a head

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use memmap2::MmapMut;
 
 use crate::base::clock::EpochMap;
+use crate::base::filelock;
 use crate::record::Record;
 
 pub const HEADER: &str =
@@ -95,12 +96,21 @@ pub struct CsvFile {
 impl CsvFile {
     /// Creates (truncates) the file and writes the header.
     pub fn create(path: &Path) -> io::Result<CsvFile> {
+        // Not truncated before the lock is ours: a `rwg report` may have
+        // the file mapped, and cutting it under that reader kills it.
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
-            .truncate(true)
+            .truncate(false)
             .open(path)?;
+        filelock::try_lock(&file, true).map_err(|e| match e.kind() {
+            io::ErrorKind::WouldBlock => io::Error::other(
+                "another rwg process is reading or writing this file (rwg report or rwg run)",
+            ),
+            _ => e,
+        })?;
+        file.set_len(0)?;
         let mut csv = CsvFile {
             path: path.to_path_buf(),
             file,

@@ -18,6 +18,7 @@ use std::path::Path;
 
 pub use super::csv_row::Row;
 use super::csv_row::{parse_row, Fault, MISSING};
+use crate::base::filelock;
 
 /// The header `rwg run` writes (further columns may follow).
 pub const HEADER: &str =
@@ -60,27 +61,42 @@ pub struct ScanEnd {
     pub stop: Option<Stop>,
 }
 
-/// A read-only view of a whole file: memory-mapped, or empty.
+/// A read-only view of a whole file: memory-mapped, or empty. Holds a
+/// shared lock on the file, so a `rwg run` cannot cut it short meanwhile.
 pub struct Mapped {
     map: Option<memmap2::Mmap>,
+    _lock: File,
 }
 
 impl Mapped {
-    /// Maps `path` read-only. The file must not be truncated while mapped.
+    /// Maps `path` read-only; an error if a `rwg run` is still writing it.
     pub fn open(path: &Path) -> io::Result<Mapped> {
         let file = File::open(path)?;
+        filelock::try_lock(&file, false).map_err(|e| match e.kind() {
+            io::ErrorKind::WouldBlock => io::Error::other(
+                "a running rwg run is still writing it: report it once that run has ended",
+            ),
+            _ => e,
+        })?;
         if file.metadata()?.len() == 0 {
-            return Ok(Mapped { map: None });
+            return Ok(Mapped {
+                map: None,
+                _lock: file,
+            });
         }
-        // SAFETY: the mapping is read-only and private to this process; rwg
-        // never analyses a CSV that is still being written.
+        // SAFETY: the mapping is read-only and private to this process, and
+        // the shared lock keeps rwg's writer (which truncates) away. Another
+        // program could still cut the file: that is outside rwg's reach.
         let map = unsafe { memmap2::Mmap::map(&file)? };
         #[cfg(unix)]
         {
             // Advice only; failure changes nothing but speed.
             let _ = map.advise(memmap2::Advice::Sequential);
         }
-        Ok(Mapped { map: Some(map) })
+        Ok(Mapped {
+            map: Some(map),
+            _lock: file,
+        })
     }
 
     pub fn bytes(&self) -> &[u8] {

@@ -72,6 +72,8 @@ pub struct CoreResult {
     pub first_error: Option<(ErrorKind, u16)>,
     /// Connections closed for bytes that no request asked for.
     pub unsolicited_closes: u64,
+    /// The dispatcher had no timerfd and slept on a 1 ms timer.
+    pub timer_fallback: bool,
 }
 
 pub struct Core {
@@ -95,6 +97,8 @@ pub struct Core {
     stats: RefCell<CoreStats>,
     first_error: Cell<Option<(ErrorKind, u16)>>,
     ctl: std::sync::Arc<RunControl>,
+    /// No timerfd could be made: the dispatcher sleeps on a 1 ms timer.
+    timer_fallback: Cell<bool>,
     /// Worker tasks, spawned during warm-up and awaited by `drive`.
     worker_tasks: RefCell<Vec<monoio::task::JoinHandle<()>>>,
 }
@@ -132,6 +136,7 @@ impl Core {
             stats: RefCell::new(CoreStats::new(plan.phases.len(), setup.slo_ns)),
             first_error: Cell::new(None),
             ctl: setup.ctl,
+            timer_fallback: Cell::new(false),
             worker_tasks: RefCell::new(Vec::new()),
         });
         core.idle.borrow_mut().extend((0..plan.workers).rev());
@@ -172,6 +177,7 @@ impl Core {
             warm,
             first_error: self.first_error.get(),
             unsolicited_closes: self.client.unsolicited_closes(),
+            timer_fallback: self.timer_fallback.get(),
         }
     }
 
@@ -209,7 +215,8 @@ impl Core {
         self.stats.borrow_mut().record(&record);
         self.outbox.borrow_mut().push(record, now_ns);
         if matches!(record.outcome(), Outcome::StatusError | Outcome::Failed) {
-            if self.first_error.get().is_none() {
+            // The stop's own cancellations are no error of the target.
+            if self.first_error.get().is_none() && record.error_kind() != ErrorKind::Cancelled {
                 self.first_error
                     .set(Some((record.error_kind(), record.status)));
             }
@@ -229,6 +236,7 @@ impl Core {
         }
         loop {
             if self.ctl.stopping() {
+                self.cancel_due(now_ns);
                 self.finish();
                 return Due::Done;
             }
@@ -281,6 +289,33 @@ impl Core {
         }
     }
 
+    /// The run stopped: arrivals that came due before now but were not yet
+    /// released (they wait for the dispatcher's next wake-up, up to a send
+    /// window) still get their row, as `cancelled` and never sent. Once
+    /// only: after `finish`, later sweeps add nothing.
+    fn cancel_due(&self, now_ns: u64) {
+        let start_ns = self.start_ns.get();
+        while !self.finished.get() {
+            let step = self.sched.borrow().peek();
+            let Step::Open { offset_ns, phase } = step else {
+                break;
+            };
+            let intended_ns = start_ns + offset_ns;
+            if intended_ns > now_ns {
+                break;
+            }
+            let cancelled = Record {
+                intended_ns,
+                phase,
+                in_flight: self.in_flight.get(),
+                error: ErrorKind::Cancelled as u8,
+                ..Record::default()
+            };
+            self.emit(cancelled, now_ns);
+            self.sched.borrow_mut().advance();
+        }
+    }
+
     fn assign(&self, id: usize, slot: Slot) {
         let cell = &self.workers[id];
         cell.slot.set(Some(slot));
@@ -304,7 +339,12 @@ impl Core {
 
 /// Sleeps until each window of slots is due and releases it.
 async fn dispatch(core: Rc<Core>) {
+    // Without a timerfd (e.g. no file descriptor left) the dispatcher falls
+    // back to monoio's 1 ms timer, and --precise to the window: the summary
+    // says so instead of claiming the window.
     let timer = PreciseTimer::new().ok();
+    core.timer_fallback.set(timer.is_none());
+    let precise = core.precise && timer.is_some();
     let mut last_wake_ns = 0;
     loop {
         let now = now_ns();
@@ -314,7 +354,7 @@ async fn dispatch(core: Rc<Core>) {
                 reap::set_open(false);
                 return;
             }
-            Due::At(t) if core.precise => {
+            Due::At(t) if precise => {
                 if t.saturating_sub(now) <= SPIN_LEAD_NS {
                     // Busy-wait the last stretch; I/O waits meanwhile, which
                     // is the price of µs-level send precision.

@@ -13,7 +13,7 @@ use crate::base::kind::ErrorKind;
 use crate::base::waitq::WaitQueue;
 use crate::protocol::http1::Conn;
 use crate::protocol::tls::{self, IdleState, TlsClient};
-use crate::protocol::{OpGuard, WarmReport};
+use crate::protocol::{guarded, OpGuard, WarmReport};
 
 struct Inner {
     idle: Vec<Conn>,
@@ -134,14 +134,16 @@ impl Pool {
                 }
                 if dial {
                     // Boxed (cold): the dial + TLS handshake future is large,
-                    // and inline it would size every worker's future.
-                    return match Box::pin(self.dial()).await {
-                        Ok(conn) => Ok(conn),
-                        Err(_) => {
-                            self.retire();
-                            Err(ErrorKind::Connect)
-                        }
-                    };
+                    // and inline it would size every worker's future. The
+                    // request's deadline (or the stop's grace) bounds the dial
+                    // too, not only --connect-timeout.
+                    let dial =
+                        Box::pin(async { self.dial().await.map_err(|_| ErrorKind::Connect) });
+                    let dialled = guarded(guard, dial).await;
+                    if dialled.is_err() {
+                        self.retire();
+                    }
+                    return dialled;
                 }
             }
             place.wait(|cx| guard.poll_expired(cx)).await?;

@@ -65,9 +65,11 @@ fn merge(results: &[CoreResult], phases: usize, slo_ns: Option<u64>) -> Merged {
 }
 
 /// How sends were timed and responses read, in words.
-fn send_mode(cfg: &Config, plan: &Plan, on_epoll: bool) -> String {
+fn send_mode(cfg: &Config, plan: &Plan, on_epoll: bool, timer_fallback: bool) -> String {
     if plan.phases.iter().all(|p| p.rate_per_sec == 0) {
         "closed loop".to_string()
+    } else if timer_fallback {
+        "1 ms timer (no timerfd could be made: sends up to 1 ms late)".to_string()
     } else if cfg.precise {
         "precise".to_string()
     } else if cfg.lazy_reads && !on_epoll {
@@ -124,7 +126,12 @@ pub fn summarize(f: Finished<'_>) -> Summary {
     Summary {
         url: cfg.target.url.clone(),
         driver: if f.on_epoll { "epoll" } else { "io_uring" }.to_string(),
-        send_mode: send_mode(cfg, plan, f.on_epoll),
+        send_mode: send_mode(
+            cfg,
+            plan,
+            f.on_epoll,
+            f.results.iter().any(|r| r.timer_fallback),
+        ),
         cpus: f.cpus,
         workers: cfg.workers,
         connections: f.connections,
