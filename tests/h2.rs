@@ -265,3 +265,56 @@ fn h2c_and_grpc_against_rwg_serve() {
     assert!(dropped > 20 && dropped < 80, "{dropped}");
     assert_eq!(js["overall"]["ok"].as_u64().unwrap() + dropped, 100);
 }
+
+/// A server that sends GOAWAY on every new HTTP/2 connection, before any
+/// stream: counts the connections it accepted.
+fn goaway_server() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+    tokio::runtime::Runtime,
+) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let accepted = std::sync::Arc::new(AtomicU64::new(0));
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = accepted.clone();
+    rt.spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                if let Ok(mut conn) = h2::server::handshake(socket).await {
+                    conn.abrupt_shutdown(h2::Reason::NO_ERROR);
+                    while conn.accept().await.is_some() {}
+                }
+            });
+        }
+    });
+    (addr, accepted, rt)
+}
+
+/// Against a server that refuses every connection with GOAWAY, re-dials
+/// back off (10 ms doubling to 1 s, jittered) instead of storming it (about
+/// 2 200 re-dials a second before); every arrival still gets its row.
+#[test]
+fn goaway_on_every_connection_is_not_stormed() {
+    let (addr, accepted, _rt) = goaway_server();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{addr}/");
+    let (code, out, err, rows, js) = short_run(
+        dir.path(),
+        &url,
+        &["--h2c", "-c", "1", "-t", "500ms", "--ignore-errors"],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(rows.len(), 100, "one row per scheduled request");
+    let dials = accepted.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(dials < 60, "{dials} connections in ~1.5 s");
+    assert!(js["redials"].as_u64().unwrap() >= 2, "{js}");
+}

@@ -45,6 +45,13 @@ struct Slot {
     /// Bumped on every (re)connect, so a stale driver cannot kill a new one.
     generation: u64,
     dialing: bool,
+    /// Responses this connection has delivered since it was dialled.
+    answered: u64,
+    /// Connections in a row on this slot that failed or ended before
+    /// delivering any response: the re-dial backs off by this many doublings.
+    failures: u32,
+    /// Monotonic ns before which the slot is not re-dialled.
+    retry_at_ns: u64,
 }
 
 pub struct H2Pool {
@@ -56,6 +63,22 @@ pub struct H2Pool {
     waiters: WaitQueue,
     handshake_ns: Cell<u64>,
     alpn: RefCell<Option<String>>,
+    /// Connections dialled again after warm-up.
+    redials: Cell<u64>,
+}
+
+/// The wait before re-dialling a slot after `failures` connections in a row
+/// that delivered nothing: 10 ms doubling up to 1 s, times 0.5-1.5 at random
+/// (`salt`), so that a server refusing every connection is not stormed and
+/// cores do not re-dial in step.
+fn backoff_ns(failures: u32, salt: u64) -> u64 {
+    if failures == 0 {
+        return 0;
+    }
+    let base_ns = (10_000_000u64 << (failures - 1).min(7)).min(1_000_000_000);
+    let mut z = salt.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    base_ns / 2 + (z ^ (z >> 29)) % base_ns
 }
 
 impl H2Pool {
@@ -72,6 +95,9 @@ impl H2Pool {
                 open: 0,
                 generation: 0,
                 dialing: false,
+                answered: 0,
+                failures: 0,
+                retry_at_ns: 0,
             })
             .collect();
         Rc::new(H2Pool {
@@ -83,6 +109,7 @@ impl H2Pool {
             waiters: WaitQueue::default(),
             handshake_ns: Cell::new(0),
             alpn: RefCell::new(None),
+            redials: Cell::new(0),
         })
     }
 
@@ -127,6 +154,7 @@ impl H2Pool {
             Ok((send, alpn, driver)) => {
                 slot.generation += 1;
                 slot.send = Some(send);
+                slot.answered = 0;
                 let (pool, generation) = (Rc::downgrade(self), slot.generation);
                 monoio::spawn(async move {
                     driver.await;
@@ -135,7 +163,11 @@ impl H2Pool {
                 self.alpn.borrow_mut().get_or_insert(alpn);
                 Ok(())
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                slot.failures += 1;
+                slot.retry_at_ns = now_ns() + backoff_ns(slot.failures, now_ns() ^ i as u64);
+                Err(e)
+            }
         };
         drop(slots);
         self.wake_all();
@@ -184,6 +216,9 @@ impl H2Pool {
     ) -> Result<(usize, u64, SendRequest<Bytes>), ErrorKind> {
         let mut place = self.waiters.place();
         loop {
+            let now = now_ns();
+            // The soonest a slot backing off may be re-dialled.
+            let mut backing_off: Option<u64> = None;
             let redial = if place.may_take() {
                 let mut slots = self.slots.borrow_mut();
                 let mut best: Option<usize> = None;
@@ -197,7 +232,11 @@ impl H2Pool {
                                 best = Some(i);
                             }
                         }
-                        None if !s.dialing => dead = dead.or(Some(i)),
+                        None if !s.dialing && s.retry_at_ns <= now => dead = dead.or(Some(i)),
+                        None if !s.dialing => {
+                            backing_off =
+                                Some(backing_off.map_or(s.retry_at_ns, |t| t.min(s.retry_at_ns)))
+                        }
                         None => {}
                     }
                 }
@@ -207,6 +246,7 @@ impl H2Pool {
                 // GOAWAY every N requests would then refuse more per GOAWAY.
                 if let Some(i) = dead {
                     slots[i].dialing = true;
+                    self.redials.set(self.redials.get() + 1);
                     Some(i)
                 } else if let Some(i) = best {
                     let s = &mut slots[i];
@@ -236,6 +276,12 @@ impl H2Pool {
                 continue;
             }
             // Callers race this against their deadline (`guarded`).
+            if let Some(at_ns) = backing_off {
+                // Nothing live and a slot backing off: look again when it may
+                // be re-dialled.
+                monoio::time::sleep(Duration::from_nanos(at_ns.saturating_sub(now))).await;
+                continue;
+            }
             place.wait(|_| Poll::Pending).await?;
         }
     }
@@ -249,11 +295,33 @@ impl H2Pool {
         self.waiters.wake_all();
     }
 
-    /// Forgets a connection that failed (GOAWAY, reset, closed).
+    /// A response came on connection `i` of this generation.
+    fn answered(&self, i: usize, generation: u64) {
+        let mut slots = self.slots.borrow_mut();
+        let s = &mut slots[i];
+        if s.generation == generation {
+            s.answered += 1;
+            s.failures = 0;
+        }
+    }
+
+    /// Connections dialled again after warm-up.
+    pub fn redials(&self) -> u64 {
+        self.redials.get()
+    }
+
+    /// Forgets a connection that failed (GOAWAY, reset, closed). One that
+    /// delivered nothing makes the next re-dial of its slot wait longer.
     fn dead(&self, i: usize, generation: u64) {
         let mut slots = self.slots.borrow_mut();
-        if slots[i].generation == generation {
-            slots[i].send = None;
+        let s = &mut slots[i];
+        if s.generation == generation && s.send.is_some() {
+            s.send = None;
+            if s.answered == 0 {
+                s.failures += 1;
+                let now = now_ns();
+                s.retry_at_ns = now + backoff_ns(s.failures, now ^ i as u64);
+            }
         }
         drop(slots);
         self.wake_all();
@@ -393,7 +461,10 @@ pub async fn exchange(
                     .map_err(|e| error_kind(&e))?;
             }
             return match read_response(response, req.grpc).await {
-                Ok(r) => Ok(r),
+                Ok(r) => {
+                    pool.answered(index, generation);
+                    Ok(r)
+                }
                 Err(e) => {
                     if e.lost {
                         pool.dead(index, generation);

@@ -166,6 +166,10 @@ pub struct Summary {
     /// request asked for (a second response, a response before any
     /// request); those bytes were credited to no request.
     pub unsolicited_closes: u64,
+    /// Connections dialled again after warm-up (the server closed them, or
+    /// an HTTP/2 connection ended); an HTTP/2 slot whose connections deliver
+    /// nothing is re-dialled after a growing, jittered wait (10 ms to 1 s).
+    pub redials: u64,
     pub overall: Block,
     pub phases: Vec<Block>,
     pub csv_path: Option<String>,
@@ -231,6 +235,13 @@ impl Summary {
         }
         if let Some(e) = &self.first_error {
             let _ = writeln!(t, "  first error: {e}");
+        }
+        if self.redials > 0 {
+            let _ = writeln!(
+                t,
+                "  re-dialled {} connection(s) after warm-up",
+                self.redials
+            );
         }
         if self.unsolicited_closes > 0 {
             let _ = writeln!(

@@ -98,6 +98,14 @@ impl Client {
         }
     }
 
+    /// Connections dialled again after warm-up.
+    pub fn redials(&self) -> u64 {
+        match self {
+            Client::Http1 { pool, .. } => pool.redials(),
+            Client::H2 { pool, .. } => pool.redials(),
+        }
+    }
+
     pub fn close_all(&self) {
         match self {
             Client::Http1 { pool, .. } => pool.close_all(),

@@ -74,6 +74,8 @@ pub struct CoreResult {
     pub unsolicited_closes: u64,
     /// The dispatcher had no timerfd and slept on a 1 ms timer.
     pub timer_fallback: bool,
+    /// Connections dialled again after warm-up.
+    pub redials: u64,
 }
 
 pub struct Core {
@@ -178,6 +180,7 @@ impl Core {
             first_error: self.first_error.get(),
             unsolicited_closes: self.client.unsolicited_closes(),
             timer_fallback: self.timer_fallback.get(),
+            redials: self.client.redials(),
         }
     }
 

@@ -32,6 +32,8 @@ pub struct Pool {
     waiters: WaitQueue,
     /// Connections closed because bytes came that no request asked for.
     unsolicited: Cell<u64>,
+    /// Connections dialled again after warm-up.
+    redials: Cell<u64>,
 }
 
 impl Pool {
@@ -54,6 +56,7 @@ impl Pool {
             }),
             waiters: WaitQueue::default(),
             unsolicited: Cell::new(0),
+            redials: Cell::new(0),
         })
     }
 
@@ -133,6 +136,7 @@ impl Pool {
                     return Ok(conn);
                 }
                 if dial {
+                    self.redials.set(self.redials.get() + 1);
                     // Boxed (cold): the dial + TLS handshake future is large,
                     // and inline it would size every worker's future. The
                     // request's deadline (or the stop's grace) bounds the dial
@@ -168,6 +172,11 @@ impl Pool {
     /// Counts a connection closed for bytes that no request asked for.
     pub fn note_unsolicited(&self) {
         self.unsolicited.set(self.unsolicited.get() + 1);
+    }
+
+    /// Connections dialled again after warm-up.
+    pub fn redials(&self) -> u64 {
+        self.redials.get()
     }
 
     /// Connections closed so far for bytes that no request asked for.

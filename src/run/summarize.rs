@@ -36,6 +36,7 @@ struct Merged {
     warm: WarmReport,
     first_error: Option<(ErrorKind, u16)>,
     unsolicited_closes: u64,
+    redials: u64,
 }
 
 fn merge(results: &[CoreResult], phases: usize, slo_ns: Option<u64>) -> Merged {
@@ -44,6 +45,7 @@ fn merge(results: &[CoreResult], phases: usize, slo_ns: Option<u64>) -> Merged {
         warm: WarmReport::default(),
         first_error: None,
         unsolicited_closes: 0,
+        redials: 0,
     };
     for r in results {
         m.stats.merge(&r.stats);
@@ -60,6 +62,7 @@ fn merge(results: &[CoreResult], phases: usize, slo_ns: Option<u64>) -> Merged {
         }
         m.first_error = m.first_error.or(r.first_error);
         m.unsolicited_closes += r.unsolicited_closes;
+        m.redials += r.redials;
     }
     m
 }
@@ -147,6 +150,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         stopped: stop_text(f.stop),
         first_error: m.first_error.map(|e| first_error_text(e, grpc)),
         unsolicited_closes: m.unsolicited_closes,
+        redials: m.redials,
         overall: Block::of(&m.stats.overall, None, single_rate, run_ns),
         phases,
         csv_path: cfg.output.as_ref().map(|p| p.display().to_string()),
