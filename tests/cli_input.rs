@@ -155,53 +155,30 @@ fn run_without_cpus_uses_all_allowed_cpus() {
 #[test]
 fn absurd_sizes_are_refused_before_allocating() {
     let c = cpus_arg(1);
-    bad(
-        &[
-            URL,
-            "-r",
-            "10",
-            "-d",
-            "1s",
-            "--cpus",
-            &c,
-            "-w",
-            "100000000",
-            "-c",
+    // (workers, connections, what the message must name). The last: more
+    // connections than any open-file limit allows (nr_open <= 2^30).
+    let cases = [
+        ("100000000", "64", &["--workers 100000000", "GiB"][..]),
+        ("4294967296", "64", &["--workers 4294967296"][..]),
+        (
             "64",
-        ],
-        &["--workers 100000000", "GiB"],
-    );
-    bad(
-        &[
-            URL,
-            "-r",
-            "10",
-            "-d",
-            "1s",
-            "--cpus",
-            &c,
-            "-w",
-            "4294967296",
-            "-c",
-            "64",
-        ],
-        &["--workers 4294967296"],
-    );
-    // More connections than any open-file limit allows (nr_open <= 2^30).
-    bad(
-        &[
-            URL,
-            "-r",
-            "10",
-            "-d",
-            "1s",
-            "--cpus",
-            &c,
-            "-c",
             "2000000000",
+            &["--connections 2000000000", "open files"][..],
+        ),
+    ];
+    for (workers, connections, names) in cases {
+        let args = [
+            "-r",
+            "10",
+            "-d",
+            "1s",
+            "--cpus",
+            &c,
             "-w",
-            "64",
-        ],
-        &["--connections 2000000000", "open files"],
-    );
+            workers,
+            "-c",
+            connections,
+        ];
+        bad(&[&[URL][..], &args[..]].concat(), names);
+    }
 }

@@ -122,31 +122,35 @@ fn malformed_answer_is_a_protocol_error() {
     assert!(out.stdout.contains("protocol"), "summary: {}", out.stdout);
 }
 
-#[test]
-fn slow_server_times_out_and_run_goes_on() {
-    let _g = serial();
+/// 50 requests at 50/s with a 100 ms timeout against a server that answers
+/// after `delay_ns`.
+fn run_against_slow_server(delay_ns: u64) -> Outcome {
     let srv = start(ServeConfig {
-        delay: Delay::Fixed { ns: 500_000_000 },
+        delay: Delay::Fixed { ns: delay_ns },
         ..Default::default()
     })
     .unwrap();
     let cpus = cpus_arg(1);
-    let out = run(
-        &url_of(srv.addr),
-        &[
-            "-r",
-            "50",
-            "-d",
-            "1s",
-            "-w",
-            "64",
-            "-t",
-            "100ms",
-            "--ignore-errors",
-            "--cpus",
-            &cpus,
-        ],
-    );
+    let args = [
+        "-r",
+        "50",
+        "-d",
+        "1s",
+        "-w",
+        "64",
+        "-t",
+        "100ms",
+        "--ignore-errors",
+    ];
+    let out = run(&url_of(srv.addr), &[&args[..], &["--cpus", &cpus]].concat());
+    srv.stop();
+    out
+}
+
+#[test]
+fn slow_server_times_out_and_run_goes_on() {
+    let _g = serial();
+    let out = run_against_slow_server(500_000_000);
     out.assert_code(1); // the run saw errors
     out.assert_no_panic();
     let rows = out.rows();
@@ -360,28 +364,7 @@ fn internal_failure_ends_the_run_with_exit_70() {
 #[test]
 fn answers_after_the_deadline_are_timeouts() {
     let _g = serial();
-    let srv = start(ServeConfig {
-        delay: Delay::Fixed { ns: 105_000_000 },
-        ..Default::default()
-    })
-    .unwrap();
-    let cpus = cpus_arg(1);
-    let out = run(
-        &url_of(srv.addr),
-        &[
-            "-r",
-            "50",
-            "-d",
-            "1s",
-            "-w",
-            "64",
-            "-t",
-            "100ms",
-            "--ignore-errors",
-            "--cpus",
-            &cpus,
-        ],
-    );
+    let out = run_against_slow_server(105_000_000);
     out.assert_no_panic();
     let rows = out.rows();
     assert_eq!(rows.len(), 50);
@@ -389,5 +372,4 @@ fn answers_after_the_deadline_are_timeouts() {
         assert_eq!(r.error, "timeout", "{r:?}");
         assert!(r.status.is_none(), "{r:?}");
     }
-    srv.stop();
 }
