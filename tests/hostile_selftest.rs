@@ -352,7 +352,7 @@ fn all_modes_lists_each_mode_once() {
     unique.dedup();
     assert_eq!(unique.len(), names.len());
     // One per variant of `Mode`.
-    assert_eq!(names.len(), 18);
+    assert_eq!(names.len(), 19);
     assert!(names.contains(&"Status(999)".to_string()));
     assert!(names.contains(&"TrickleBody { byte_every_ms: 200 }".to_string()));
 }
