@@ -5,6 +5,7 @@
 //! the same figures as one run.
 
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::PathBuf;
 
 use base64::Engine as _;
@@ -27,6 +28,57 @@ pub struct HlogAnalysis {
     pub end_s: f64,
     /// (bucket start, Unix-epoch s; merged histogram) per `interval`.
     pub timeseries: Vec<(f64, Histogram<u64>)>,
+}
+
+/// HdrHistogram V2 encodings: plain, and zlib-compressed around a plain one.
+const V2_COOKIE: u32 = 0x1c84_9313;
+const V2_COMPRESSED_COOKIE: u32 = 0x1c84_9314;
+/// The plain V2 header before the counts' payload.
+const V2_HEADER_BYTES: usize = 40;
+/// Most bytes one logged histogram may inflate to.
+const MAX_INFLATED_BYTES: usize = 64 << 20;
+
+fn be_u32(bytes: &[u8], at: usize) -> Result<u32, String> {
+    bytes
+        .get(at..at + 4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        .ok_or_else(|| "truncated header".to_string())
+}
+
+/// Decodes one interval's histogram. hdrhistogram's deserializer allocates
+/// whatever payload length a header claims before reading it (found by
+/// fuzzing: a 60-byte entry asked for 2.9 GB), so the claim is checked
+/// against the bytes that are there first; compressed entries are inflated
+/// here (at most 64 MiB) and handed over plain.
+fn decode_histogram(deser: &mut Deserializer, bytes: &[u8]) -> Result<Histogram<u64>, String> {
+    let inflated;
+    let plain = if be_u32(bytes, 0)? == V2_COMPRESSED_COOKIE {
+        let len = be_u32(bytes, 4)? as usize;
+        let body = &bytes[8..];
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(&body[..len.min(body.len())])
+            .take(MAX_INFLATED_BYTES as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("cannot inflate: {e}"))?;
+        if out.len() > MAX_INFLATED_BYTES {
+            return Err("inflates beyond 64 MiB".into());
+        }
+        inflated = out;
+        &inflated[..]
+    } else {
+        bytes
+    };
+    if be_u32(plain, 0)? != V2_COOKIE {
+        return Err("not an HdrHistogram V2 encoding".into());
+    }
+    let claimed = be_u32(plain, 4)? as usize;
+    let there = plain.len().saturating_sub(V2_HEADER_BYTES);
+    if claimed > there {
+        return Err(format!("claims {claimed} payload bytes, has {there}"));
+    }
+    deser
+        .deserialize(&mut &plain[..])
+        .map_err(|e| format!("{e:?}"))
 }
 
 fn empty_histogram() -> Histogram<u64> {
@@ -62,14 +114,9 @@ pub fn analyze_hlogs(
                         .map_err(|e| {
                             ReportError(format!("{name}: interval {}: bad base64 ({e})", i + 1))
                         })?;
-                    let h: Histogram<u64> = deserializer
-                        .deserialize(&mut bytes.as_slice())
-                        .map_err(|e| {
-                            ReportError(format!(
-                                "{name}: interval {}: bad histogram ({e:?})",
-                                i + 1
-                            ))
-                        })?;
+                    let h = decode_histogram(&mut deserializer, &bytes).map_err(|e| {
+                        ReportError(format!("{name}: interval {}: bad histogram ({e})", i + 1))
+                    })?;
                     let start = base_s + iv.start_timestamp().as_secs_f64();
                     intervals.push((start, start + iv.duration().as_secs_f64(), h));
                 }
@@ -306,6 +353,36 @@ mod tests {
         write_log(&p, &[10_000, 20_000, 30_000]);
         let e = analyze_hlogs(&[p], Some(1_000)).err().unwrap();
         assert!(e.0.contains("interval too short"), "{}", e.0);
+    }
+
+    /// Found by fuzzing: a compressed histogram whose header claims a
+    /// 2.9 GB payload made hdrhistogram allocate it; now a clear error.
+    #[test]
+    fn a_histogram_claiming_more_than_it_holds_is_an_error() {
+        use base64::Engine as _;
+        let mut plain = Vec::new();
+        plain.extend_from_slice(&V2_COOKIE.to_be_bytes());
+        plain.extend_from_slice(&0xB000_0000u32.to_be_bytes()); // payload length
+        plain.extend_from_slice(&0u32.to_be_bytes()); // normalizing offset
+        plain.extend_from_slice(&3u32.to_be_bytes()); // significant digits
+        plain.extend_from_slice(&1u64.to_be_bytes()); // lowest
+        plain.extend_from_slice(&3_600_000_000_000u64.to_be_bytes()); // highest
+        plain.extend_from_slice(&1.0f64.to_be_bytes()); // ratio
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut z, &plain).unwrap();
+        let compressed = z.finish().unwrap();
+        let mut entry = V2_COMPRESSED_COOKIE.to_be_bytes().to_vec();
+        entry.extend_from_slice(&(compressed.len() as u32).to_be_bytes());
+        entry.extend_from_slice(&compressed);
+        let line = format!(
+            "#[StartTime: 1700000000.000 (seconds since epoch)]\n0.000,1.000,1.000,{}\n",
+            base64::engine::general_purpose::STANDARD.encode(&entry)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.hlog");
+        std::fs::write(&p, line).unwrap();
+        let e = analyze_hlogs(&[p], None).err().unwrap();
+        assert!(e.0.contains("claims"), "{}", e.0);
     }
 
     #[test]
