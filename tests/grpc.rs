@@ -267,7 +267,9 @@ fn grpcs_through_nginx_tls() {
         c.server_cert.display(),
         c.server_key.display(),
     );
-    let _nginx = nginx(dir.path(), &servers, &[port]);
+    let Some(_nginx) = nginx(dir.path(), &servers, &[port]) else {
+        return;
+    };
     let proto = proto_path();
     let url = format!("grpcs://localhost:{port}/rwg.echo.v1.Echo/Call");
     let run = |extra: &[&str]| {

@@ -43,12 +43,14 @@ fn assert_all_200(rows: &[Vec<String>], n: usize) {
 fn h2c_against_nginx() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let _nginx = nginx(
+    let Some(_nginx) = nginx(
         dir.path(),
         // GOAWAY after every 30 requests: rwg re-dials, no request is lost.
         &format!("server {{ listen 127.0.0.1:{port} http2; keepalive_requests 30; {HELLO} }}"),
         &[port],
-    );
+    ) else {
+        return;
+    };
     let url = format!("http://127.0.0.1:{port}/");
     let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--h2c", "--max-streams", "4"]);
     assert_eq!(code, 0, "{out}{err}");
@@ -66,11 +68,13 @@ fn h2c_against_nginx() {
 fn h2c_streams_refused_by_goaway_are_sent_again() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let _nginx = nginx(
+    let Some(_nginx) = nginx(
         dir.path(),
         &format!("server {{ listen 127.0.0.1:{port} http2; keepalive_requests 200; {HELLO} }}"),
         &[port],
-    );
+    ) else {
+        return;
+    };
     let url = format!("http://127.0.0.1:{port}/");
     let (csv, js) = (dir.path().join("out.csv"), dir.path().join("out.json"));
     let (code, out, err) = rwg(&[
@@ -121,7 +125,9 @@ fn h2_and_http1_over_tls_against_nginx() {
         c.server_key.display(),
         c.ca.display()
     );
-    let _nginx = nginx(dir.path(), &servers, &[port, mtls_port]);
+    let Some(_nginx) = nginx(dir.path(), &servers, &[port, mtls_port]) else {
+        return;
+    };
     let ca = c.ca.to_str().unwrap();
     let url = format!("https://localhost:{port}/");
 

@@ -3,7 +3,10 @@
 //! must be self-contained and render in headless Chromium.
 //!
 //! The Chromium check needs `/usr/bin/chromium` (Debian: `apt-get install -y
-//! chromium`); without it that test fails unless `RWG_SKIP_CHROMIUM=1`.
+//! chromium`); without it that test is skipped with a line saying so, and
+//! fails under `CI=true`.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -297,14 +300,8 @@ fn run_with_limit(cmd: &mut Command, limit: Duration) -> (bool, String, String) 
 #[test]
 fn renders_in_headless_chromium() {
     if !Path::new(CHROMIUM).exists() {
-        if std::env::var("RWG_SKIP_CHROMIUM").as_deref() == Ok("1") {
-            eprintln!("skipped: {CHROMIUM} missing and RWG_SKIP_CHROMIUM=1");
-            return;
-        }
-        panic!(
-            "{CHROMIUM} not found: install it (apt-get install -y chromium) \
-             or set RWG_SKIP_CHROMIUM=1 to skip this test"
-        );
+        common::missing_tool(CHROMIUM, "apt-get install chromium");
+        return;
     }
     let (html_path, _) = real_page();
     let dir = work_dir("chromium");

@@ -1,5 +1,5 @@
 //! `rwg run` against a real server: nginx on a private config and port.
-//! Fails when nginx is missing unless RWG_SKIP_NGINX=1.
+//! Skipped (one line on stderr) when nginx is missing; fails then under CI=true.
 
 mod common;
 

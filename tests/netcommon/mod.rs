@@ -102,10 +102,27 @@ impl Drop for Nginx {
     }
 }
 
+/// A tool a test needs is missing: on CI (`CI=true`, where .ci/run installs
+/// it) that fails the test; elsewhere the test is skipped with one line that
+/// names the tool and how to install it. Returns normally only to skip.
+pub fn missing_tool(tool: &str, install: &str) {
+    use std::io::Write as _;
+    let msg = format!("{tool} is not installed: {install}");
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{msg} (CI=true: a missing tool fails the test)");
+    }
+    // Straight to the descriptor: the test harness captures `eprintln!`
+    // of passing tests, and this line must be seen.
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {msg}");
+}
+
 /// Starts nginx with `servers` (the `server { ... }` blocks) in `dir`; waits
-/// for each of `ports`.
-pub fn nginx(dir: &Path, servers: &str, ports: &[u16]) -> Nginx {
-    let bin = nginx_binary().expect("nginx is installed (see .ci/run)");
+/// for each of `ports`. `None` (the caller skips) when nginx is missing.
+pub fn nginx(dir: &Path, servers: &str, ports: &[u16]) -> Option<Nginx> {
+    let Some(bin) = nginx_binary() else {
+        missing_tool("nginx", "apt-get install nginx");
+        return None;
+    };
     let d = dir.display();
     let conf = format!(
         "daemon off;\nworker_processes 1;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\n\
@@ -128,7 +145,7 @@ pub fn nginx(dir: &Path, servers: &str, ports: &[u16]) -> Nginx {
     for &p in ports {
         wait_for_port(p);
     }
-    guard
+    Some(guard)
 }
 
 /// A test CA, a `localhost` server certificate and a client certificate,
