@@ -209,6 +209,8 @@ pub struct Conn {
     unsolicited: bool,
     /// The last read filled all the room it had: more may be waiting.
     last_read_filled: bool,
+    /// The most bytes one read returned during the exchange in progress.
+    peak_read_bytes: usize,
 }
 
 impl Conn {
@@ -222,6 +224,7 @@ impl Conn {
             arrived_ns: None,
             unsolicited: false,
             last_read_filled: false,
+            peak_read_bytes: 0,
         }
     }
 
@@ -285,6 +288,21 @@ impl Conn {
         buf
     }
 
+    /// After a response: a buffer that grew for large reads goes back to
+    /// what this response needed, so that one large body does not pin
+    /// 256 KiB on a connection that then carries small ones.
+    fn fit_buf(&mut self) {
+        let peak = std::mem::take(&mut self.peak_read_bytes);
+        if !self.unread().is_empty() {
+            return;
+        }
+        if let Some(buf) = self.buf.as_mut() {
+            if let Some(bytes) = fitted_capacity(buf.capacity(), peak) {
+                buf.shrink_to(bytes);
+            }
+        }
+    }
+
     /// Reads what is already in the kernel, with its receive time; `Err` =
     /// nothing read (`WouldBlock`: not there yet; others: EOF, an error or
     /// TLS, which the caller's blocking read then meets or reports).
@@ -330,6 +348,7 @@ impl Conn {
         self.buf = Some(slice.into_inner());
         self.received |= n > 0;
         self.last_read_filled = n == room;
+        self.peak_read_bytes = self.peak_read_bytes.max(n);
         self.arrived_ns = None;
         Ok(n)
     }
@@ -406,6 +425,7 @@ impl Conn {
         self.consume(head.head_len);
         bytes += self.drain_body(head.framing, guard).await?;
         self.served += 1;
+        self.fit_buf();
         // Bytes beyond the end of the response answer no request of ours (a
         // second response, say): the connection can no longer be trusted.
         self.unsolicited = !self.unread().is_empty();
@@ -481,9 +501,36 @@ impl Conn {
     }
 }
 
+/// The capacity an empty buffer of `capacity` bytes shrinks to after an
+/// exchange whose largest read was `peak_read_bytes`, or `None` to keep it:
+/// twice the peak (the doubling that got there), never below the initial
+/// size, and only when that saves more than half.
+fn fitted_capacity(capacity: usize, peak_read_bytes: usize) -> Option<usize> {
+    let fitted = peak_read_bytes
+        .saturating_mul(2)
+        .next_power_of_two()
+        .max(INITIAL_BUF_BYTES);
+    (fitted * 2 < capacity).then_some(fitted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A buffer grown to the maximum shrinks once small responses follow;
+    /// one still needed for large reads stays.
+    #[test]
+    fn grown_buffers_shrink_to_what_was_read() {
+        assert_eq!(fitted_capacity(MAX_BUF_BYTES, 300), Some(INITIAL_BUF_BYTES));
+        assert_eq!(fitted_capacity(MAX_BUF_BYTES, 8192), Some(16384));
+        assert_eq!(fitted_capacity(MAX_BUF_BYTES, MAX_BUF_BYTES), None);
+        assert_eq!(fitted_capacity(MAX_BUF_BYTES, 100_000), None);
+        assert_eq!(fitted_capacity(INITIAL_BUF_BYTES, 10), None);
+        assert_eq!(
+            fitted_capacity(3 * INITIAL_BUF_BYTES, 0),
+            Some(INITIAL_BUF_BYTES)
+        );
+    }
 
     #[test]
     fn encodes_request_once() {
