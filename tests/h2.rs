@@ -324,3 +324,64 @@ fn goaway_on_every_connection_is_not_stormed() {
     assert!(dials < 60, "{dials} connections in ~1.5 s");
     assert!(js["redials"].as_u64().unwrap() >= 2, "{js}");
 }
+
+/// A server that answers every stream with RST_STREAM(REFUSED_STREAM):
+/// counts the streams it refused.
+fn refusing_server() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+    tokio::runtime::Runtime,
+) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let refused = std::sync::Arc::new(AtomicU64::new(0));
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = refused.clone();
+    rt.spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                if let Ok(mut conn) = h2::server::handshake(socket).await {
+                    while let Some(Ok((_req, mut respond))) = conn.accept().await {
+                        count.fetch_add(1, Ordering::Relaxed);
+                        respond.send_reset(h2::Reason::REFUSED_STREAM);
+                    }
+                }
+            });
+        }
+    });
+    (addr, refused, rt)
+}
+
+/// A refused stream is sent again until its deadline, not given up after a
+/// count of tries (8 refusals took well under a millisecond), and the tries
+/// pause (1 ms doubling to 64 ms) instead of storming the server.
+#[test]
+fn refused_streams_are_retried_until_the_deadline_with_pauses() {
+    let (addr, refused, _rt) = refusing_server();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{addr}/");
+    let (code, out, err, rows, _js) = short_run(
+        dir.path(),
+        &url,
+        &["--h2c", "-c", "1", "-t", "300ms", "--ignore-errors"],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(rows.len(), 100, "one row per scheduled request");
+    for r in &rows {
+        assert_eq!(r[8], "timeout", "row {r:?}");
+    }
+    let tries = refused.load(std::sync::atomic::Ordering::Relaxed);
+    // 300 ms holds about 10 tries (0, 1, 2, … 64, 64 ms apart).
+    assert!(
+        tries > 800 && tries < 2000,
+        "{tries} refused streams for 100 requests"
+    );
+}
