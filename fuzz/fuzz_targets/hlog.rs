@@ -1,9 +1,6 @@
-//! `rwg report FILE.hlog …`: `rwg::report::hlog_read::analyze_hlogs`, then
-//! `to_text`, `to_json`, `timeseries_csv` and a few `--check`s on the result.
-//!
-//! `analyze_hlogs` only reads paths, so each input is written to files under
-//! `std::env::temp_dir()` named after this process (`rwg-fuzz-hlog-PID-N`),
-//! rewritten on every run. A bytes entry point in rwg would avoid the files.
+//! `rwg report FILE.hlog …`: `rwg::report::hlog_read::analyze_hlog_bytes`
+//! (what `analyze_hlogs` runs on the files' bytes), then `to_text`,
+//! `to_json`, `timeseries_csv` and a few `--check`s on the result.
 //!
 //! Input layout: byte 0 = interval pick (0: none, else an entry of a table of
 //! durations), the rest = the files' bytes, split into up to 3 files at 0xFF
@@ -14,12 +11,9 @@
 //! histogram; the JSON parses; one CSV line per bucket.
 #![no_main]
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
-
 use libfuzzer_sys::fuzz_target;
 use rwg::report::check::{evaluate_all, parse_checks};
-use rwg::report::hlog_read::analyze_hlogs;
+use rwg::report::hlog_read::analyze_hlog_bytes;
 
 const INTERVALS: [Option<u64>; 8] = [
     None,
@@ -41,28 +35,19 @@ const CHECKS: [&str; 6] = [
     "min>0",
 ];
 
-fn paths() -> &'static [PathBuf; 3] {
-    static PATHS: OnceLock<[PathBuf; 3]> = OnceLock::new();
-    PATHS.get_or_init(|| {
-        let dir = std::env::temp_dir();
-        let pid = std::process::id();
-        [0, 1, 2].map(|i| dir.join(format!("rwg-fuzz-hlog-{pid}-{i}")))
-    })
-}
-
 fuzz_target!(|input: &[u8]| {
     let Some((&pick, data)) = input.split_first() else {
         return;
     };
     let interval_ns = INTERVALS[(pick & 7) as usize];
-    let mut files = Vec::new();
-    for (i, part) in data.splitn(3, |&b| b == 0xFF).enumerate() {
-        let path = &paths()[i];
-        std::fs::write(path, part).expect("write the temp file");
-        files.push(path.clone());
-    }
+    const NAMES: [&str; 3] = ["a.hlog", "b.hlog", "c.hlog"];
+    let files: Vec<(&str, &[u8])> = data
+        .splitn(3, |&b| b == 0xFF)
+        .enumerate()
+        .map(|(i, part)| (NAMES[i], part))
+        .collect();
 
-    let Ok(a) = analyze_hlogs(&files, interval_ns) else {
+    let Ok(a) = analyze_hlog_bytes(&files, interval_ns) else {
         return;
     };
     assert_eq!(a.files.len(), files.len());

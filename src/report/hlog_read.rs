@@ -90,14 +90,27 @@ pub fn analyze_hlogs(
     files: &[PathBuf],
     interval_ns: Option<u64>,
 ) -> Result<HlogAnalysis, ReportError> {
-    let mut intervals: Vec<(f64, f64, Histogram<u64>)> = Vec::new();
-    let mut deserializer = Deserializer::new();
+    let mut named = Vec::with_capacity(files.len());
     for path in files {
         let name = path.display().to_string();
         let data =
             std::fs::read(path).map_err(|e| ReportError(format!("cannot read {name}: {e}")))?;
+        named.push((name, data));
+    }
+    let views: Vec<(&str, &[u8])> = named.iter().map(|(n, d)| (n.as_str(), &d[..])).collect();
+    analyze_hlog_bytes(&views, interval_ns)
+}
+
+/// [`analyze_hlogs`] over logs already in memory, as (name, bytes).
+pub fn analyze_hlog_bytes(
+    files: &[(&str, &[u8])],
+    interval_ns: Option<u64>,
+) -> Result<HlogAnalysis, ReportError> {
+    let mut intervals: Vec<(f64, f64, Histogram<u64>)> = Vec::new();
+    let mut deserializer = Deserializer::new();
+    for &(name, data) in files {
         let mut base_s = 0.0;
-        for (i, entry) in IntervalLogIterator::new(&data).enumerate() {
+        for (i, entry) in IntervalLogIterator::new(data).enumerate() {
             let entry = entry.map_err(|e| {
                 ReportError(format!(
                     "{name}: entry {}: not an interval log ({e:?})",
@@ -156,7 +169,7 @@ pub fn analyze_hlogs(
         }
     }
     Ok(HlogAnalysis {
-        files: files.iter().map(|p| p.display().to_string()).collect(),
+        files: files.iter().map(|(name, _)| name.to_string()).collect(),
         intervals: intervals.len() as u64,
         overall,
         start_s,
