@@ -373,3 +373,25 @@ fn answers_after_the_deadline_are_timeouts() {
         assert!(r.status.is_none(), "{r:?}");
     }
 }
+
+/// Without a timerfd (injected) the dispatcher falls back to a 1 ms timer:
+/// every arrival still gets its row at its intended instant, and the summary
+/// says how sends were timed instead of claiming the send window.
+#[test]
+fn without_a_timerfd_the_summary_names_the_1ms_timer() {
+    let _g = serial();
+    let srv = start(ServeConfig::default()).unwrap();
+    let url = url_of(srv.addr);
+    let out = run_with_env(
+        &url,
+        &["-r", "1000", "-d", "1s", "--cpus", &cpus_arg(1)],
+        &[("RWG_FAULT", Some("no-timerfd"))],
+        Duration::from_secs(20),
+    );
+    out.assert_code(0);
+    assert!(out.stdout.contains("1 ms timer"), "{}", out.stdout);
+    let rows = out.rows();
+    assert_eq!(rows.len(), 1000);
+    assert!(rows.iter().all(|r| r.status == Some(200)));
+    srv.stop();
+}

@@ -1,6 +1,7 @@
 //! Fault injection for the test suite: `RWG_FAULT=core-panic` makes a core
 //! thread panic 300 ms into the run, `RWG_FAULT=writer-panic` makes the
-//! writer thread panic at its first batch. Read once per thread start (cold);
+//! writer thread panic at its first batch, `RWG_FAULT=no-timerfd` makes the
+//! dispatchers act as if no timerfd could be made. Read once per thread start (cold);
 //! unset, it costs nothing on the hot path.
 
 /// The fault to inject, if any.
@@ -9,6 +10,7 @@ pub enum Fault {
     None,
     CorePanic,
     WriterPanic,
+    NoTimerfd,
 }
 
 /// What `RWG_FAULT` asks for (anything else: no fault).
@@ -16,6 +18,7 @@ pub fn injected() -> Fault {
     match std::env::var("RWG_FAULT").as_deref() {
         Ok("core-panic") => Fault::CorePanic,
         Ok("writer-panic") => Fault::WriterPanic,
+        Ok("no-timerfd") => Fault::NoTimerfd,
         _ => Fault::None,
     }
 }

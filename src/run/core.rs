@@ -13,6 +13,7 @@ use super::cell::{Slot, WorkerCell};
 use super::client::{Client, ClientSpec};
 use crate::base::clock::{now_ns, yield_to_woken, PreciseTimer};
 use crate::base::control::{RunControl, StopReason};
+use crate::base::fault::{self, Fault};
 use crate::base::kind::ErrorKind;
 use crate::base::reap;
 use crate::plan::phases::CorePlan;
@@ -345,7 +346,10 @@ async fn dispatch(core: Rc<Core>) {
     // Without a timerfd (e.g. no file descriptor left) the dispatcher falls
     // back to monoio's 1 ms timer, and --precise to the window: the summary
     // says so instead of claiming the window.
-    let timer = PreciseTimer::new().ok();
+    let timer = match fault::injected() {
+        Fault::NoTimerfd => None,
+        _ => PreciseTimer::new().ok(),
+    };
     core.timer_fallback.set(timer.is_none());
     let precise = core.precise && timer.is_some();
     let mut last_wake_ns = 0;
