@@ -13,6 +13,7 @@ pub mod csv_row;
 pub mod csv_scan;
 pub mod figures;
 pub mod hlog_read;
+pub mod quantile;
 pub mod render;
 pub mod summary;
 
