@@ -85,7 +85,9 @@ fn server_closing_connections_is_not_an_error() {
     .unwrap();
     let url = url_of(srv.addr);
     let cpus = cpus_arg(1);
-    let out = run(&url, &["-r", "300", "-d", "1s", "-w", "8", "--cpus", &cpus]);
+    // Workers to spare: a scheduler hiccup of the in-process server on this
+    // shared machine must not turn into skips (8 workers last 27 ms here).
+    let out = run(&url, &["-r", "300", "-d", "1s", "-w", "64", "--cpus", &cpus]);
     out.assert_code(0);
     out.assert_no_panic();
     let rows = out.rows();
@@ -309,7 +311,14 @@ fn full_disk_is_a_clear_error_and_the_csv_stays_whole() {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = rwg();
     cmd.args(["run", &url, "-r", "0", "-d", "20s", "-c", "8", "-w", "8"])
-        .args(["--cpus", &cpus_arg(1), "-q", "-o"])
+        .args([
+            "--cpus",
+            &cpus_arg(1),
+            "--max-lag",
+            TEST_MAX_LAG,
+            "-q",
+            "-o",
+        ])
         .arg(&csv)
         .arg("--json")
         .arg(dir.path().join("summary.json"));

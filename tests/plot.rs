@@ -62,6 +62,8 @@ fn run_csv(dir: &Path, name: &str, rates: &str, durations: &str) -> PathBuf {
             durations,
             "-q",
             "--ignore-errors",
+            "--max-lag",
+            common::TEST_MAX_LAG,
         ])
         .args(["--cpus", &first_cpu(), "-o"])
         .arg(&csv)

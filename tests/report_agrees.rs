@@ -17,7 +17,10 @@ fn report(args: &[&str]) -> (Outcome, Option<Value>) {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
     let mut cmd = rwg();
-    cmd.arg("report").args(args).arg("--json").arg(&json);
+    cmd.arg("report")
+        .args(args)
+        .args(["--max-lag", TEST_MAX_LAG, "--json"])
+        .arg(&json);
     let out = finish(cmd, dir, Duration::from_secs(20));
     out.assert_no_panic();
     let j = json.exists().then(|| read_json(&json));
@@ -262,14 +265,24 @@ fn report_of_a_csv_still_being_written_is_a_clear_error() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let out = rwg().arg("report").arg(&csv).output().unwrap();
+    let out = rwg()
+        .arg("report")
+        .arg(&csv)
+        .args(["--max-lag", TEST_MAX_LAG])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("still writing"), "{stderr}");
     let status = wait_timeout(&mut writer, std::time::Duration::from_secs(20)).unwrap();
     assert_eq!(status.code(), Some(0));
     // Once the run has ended, the same file reports.
-    let out = rwg().arg("report").arg(&csv).output().unwrap();
+    let out = rwg()
+        .arg("report")
+        .arg(&csv)
+        .args(["--max-lag", TEST_MAX_LAG])
+        .output()
+        .unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -186,6 +186,7 @@ fuzz_target!(|input: &[u8]| {
         slo_ns: (flags & 8 != 0).then(|| pick(head[2])),
         warmup_ns: if flags & 16 != 0 { pick(head[3]) } else { 0 },
         cooldown_ns: if flags & 32 != 0 { pick(head[4]) } else { 0 },
+        ..ReportOptions::default()
     };
     run(&files, &opts);
 });

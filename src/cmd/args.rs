@@ -83,6 +83,10 @@ pub struct ReportArgs {
     /// One block per phase: offered vs achieved rate, latency.
     #[arg(long)]
     pub by_phase: bool,
+    /// Send lag (send − plan) at p99 beyond which the verdict says the
+    /// generator was behind (exit 4), as in `rwg run`.
+    #[arg(long, default_value = "1ms")]
+    pub max_lag: String,
     /// Pass/fail check, e.g. 'p99<50ms', 'errors<0.1%', 'goodput>99%' (repeatable; exit 3 on failure).
     #[arg(long = "check")]
     pub checks: Vec<String>,
@@ -163,6 +167,7 @@ impl ReportArgs {
                 None => None,
             },
             by_phase: self.by_phase,
+            lag_bound_ns: dur("--max-lag", &self.max_lag)?,
         })
     }
 }

@@ -55,6 +55,7 @@ pub fn main(args: &DemoArgs) -> ExitCode {
         precise: false,
         lazy_reads: false,
         send_window: DEFAULT_SEND_WINDOW.into(),
+        max_lag: None,
         method: "GET".into(),
         headers: Vec::new(),
         body: None,

@@ -4,13 +4,14 @@
 use std::process::ExitCode;
 
 use super::args::ReportArgs;
-use super::run::print_checks;
+use super::run::{print_checks, GENERATOR_BEHIND};
 use crate::report::check::{parse_checks, Check};
 use crate::report::{analyze, hlog_read, render};
 
 /// `rwg report`: analyse CSVs, print the table, write JSON / time series,
 /// evaluate checks. Exit 2 on malformed input (after reporting the rows
-/// before it), 3 when a check fails.
+/// before it), 4 when the verdict says the generator was behind, 3 when a
+/// check fails.
 pub fn main(args: &ReportArgs) -> ExitCode {
     let (opts, checks) = match (args.to_options(), parse_checks(&args.checks)) {
         (Ok(o), Ok(c)) => (o, c),
@@ -64,6 +65,8 @@ pub fn main(args: &ReportArgs) -> ExitCode {
     let checks_ok = print_checks(&checks, &a.overall);
     if outcome.has_errors() {
         ExitCode::from(2)
+    } else if a.verdict.generator_behind {
+        ExitCode::from(GENERATOR_BEHIND)
     } else if !checks_ok {
         ExitCode::from(3)
     } else {

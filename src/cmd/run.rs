@@ -28,12 +28,7 @@ fn usage_error(e: &dyn std::fmt::Display) -> ExitCode {
 pub fn print_checks(checks: &[Check], src: &dyn CheckSource) -> bool {
     let mut all = true;
     for r in evaluate_all(checks, src) {
-        println!(
-            "check {:<24} {} (actual {})",
-            r.expr,
-            if r.passed { "pass" } else { "FAIL" },
-            r.actual
-        );
+        println!("check {:<24} {} (actual {})", r.expr, r.verdict(), r.actual);
         all &= r.passed;
     }
     all
@@ -41,10 +36,12 @@ pub fn print_checks(checks: &[Check], src: &dyn CheckSource) -> bool {
 
 /// Exit code of a failure inside rwg itself (EX_SOFTWARE of sysexits.h).
 const INTERNAL_ERROR: u8 = 70;
+/// Exit code of a run whose generator could not offer the planned load.
+pub const GENERATOR_BEHIND: u8 = 4;
 
 /// Runs, prints the summary, writes `--json`, evaluates `--check`s and picks
-/// the exit code (1 errors, 3 a check failed, 70 internal error, 130
-/// interrupted).
+/// the exit code (130 interrupted, 4 generator behind, 1 errors, 3 a check
+/// failed, 70 internal error).
 pub fn run_and_report(cfg: &Config, checks: &[Check]) -> ExitCode {
     let summary = match engine::run(cfg) {
         Ok(s) => s,
@@ -69,14 +66,21 @@ pub fn run_and_report(cfg: &Config, checks: &[Check]) -> ExitCode {
         }
     }
     let checks_ok = print_checks(checks, &summary.overall);
+    // Precedence: 130 interrupted, 4 generator behind, 1 errors, 3 checks.
     // Arrivals cut short by the stop itself (`cancelled`) are counted, but
-    // they are not the target's errors: an interrupted run exits 130.
+    // they are not the target's errors.
     let cancelled = summary.overall.errors_by_kind.get("cancelled").copied();
     let target_errors = summary.overall.errors - cancelled.unwrap_or(0);
-    if target_errors > 0 || summary.writer_error.is_some() {
-        ExitCode::from(1)
-    } else if summary.stopped.is_some() {
+    if summary.interrupted {
         ExitCode::from(130)
+    } else if summary.verdict.generator_behind {
+        eprintln!(
+            "rwg was behind its schedule: the figures describe the generator, not the target \
+             (exit 4; see the verdict)"
+        );
+        ExitCode::from(GENERATOR_BEHIND)
+    } else if target_errors > 0 || summary.writer_error.is_some() || summary.stopped.is_some() {
+        ExitCode::from(1)
     } else if !checks_ok {
         ExitCode::from(3)
     } else {

@@ -88,6 +88,11 @@ pub struct RunArgs {
     /// wake for every slot.
     #[arg(long, default_value = DEFAULT_SEND_WINDOW)]
     pub send_window: String,
+    /// Largest send lag (send − plan) at p99 for which the figures still
+    /// describe the target; beyond it the generator was behind and rwg exits
+    /// 4. Default: the larger of 1ms and twice --send-window.
+    #[arg(long)]
+    pub max_lag: Option<String>,
     /// HTTP method.
     #[arg(short = 'X', long, default_value = "GET")]
     pub method: String,
@@ -275,6 +280,11 @@ impl RunArgs {
             precise: self.precise,
             lazy_reads: self.lazy_reads,
             send_window_ns: dur("--send-window", &self.send_window)?,
+            max_lag_ns: self
+                .max_lag
+                .as_deref()
+                .map(|s| dur("--max-lag", s))
+                .transpose()?,
             method,
             headers: self
                 .headers

@@ -129,6 +129,8 @@ pub struct Config {
     pub lazy_reads: bool,
     /// Fewest ns between two timer wake-ups of a core's dispatcher.
     pub send_window_ns: u64,
+    /// `--max-lag`; `None` = [`Config::lag_bound_ns`]'s default.
+    pub max_lag_ns: Option<u64>,
     pub method: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -147,6 +149,14 @@ impl Config {
     /// Whether requests go over HTTP/2 for sure (gRPC, h2c, or `--http2`).
     pub fn forced_h2(&self) -> bool {
         self.target.scheme.grpc() || self.h2c || self.http == HttpVersion::Http2
+    }
+
+    /// The send lag up to which the generator kept its schedule: `--max-lag`,
+    /// else the larger of 1 ms and twice the send window (sends due within
+    /// one window go out together by design).
+    pub fn lag_bound_ns(&self) -> u64 {
+        self.max_lag_ns
+            .unwrap_or_else(|| (2 * self.send_window_ns).max(1_000_000))
     }
 }
 

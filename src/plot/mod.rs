@@ -194,6 +194,7 @@ fn load(
         cooldown_ns: 0,
         interval_ns: Some(interval_ns),
         by_phase: true,
+        ..ReportOptions::default()
     };
     // The histogram pass comes first: it names a bad header or row exactly.
     let (distribution, end) = distribution(path)?;

@@ -8,6 +8,13 @@
 //! closed one second after they end, so records still in flight to the
 //! writer land in the right one; a straggler later than that is counted in
 //! the oldest interval still open.
+//!
+//! Arrivals that got no answer (skipped, timed out, failed) are logged too,
+//! as a second histogram per interval tagged `unanswered` ([`UNANSWERED_TAG`]):
+//! its count is the number of such arrivals (each recorded at 1 h, a value
+//! that means nothing), so `rwg report` can rank them above every answer as
+//! it does from the CSV, while tools that read untagged histograms only see
+//! the answered latencies as before.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -15,7 +22,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
+use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
 
@@ -24,6 +31,14 @@ use crate::record::Record;
 const NS_PER_SEC: u64 = 1_000_000_000;
 /// Highest trackable latency: one hour in ns.
 const MAX_TRACKABLE_NS: u64 = 3_600_000_000_000;
+/// The tag of the histograms that count arrivals without an answer.
+pub const UNANSWERED_TAG: &str = "unanswered";
+
+/// One open interval: answered latencies and the unanswered count.
+struct Interval {
+    answered: Histogram<u64>,
+    unanswered: u64,
+}
 
 pub struct HlogWriter {
     path: PathBuf,
@@ -32,7 +47,7 @@ pub struct HlogWriter {
     /// Run start: monotonic and Unix-epoch ns.
     start_mono_ns: u64,
     /// Open intervals by second index since the start.
-    open: BTreeMap<u64, Histogram<u64>>,
+    open: BTreeMap<u64, Interval>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -76,21 +91,30 @@ impl HlogWriter {
 
     #[inline]
     pub fn observe(&mut self, r: &Record) {
-        // Answered requests only (a gRPC OK is status 0, so not `status`).
-        if !r.answered() || !self.started() {
+        if !self.started() {
             return;
         }
-        let Some(latency_ns) = r.latency_ns() else {
-            return;
+        // Answered requests (a gRPC OK is status 0, so not `status`) in the
+        // second they completed; the others in the second they ended, or
+        // were due if they never started.
+        let answered_ns = r.answered().then(|| r.latency_ns()).flatten();
+        let at_ns = if r.done_ns != 0 {
+            r.done_ns
+        } else {
+            r.intended_ns
         };
-        let mut second = r.done_ns.saturating_sub(self.start_mono_ns) / NS_PER_SEC;
+        let mut second = at_ns.saturating_sub(self.start_mono_ns) / NS_PER_SEC;
         if let Some((&oldest, _)) = self.open.first_key_value() {
             second = second.max(oldest);
         }
-        self.open
-            .entry(second)
-            .or_insert_with(histogram)
-            .saturating_record(latency_ns.max(1));
+        let interval = self.open.entry(second).or_insert_with(|| Interval {
+            answered: histogram(),
+            unanswered: 0,
+        });
+        match answered_ns {
+            Some(latency_ns) => interval.answered.saturating_record(latency_ns.max(1)),
+            None => interval.unanswered += 1,
+        }
     }
 
     /// Writes intervals that ended more than a second before `now_mono_ns`.
@@ -103,25 +127,34 @@ impl HlogWriter {
             if *entry.key() + 2 > now_s {
                 break;
             }
-            let (second, h) = entry.remove_entry();
-            self.write_interval(second, &h)?;
+            let (second, interval) = entry.remove_entry();
+            self.write_interval(second, &interval)?;
         }
         Ok(())
     }
 
-    fn write_interval(&mut self, second: u64, h: &Histogram<u64>) -> io::Result<()> {
+    fn write_interval(&mut self, second: u64, interval: &Interval) -> io::Result<()> {
         // A builder with no headers writes nothing: it only lends a writer.
         let mut log =
             IntervalLogWriterBuilder::new().begin_log_with(&mut self.out, &mut self.serializer)?;
-        log.write_histogram(h, Duration::from_secs(second), Duration::from_secs(1), None)
-            .map_err(|e| io::Error::other(format!("{e:?}")))
+        let (start, length) = (Duration::from_secs(second), Duration::from_secs(1));
+        let failed = |e| io::Error::other(format!("{e:?}"));
+        log.write_histogram(&interval.answered, start, length, None)
+            .map_err(failed)?;
+        if interval.unanswered > 0 {
+            let mut h = histogram();
+            h.saturating_record_n(MAX_TRACKABLE_NS, interval.unanswered);
+            log.write_histogram(&h, start, length, Tag::new(UNANSWERED_TAG))
+                .map_err(failed)?;
+        }
+        Ok(())
     }
 
     /// Writes every open interval and flushes the file.
     pub fn finish(mut self) -> io::Result<()> {
         let open = std::mem::take(&mut self.open);
-        for (second, h) in &open {
-            self.write_interval(*second, h)?;
+        for (second, interval) in &open {
+            self.write_interval(*second, interval)?;
         }
         self.out.flush()
     }

@@ -1,7 +1,9 @@
 //! The live progress line (stderr, once a second): elapsed time, phase,
 //! planned rate, recorded and OK rates, requests in flight, errors, skipped,
 //! and the last second's latency p99. Fed by the writer thread, which sees
-//! every record anyway, so the cores pay nothing for it.
+//! every record anyway, so the cores pay nothing for it. As soon as a send
+//! lag (send − plan) passes the run's bound, the line says the generator is
+//! behind, before the verdict at the end does.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,10 +27,17 @@ pub struct Progress {
     errors_total: u64,
     skipped_total: u64,
     latency: Histogram<u64>,
+    /// Send lag beyond which the generator is behind its schedule.
+    lag_bound_ns: u64,
+    /// This second's sent records, those later than the bound, and the
+    /// largest lag: more than 1 % late is what the verdict's p99 calls behind.
+    sent: u64,
+    late: u64,
+    max_lag_ns: u64,
 }
 
 impl Progress {
-    pub fn new(phases: Vec<Phase>, start_ns: Arc<AtomicU64>) -> Progress {
+    pub fn new(phases: Vec<Phase>, start_ns: Arc<AtomicU64>, lag_bound_ns: u64) -> Progress {
         Progress {
             phases,
             start_ns,
@@ -39,12 +48,21 @@ impl Progress {
             skipped_total: 0,
             latency: Histogram::new_with_bounds(1, 3_600_000_000_000, 2)
                 .expect("static histogram bounds are valid"),
+            lag_bound_ns,
+            sent: 0,
+            late: 0,
+            max_lag_ns: 0,
         }
     }
 
     #[inline]
     pub fn observe(&mut self, r: &Record) {
         self.recorded += 1;
+        if let Some(lag_ns) = r.lag_ns() {
+            self.sent += 1;
+            self.late += u64::from(lag_ns > self.lag_bound_ns);
+            self.max_lag_ns = self.max_lag_ns.max(lag_ns);
+        }
         match r.outcome() {
             Outcome::Ok => self.ok += 1,
             Outcome::Skipped => self.skipped_total += 1,
@@ -92,8 +110,18 @@ impl Progress {
         } else {
             crate::base::units::fmt_ns(self.latency.value_at_quantile(0.99))
         };
+        let behind = if self.late * 100 > self.sent {
+            format!(
+                " | GENERATOR BEHIND: {:.1}% of sends late, lag up to {} (bound {})",
+                100.0 * self.late as f64 / self.sent as f64,
+                crate::base::units::fmt_ns(self.max_lag_ns),
+                crate::base::units::fmt_ns(self.lag_bound_ns)
+            )
+        } else {
+            String::new()
+        };
         let line = format!(
-            "[{:>6.1}s] phase {} (of {}) planned {} | recorded {}/s ok {}/s | in-flight {} | errors {} skipped {} | p99 {}\n",
+            "[{:>6.1}s] phase {} (of {}) planned {} | recorded {}/s ok {}/s | in-flight {} | errors {} skipped {} | p99 {}{behind}\n",
             elapsed_ns as f64 / 1e9,
             phase,
             self.phases.len(),
@@ -108,6 +136,9 @@ impl Progress {
         let _ = std::io::stderr().write_all(line.as_bytes());
         self.recorded = 0;
         self.ok = 0;
+        self.sent = 0;
+        self.late = 0;
+        self.max_lag_ns = 0;
         self.latency.reset();
     }
 }

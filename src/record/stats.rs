@@ -27,6 +27,9 @@ pub struct Stats {
     pub dropped: u64,
     pub status_errors: u64,
     pub skipped: u64,
+    /// Of `skipped`: skipped while the dispatcher was behind its schedule
+    /// by more than the lag bound (the generator, not the target).
+    pub skipped_behind: u64,
     /// Failures by `ErrorKind` (index = repr).
     pub failures: [u64; 8],
     /// Responses per status code (index = code: every three-digit code,
@@ -37,8 +40,12 @@ pub struct Stats {
     pub latency: Histogram<u64>,
     /// Service time (done − sent) of answered requests.
     pub service: Histogram<u64>,
-    /// Send lag (sent − intended) of every sent request.
+    /// Send lag (sent − intended) of every sent request: includes waits for
+    /// a connection.
     pub lag: Histogram<u64>,
+    /// Dispatch lag (a worker began − intended) of every started request:
+    /// how late the generator itself was, before any wait for the target.
+    pub dispatch_lag: Histogram<u64>,
     pub first_intended_ns: u64,
     pub last_intended_ns: u64,
     pub last_done_ns: u64,
@@ -56,12 +63,14 @@ impl Default for Stats {
             dropped: 0,
             status_errors: 0,
             skipped: 0,
+            skipped_behind: 0,
             failures: [0; 8],
             statuses: vec![0; 1000],
             bytes: 0,
             latency: histogram(),
             service: histogram(),
             lag: histogram(),
+            dispatch_lag: histogram(),
             first_intended_ns: u64::MAX,
             last_intended_ns: 0,
             last_done_ns: 0,
@@ -121,6 +130,7 @@ impl Stats {
         self.dropped += other.dropped;
         self.status_errors += other.status_errors;
         self.skipped += other.skipped;
+        self.skipped_behind += other.skipped_behind;
         for (a, b) in self.failures.iter_mut().zip(other.failures) {
             *a += b;
         }
@@ -132,6 +142,7 @@ impl Stats {
         let _ = self.latency.add(&other.latency);
         let _ = self.service.add(&other.service);
         let _ = self.lag.add(&other.lag);
+        let _ = self.dispatch_lag.add(&other.dispatch_lag);
         self.first_intended_ns = self.first_intended_ns.min(other.first_intended_ns);
         self.last_intended_ns = self.last_intended_ns.max(other.last_intended_ns);
         self.last_done_ns = self.last_done_ns.max(other.last_done_ns);
@@ -184,6 +195,24 @@ impl CoreStats {
         self.overall.record(r, self.slo_ns);
         if let Some(p) = self.phases.get_mut(r.phase as usize) {
             p.record(r, self.slo_ns);
+        }
+    }
+
+    /// A worker began a request `lag_ns` after its intended instant.
+    #[inline]
+    pub fn dispatched(&mut self, phase: u16, lag_ns: u64) {
+        self.overall.dispatch_lag.saturating_record(lag_ns.max(1));
+        if let Some(p) = self.phases.get_mut(phase as usize) {
+            p.dispatch_lag.saturating_record(lag_ns.max(1));
+        }
+    }
+
+    /// An arrival skipped while the dispatcher was behind (counted once
+    /// more, after [`CoreStats::record`] counted it as skipped).
+    pub fn skipped_behind(&mut self, phase: u16) {
+        self.overall.skipped_behind += 1;
+        if let Some(p) = self.phases.get_mut(phase as usize) {
+            p.skipped_behind += 1;
         }
     }
 

@@ -13,6 +13,7 @@ use super::csv_row::Row;
 use super::figures::{
     Analysis, Count, Figures, Percentiles, PhaseFigures, ReportError, ReportOptions, MAX_BUCKETS,
 };
+use super::quantile::Distribution;
 
 /// Most distinct phases tracked by `by_phase`.
 pub(super) const MAX_PHASES: usize = 4_096;
@@ -99,6 +100,12 @@ impl<C: Counter> Extremes<C> {
         let _ = self.hist.record(ns);
         self.min = self.min.min(ns);
         self.max = self.max.max(ns);
+    }
+
+    /// With `unanswered` samples ranked above every recorded one.
+    fn distribution(&self, unanswered: u64) -> Option<Distribution> {
+        let d = Distribution::of(&self.hist, unanswered, Some((self.min, self.max)));
+        (d.samples > 0).then_some(d)
     }
 
     fn percentiles(&self) -> Option<Percentiles> {
@@ -188,8 +195,10 @@ impl<C: Counter> Acc<C> {
     }
 
     /// Figures over `[start_ns, end_ns]`; for overall and phases pass `None`
-    /// to use the first and last planned timestamp.
-    fn figures(&self, span: Option<(u64, u64)>) -> Figures {
+    /// to use the first and last planned timestamp. `distributions`: the
+    /// percentiles with intervals too (a few thousand histogram look-ups:
+    /// overall and phases, not every interval bucket).
+    fn figures(&self, span: Option<(u64, u64)>, distributions: bool) -> Figures {
         let (start_ns, end_ns) = match span {
             Some(span) => span,
             None if self.total == 0 => (0, 0),
@@ -223,6 +232,13 @@ impl<C: Counter> Acc<C> {
             throughput_per_sec: per_sec(self.responses, duration_ns),
             latency: self.latency.percentiles(),
             lag: self.lag.percentiles(),
+            latency_all: distributions
+                .then(|| self.latency.distribution(self.total - self.responses))
+                .flatten(),
+            latency_answered: distributions
+                .then(|| self.latency.distribution(0))
+                .flatten(),
+            send_lag: distributions.then(|| self.lag.distribution(0)).flatten(),
             max_in_flight: self.max_in_flight,
         }
     }
@@ -322,7 +338,7 @@ impl Accumulators {
             .iter()
             .map(|(phase, acc)| PhaseFigures {
                 phase: *phase,
-                figures: acc.figures(None),
+                figures: acc.figures(None, true),
             })
             .collect();
         let empty = Acc::<u32>::new();
@@ -333,7 +349,7 @@ impl Accumulators {
             .map(|(i, acc)| {
                 let start = self.lo_ns.saturating_add(i as u64 * self.interval_ns);
                 let span = (start, start.saturating_add(self.interval_ns));
-                acc.as_deref().unwrap_or(&empty).figures(Some(span))
+                acc.as_deref().unwrap_or(&empty).figures(Some(span), false)
             })
             .collect();
         Analysis {
@@ -344,9 +360,10 @@ impl Accumulators {
             warmup_ns: self.opts.warmup_ns,
             cooldown_ns: self.opts.cooldown_ns,
             interval_ns: self.opts.interval_ns,
-            overall: self.overall.figures(None),
+            overall: self.overall.figures(None, true),
             phases,
             timeseries,
+            verdict: Default::default(),
         }
     }
 }

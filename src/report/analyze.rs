@@ -110,7 +110,8 @@ fn analyze_inputs(
             message: format!("more than {MAX_PHASES} phases: per-phase figures incomplete"),
         });
     }
-    let analysis = acc.finish(inputs.iter().map(|(n, _)| n.to_string()).collect());
+    let mut analysis = acc.finish(inputs.iter().map(|(n, _)| n.to_string()).collect());
+    analysis.verdict = analysis.judge(opts.lag_bound_ns);
     Ok(Outcome {
         analysis,
         diagnostics,

@@ -5,15 +5,21 @@
 //!   a bare number is a count, `N%` a percentage of total;
 //! - `achieved`: responses as a percentage of scheduled arrivals (`achieved>99%`);
 //! - rates `offered`, `throughput`: per second;
-//! - latency `min max pNN` (e.g. `p50`, `p99.9`), and `lag_min lag_max lag_pNN`
-//!   (send − plan): a duration (`ns us ms s m`, bare number = seconds).
+//! - latency over all arrivals `min max pNN` (e.g. `p50`, `p99.9`; an arrival
+//!   without an answer ranks above every answer, so `p99<20ms` fails when
+//!   more than 1 % got none), over answered requests only `answered_min
+//!   answered_max answered_pNN`, and `lag_min lag_max lag_pNN` (send − plan):
+//!   a duration (`ns us ms s m`, bare number = seconds). Percentiles carry a
+//!   95 % interval: a check whose interval straddles its threshold says it
+//!   is not conclusive.
 //!
 //! Values come from any [`CheckSource`]: the `rwg report` [`Figures`] or the
 //! end-of-run summary of `rwg run`.
 
 use crate::base::units::fmt_ns;
 use crate::base::units::parse_duration_ns;
-use crate::report::figures::{pct, Figures, Percentiles};
+use crate::report::figures::{pct, Figures};
+use crate::report::quantile::Distribution;
 
 /// Counted outcomes a check can refer to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,28 +44,47 @@ pub enum RateMetric {
 /// Distributions a check can refer to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Series {
-    /// done − intended.
+    /// done − intended over all arrivals (the unanswered rank last).
     Latency,
+    /// done − intended over answered requests only.
+    AnsweredLatency,
     /// sent − intended.
     Lag,
-}
-
-/// For sources that keep a few percentiles (in µs): the one at `quantile`,
-/// in ns, or `None` when it is not kept.
-pub fn pick_quantile_ns(kept_us: &[(f64, f64)], quantile: f64) -> Option<u64> {
-    kept_us
-        .iter()
-        .find(|(q, _)| (q - quantile).abs() < 1e-9)
-        .map(|(_, us)| (us * 1000.0).round() as u64)
 }
 
 /// The values checks are evaluated against.
 pub trait CheckSource {
     fn count(&self, metric: CountMetric) -> u64;
     fn rate_per_sec(&self, metric: RateMetric) -> f64;
-    /// Value at `quantile` (0 = min, 1 = max) in ns; `None` when there are no
-    /// samples or the source does not keep that quantile.
-    fn quantile_ns(&self, series: Series, quantile: f64) -> Option<u64>;
+    /// The distribution of `series`; `None` when the source has none.
+    fn distribution(&self, series: Series) -> Option<&Distribution>;
+}
+
+/// A value of a distribution in ns; `None` = among the unanswered (ranks
+/// above any duration).
+type RankedNs = Option<u64>;
+
+/// (value, 95 % interval) at `quantile` (0 = min, 1 = max, exact); `None`
+/// when there are no samples or the quantile is not kept.
+fn ranked_value(d: &Distribution, quantile: f64) -> Option<(RankedNs, RankedNs, RankedNs)> {
+    let ns = |us: Option<f64>| us.map(|us| (us * 1000.0).round() as u64);
+    if d.samples == 0 {
+        return None;
+    }
+    if quantile == 0.0 {
+        let v = ns(d.min_us);
+        return Some((v, v, v));
+    }
+    if quantile == 1.0 {
+        let v = ns(d.max_us);
+        return Some((v, v, v));
+    }
+    let p = d.find(quantile)?;
+    Some((ns(p.us), ns(p.ci95_low_us), ns(p.ci95_high_us)))
+}
+
+fn ranked_text(v: RankedNs) -> String {
+    v.map_or_else(|| "unanswered".to_string(), fmt_ns)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -102,10 +127,25 @@ pub struct CheckResult {
     /// The measured value, formatted like the threshold (`n/a` when missing).
     pub actual: String,
     pub passed: bool,
+    /// For a percentile whose 95 % interval straddles the threshold: the
+    /// interval (`48.00ms–57.00ms`); the verdict could go either way.
+    pub not_conclusive: Option<String>,
+}
+
+impl CheckResult {
+    /// `pass`, `FAIL`, or either with `, not conclusive: 95 % CI lo–hi`.
+    pub fn verdict(&self) -> String {
+        let word = if self.passed { "pass" } else { "FAIL" };
+        match &self.not_conclusive {
+            Some(ci) => format!("{word}, not conclusive: 95 % CI {ci}"),
+            None => word.to_string(),
+        }
+    }
 }
 
 const METRICS: &str = "total, ok, goodput, slo_violations, dropped, errors, skipped, \
-responses, achieved, offered, throughput, min, max, pNN, lag_min, lag_max, lag_pNN";
+responses, achieved, offered, throughput, min, max, pNN, answered_min, answered_max, \
+answered_pNN, lag_min, lag_max, lag_pNN";
 
 impl Check {
     /// Parses `METRIC OP VALUE`; the error names the bad part.
@@ -172,12 +212,22 @@ impl Check {
         &self.expr
     }
 
+    fn holds(&self, v: f64, limit: f64) -> bool {
+        match self.op {
+            Op::Lt => v < limit,
+            Op::Le => v <= limit,
+            Op::Gt => v > limit,
+            Op::Ge => v >= limit,
+            Op::Eq => v == limit,
+        }
+    }
+
     /// Evaluates against `src`. A value the source lacks fails the check.
     pub fn evaluate(&self, src: &dyn CheckSource) -> CheckResult {
+        if let (Metric::Quantile(series, q), Threshold::Ns(limit)) = (self.metric, self.threshold) {
+            return self.evaluate_quantile(src.distribution(series), q, limit);
+        }
         let actual: Option<(f64, f64, String)> = match (self.metric, self.threshold) {
-            (Metric::Quantile(series, q), Threshold::Ns(limit)) => src
-                .quantile_ns(series, q)
-                .map(|ns| (ns as f64, limit as f64, fmt_ns(ns))),
             (Metric::Count(c), Threshold::Number(limit)) => {
                 let n = src.count(c);
                 Some((n as f64, limit, n.to_string()))
@@ -197,22 +247,40 @@ impl Check {
             _ => None,
         };
         let (passed, actual) = match actual {
-            Some((v, limit, text)) => {
-                let passed = match self.op {
-                    Op::Lt => v < limit,
-                    Op::Le => v <= limit,
-                    Op::Gt => v > limit,
-                    Op::Ge => v >= limit,
-                    Op::Eq => v == limit,
-                };
-                (passed, text)
-            }
+            Some((v, limit, text)) => (self.holds(v, limit), text),
             None => (false, "n/a".to_string()),
         };
         CheckResult {
             expr: self.expr.clone(),
             actual,
             passed,
+            not_conclusive: None,
+        }
+    }
+
+    /// A percentile against a duration: unanswered ranks above any
+    /// duration; the 95 % interval decides whether the answer is conclusive.
+    fn evaluate_quantile(&self, d: Option<&Distribution>, q: f64, limit_ns: u64) -> CheckResult {
+        let value = d.and_then(|d| ranked_value(d, q));
+        let Some((v, low, high)) = value else {
+            return CheckResult {
+                expr: self.expr.clone(),
+                actual: "n/a".to_string(),
+                passed: false,
+                not_conclusive: None,
+            };
+        };
+        let as_f64 = |v: RankedNs| v.map_or(f64::INFINITY, |ns| ns as f64);
+        let limit = limit_ns as f64;
+        let passed = self.holds(as_f64(v), limit);
+        let conclusive =
+            self.holds(as_f64(low), limit) == passed && self.holds(as_f64(high), limit) == passed;
+        CheckResult {
+            expr: self.expr.clone(),
+            actual: ranked_text(v),
+            passed,
+            not_conclusive: (!conclusive)
+                .then(|| format!("{}–{}", ranked_text(low), ranked_text(high))),
         }
     }
 }
@@ -247,12 +315,15 @@ fn parse_metric(name: &str) -> Option<Metric> {
         "throughput" => return Some(Metric::Rate(RateMetric::Throughput)),
         _ => {}
     }
-    let (series, q) = match name.strip_prefix("lag_") {
-        Some(q) => (Series::Lag, q),
-        None => (
+    let (series, q) = if let Some(q) = name.strip_prefix("lag_") {
+        (Series::Lag, q)
+    } else if let Some(q) = name.strip_prefix("answered_") {
+        (Series::AnsweredLatency, q)
+    } else {
+        (
             Series::Latency,
             name.strip_prefix("latency_").unwrap_or(name),
-        ),
+        )
     };
     let quantile = match q {
         "min" => 0.0,
@@ -290,24 +361,12 @@ impl CheckSource for Figures {
         }
     }
 
-    fn quantile_ns(&self, series: Series, quantile: f64) -> Option<u64> {
-        let p: &Percentiles = match series {
-            Series::Latency => self.latency.as_ref()?,
-            Series::Lag => self.lag.as_ref()?,
-        };
-        pick_quantile_ns(
-            &[
-                (0.0, p.min_us),
-                (0.5, p.p50_us),
-                (0.75, p.p75_us),
-                (0.9, p.p90_us),
-                (0.95, p.p95_us),
-                (0.99, p.p99_us),
-                (0.999, p.p999_us),
-                (1.0, p.max_us),
-            ],
-            quantile,
-        )
+    fn distribution(&self, series: Series) -> Option<&Distribution> {
+        match series {
+            Series::Latency => self.latency_all.as_ref(),
+            Series::AnsweredLatency => self.latency_answered.as_ref(),
+            Series::Lag => self.send_lag.as_ref(),
+        }
     }
 }
 
@@ -315,22 +374,58 @@ impl CheckSource for Figures {
 mod tests {
     use super::*;
     use crate::report::figures::Count;
+    use crate::report::quantile::EstimateJson;
+
+    fn est(name: &str, q: f64, us: Option<f64>, ci: (Option<f64>, Option<f64>)) -> EstimateJson {
+        EstimateJson {
+            name: name.into(),
+            quantile: q,
+            us,
+            ci95_low_us: ci.0,
+            ci95_high_us: ci.1,
+            reliable: true,
+        }
+    }
 
     fn figures() -> Figures {
         let c = |count| Count {
             count,
             per_sec: 0.0,
         };
-        let p = Percentiles {
+        let all = Distribution {
+            samples: 1000,
+            unanswered: 10,
+            min_us: Some(100.0),
+            max_us: None,
+            percentiles: vec![
+                est("p50", 0.5, Some(1_000.0), (Some(900.0), Some(1_000.0))),
+                est("p90", 0.9, Some(2_000.0), (Some(1_900.0), Some(2_100.0))),
+                est(
+                    "p99",
+                    0.99,
+                    Some(40_000.0),
+                    (Some(30_000.0), Some(60_000.0)),
+                ),
+                est("p99.9", 0.999, None, (None, None)),
+            ],
+        };
+        let answered = Distribution {
             samples: 990,
-            min_us: 100.0,
-            p50_us: 1_000.0,
-            p75_us: 1_500.0,
-            p90_us: 2_000.0,
-            p95_us: 3_000.0,
-            p99_us: 40_000.0,
-            p999_us: 90_000.0,
-            max_us: 500_000.0,
+            unanswered: 0,
+            max_us: Some(500_000.0),
+            percentiles: vec![est(
+                "p99.9",
+                0.999,
+                Some(90_000.0),
+                (Some(80_000.0), Some(95_000.0)),
+            )],
+            ..all.clone()
+        };
+        let lag = Distribution {
+            samples: 990,
+            unanswered: 0,
+            percentiles: vec![est("p99", 0.99, Some(800.0), (Some(700.0), Some(900.0)))],
+            ..answered.clone()
         };
         Figures {
             total: c(1000),
@@ -343,33 +438,45 @@ mod tests {
             responses: c(990),
             offered_per_sec: 100.0,
             throughput_per_sec: 99.0,
-            latency: Some(p),
-            lag: Some(Percentiles { p99_us: 800.0, ..p }),
+            latency_all: Some(all),
+            latency_answered: Some(answered),
+            send_lag: Some(lag),
             ..Figures::default()
         }
     }
 
-    fn run(expr: &str) -> (String, bool) {
+    fn run(expr: &str) -> (String, String) {
         let r = Check::parse(expr).expect(expr).evaluate(&figures());
-        (r.actual, r.passed)
+        (r.actual.clone(), r.verdict())
     }
 
     #[test]
     fn evaluates() {
-        assert_eq!(run("p99<50ms"), ("40.00ms".into(), true));
-        assert_eq!(run("p50<=1ms"), ("1.00ms".into(), true));
-        assert_eq!(run("p50 < 1ms"), ("1.00ms".into(), false));
-        assert_eq!(run("p99.9<50ms"), ("90.00ms".into(), false));
-        assert_eq!(run("max<1s"), ("500.00ms".into(), true));
-        assert_eq!(run("lag_p99<1ms"), ("800.0us".into(), true));
-        assert_eq!(run("errors<0.1%"), ("0.400%".into(), false));
-        assert_eq!(run("errors<5"), ("4".into(), true));
-        assert_eq!(run("goodput>99%"), ("97.500%".into(), false));
-        assert_eq!(run("dropped<1%"), ("1.000%".into(), false));
-        assert_eq!(run("dropped<=1%"), ("1.000%".into(), true));
-        assert_eq!(run("achieved>=99%"), ("99.000%".into(), true));
-        assert_eq!(run("throughput>50"), ("99.0/s".into(), true));
-        assert_eq!(run("p99.99<1s"), ("n/a".into(), false));
+        let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            run("p99<50ms"),
+            s("40.00ms", "pass, not conclusive: 95 % CI 30.00ms–60.00ms")
+        );
+        assert_eq!(run("p99<100ms"), s("40.00ms", "pass"));
+        assert_eq!(run("p50<=1ms"), s("1.00ms", "pass"));
+        assert_eq!(
+            run("p50 < 1ms"),
+            s("1.00ms", "FAIL, not conclusive: 95 % CI 900.0us–1.00ms")
+        );
+        assert_eq!(run("p99.9<50ms"), s("unanswered", "FAIL"));
+        assert_eq!(run("p99.9>50ms"), s("unanswered", "pass"));
+        assert_eq!(run("answered_p99.9<50ms"), s("90.00ms", "FAIL"));
+        assert_eq!(run("max<1s"), s("unanswered", "FAIL"));
+        assert_eq!(run("answered_max<1s"), s("500.00ms", "pass"));
+        assert_eq!(run("lag_p99<1ms"), s("800.0us", "pass"));
+        assert_eq!(run("errors<0.1%"), s("0.400%", "FAIL"));
+        assert_eq!(run("errors<5"), s("4", "pass"));
+        assert_eq!(run("goodput>99%"), s("97.500%", "FAIL"));
+        assert_eq!(run("dropped<1%"), s("1.000%", "FAIL"));
+        assert_eq!(run("dropped<=1%"), s("1.000%", "pass"));
+        assert_eq!(run("achieved>=99%"), s("99.000%", "pass"));
+        assert_eq!(run("throughput>50"), s("99.0/s", "pass"));
+        assert_eq!(run("p99.99<1s"), s("n/a", "FAIL"));
     }
 
     #[test]

@@ -9,12 +9,19 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::quantile::Distribution;
+use super::verdict::{judge, Evidence, Verdict};
+
 /// Most interval buckets one analysis will hold (each costs ~0.1–0.3 MB,
 /// growing with the largest latency in it).
 pub const MAX_BUCKETS: u64 = 20_000;
 
+/// The default `--max-lag` of `rwg report`: `rwg run`'s with the default
+/// send window.
+pub const DEFAULT_LAG_BOUND_NS: u64 = 1_000_000;
+
 /// What `rwg report` was asked for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ReportOptions {
     pub files: Vec<PathBuf>,
     /// Latency objective: ok rows at or under it are goodput.
@@ -26,6 +33,22 @@ pub struct ReportOptions {
     /// Time-series bucket length.
     pub interval_ns: Option<u64>,
     pub by_phase: bool,
+    /// Send lag at p99 beyond which the generator was behind (`--max-lag`).
+    pub lag_bound_ns: u64,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            files: Vec::new(),
+            slo_ns: None,
+            warmup_ns: 0,
+            cooldown_ns: 0,
+            interval_ns: None,
+            by_phase: false,
+            lag_bound_ns: DEFAULT_LAG_BOUND_NS,
+        }
+    }
 }
 
 /// A count and its rate over the figures' duration.
@@ -78,6 +101,14 @@ pub struct Figures {
     pub latency: Option<Percentiles>,
     /// sent − intended, over rows that were sent.
     pub lag: Option<Percentiles>,
+    /// done − intended over every row, those without a response ranking
+    /// above every answer, with 95 % intervals (overall and phases only).
+    pub latency_all: Option<Distribution>,
+    /// done − intended over responses, with 95 % intervals (overall and
+    /// phases only).
+    pub latency_answered: Option<Distribution>,
+    /// sent − intended, with 95 % intervals (overall and phases only).
+    pub send_lag: Option<Distribution>,
     pub max_in_flight: u64,
 }
 
@@ -119,6 +150,30 @@ pub struct Analysis {
     /// earliest + warmup + i × interval.
     #[serde(skip)]
     pub timeseries: Vec<Figures>,
+    /// Whether the figures describe the target or the generator.
+    pub verdict: Verdict,
+}
+
+impl Analysis {
+    /// Judges the overall figures (the CSV does not say why an arrival was
+    /// skipped, nor how many workers there were).
+    pub fn judge(&self, lag_bound_ns: u64) -> Verdict {
+        let o = &self.overall;
+        let empty = Distribution::default();
+        judge(&Evidence {
+            scheduled: o.total.count,
+            answered: o.responses.count,
+            lag: o.send_lag.as_ref().unwrap_or(&empty),
+            lag_name: "send lag (which includes waits for a connection)",
+            lag_bound_ns,
+            skipped_worker_cap: None,
+            skipped_generator_behind: None,
+            skipped: o.skipped.count,
+            workers: None,
+            open_loop: true,
+            latency_all: o.latency_all.as_ref().unwrap_or(&empty),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

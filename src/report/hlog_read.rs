@@ -15,8 +15,9 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::figures::{ReportError, MAX_BUCKETS};
-use crate::base::units::fmt_ns;
+use crate::record::hlog::UNANSWERED_TAG;
 use crate::report::check::{CheckSource, CountMetric, RateMetric, Series};
+use crate::report::quantile::{Distribution, QUANTILES};
 
 /// Merged interval logs.
 pub struct HlogAnalysis {
@@ -28,6 +29,12 @@ pub struct HlogAnalysis {
     pub end_s: f64,
     /// (bucket start, Unix-epoch s; merged histogram) per `interval`.
     pub timeseries: Vec<(f64, Histogram<u64>)>,
+    /// Arrivals without an answer (the `unanswered`-tagged histograms).
+    pub unanswered: u64,
+    /// Latency over all arrivals (the unanswered rank last) and over
+    /// answered ones, with 95 % intervals.
+    pub latency_all: Distribution,
+    pub latency_answered: Distribution,
 }
 
 /// HdrHistogram V2 encodings: plain, and zlib-compressed around a plain one.
@@ -107,6 +114,7 @@ pub fn analyze_hlog_bytes(
     interval_ns: Option<u64>,
 ) -> Result<HlogAnalysis, ReportError> {
     let mut intervals: Vec<(f64, f64, Histogram<u64>)> = Vec::new();
+    let mut unanswered = 0u64;
     let mut deserializer = Deserializer::new();
     for &(name, data) in files {
         let mut base_s = 0.0;
@@ -130,6 +138,10 @@ pub fn analyze_hlog_bytes(
                     let h = decode_histogram(&mut deserializer, &bytes).map_err(|e| {
                         ReportError(format!("{name}: interval {}: bad histogram ({e})", i + 1))
                     })?;
+                    if iv.tag().is_some_and(|t| t.as_str() == UNANSWERED_TAG) {
+                        unanswered = unanswered.saturating_add(h.len());
+                        continue;
+                    }
                     let start = base_s + iv.start_timestamp().as_secs_f64();
                     intervals.push((start, start + iv.duration().as_secs_f64(), h));
                 }
@@ -171,6 +183,9 @@ pub fn analyze_hlog_bytes(
     Ok(HlogAnalysis {
         files: files.iter().map(|(name, _)| name.to_string()).collect(),
         intervals: intervals.len() as u64,
+        unanswered,
+        latency_all: Distribution::of(&overall, unanswered, None),
+        latency_answered: Distribution::of(&overall, 0, None),
         overall,
         start_s,
         end_s,
@@ -178,24 +193,19 @@ pub fn analyze_hlog_bytes(
     })
 }
 
-const QUANTILES: [(&str, f64); 6] = [
-    ("p50", 0.5),
-    ("p75", 0.75),
-    ("p90", 0.9),
-    ("p95", 0.95),
-    ("p99", 0.99),
-    ("p99.9", 0.999),
-];
-
 #[derive(Serialize)]
-struct JsonFigures {
+struct JsonFigures<'a> {
     files: Vec<String>,
     intervals: u64,
     start_s: f64,
     end_s: f64,
     responses: u64,
     responses_per_sec: f64,
+    unanswered: u64,
+    /// Answered requests only (as before the `unanswered` tag).
     latency_us: std::collections::BTreeMap<String, f64>,
+    latency_all: &'a Distribution,
+    latency_answered: &'a Distribution,
 }
 
 impl HlogAnalysis {
@@ -219,14 +229,22 @@ impl HlogAnalysis {
             h.len(),
             h.len() as f64 / self.duration_s()
         );
-        if h.is_empty() {
+        if self.unanswered > 0 {
+            let _ = writeln!(t, "  unanswered {}", self.unanswered);
+        }
+        if self.latency_all.samples == 0 {
             return t;
         }
-        let mut line = format!("  latency    min {}", fmt_ns(h.min()));
-        for (name, q) in QUANTILES {
-            let _ = write!(line, "  {name} {}", fmt_ns(h.value_at_quantile(q)));
-        }
-        let _ = writeln!(t, "{line}  max {}", fmt_ns(h.max()));
+        let _ = writeln!(
+            t,
+            "  latency (all arrivals, 95% CI)\n    {}",
+            self.latency_all.to_text(true)
+        );
+        let _ = writeln!(
+            t,
+            "  latency (answered)  {}",
+            self.latency_answered.to_text(false)
+        );
         t
     }
 
@@ -247,7 +265,10 @@ impl HlogAnalysis {
             end_s: self.end_s,
             responses: h.len(),
             responses_per_sec: h.len() as f64 / self.duration_s(),
+            unanswered: self.unanswered,
             latency_us,
+            latency_all: &self.latency_all,
+            latency_answered: &self.latency_answered,
         };
         serde_json::to_string_pretty(&figures).unwrap_or_default()
     }
@@ -295,15 +316,12 @@ impl CheckSource for HlogAnalysis {
         self.overall.len() as f64 / self.duration_s()
     }
 
-    fn quantile_ns(&self, series: Series, quantile: f64) -> Option<u64> {
-        if series != Series::Latency || self.overall.is_empty() {
-            return None;
+    fn distribution(&self, series: Series) -> Option<&Distribution> {
+        match series {
+            Series::Latency => Some(&self.latency_all),
+            Series::AnsweredLatency => Some(&self.latency_answered),
+            Series::Lag => None,
         }
-        Some(match quantile {
-            q if q <= 0.0 => self.overall.min(),
-            q if q >= 1.0 => self.overall.max(),
-            q => self.overall.value_at_quantile(q),
-        })
     }
 }
 
@@ -314,6 +332,11 @@ mod tests {
     use crate::record::Record;
 
     fn write_log(path: &std::path::Path, latencies_ns: &[u64]) {
+        write_log_with_unanswered(path, latencies_ns, 0);
+    }
+
+    /// Also `unanswered` timed-out arrivals, in the first second.
+    fn write_log_with_unanswered(path: &std::path::Path, latencies_ns: &[u64], unanswered: u64) {
         let mut w = HlogWriter::create(path).unwrap();
         let start_ns = 1_000_000_000_000;
         w.begin(start_ns, 1_700_000_000_000_000_000).unwrap();
@@ -324,6 +347,15 @@ mod tests {
                 sent_ns: done_ns - lat,
                 done_ns,
                 status: 200,
+                ..Record::default()
+            });
+        }
+        for _ in 0..unanswered {
+            w.observe(&Record {
+                intended_ns: start_ns,
+                sent_ns: start_ns,
+                done_ns: start_ns + 5,
+                error: crate::base::kind::ErrorKind::Timeout as u8,
                 ..Record::default()
             });
         }
@@ -353,8 +385,32 @@ mod tests {
         let per_bucket: Vec<u64> = merged.timeseries.iter().map(|(_, h)| h.len()).collect();
         let single_bucket: Vec<u64> = single.timeseries.iter().map(|(_, h)| h.len()).collect();
         assert_eq!(per_bucket, single_bucket);
-        let p99 = merged.quantile_ns(Series::Latency, 0.99).unwrap();
-        assert!((22_000_000..=23_200_000).contains(&p99), "{p99}");
+        let p99 = merged.latency_all.find(0.99).unwrap().us.unwrap();
+        assert!((22_000.0..=23_200.0).contains(&p99), "{p99}");
+    }
+
+    /// Unanswered arrivals travel in `unanswered`-tagged histograms: merged
+    /// logs rank them last as the CSV does, and the answered latencies stay
+    /// the untagged histograms other tools read.
+    #[test]
+    fn unanswered_arrivals_merge_and_rank_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pa, pb) = (dir.path().join("a.hlog"), dir.path().join("b.hlog"));
+        let a: Vec<u64> = (1..=500).map(|i| i * 10_000).collect();
+        write_log_with_unanswered(&pa, &a, 6);
+        write_log_with_unanswered(&pb, &a, 4);
+        let merged = analyze_hlogs(&[pa.clone(), pb], None).unwrap();
+        assert_eq!(merged.unanswered, 10);
+        assert_eq!(
+            merged.overall.len(),
+            1000,
+            "tagged counts stay out of the latencies"
+        );
+        assert_eq!(merged.latency_all.samples, 1010);
+        assert_eq!(merged.latency_all.find(0.999).unwrap().us, None);
+        assert!(merged.latency_answered.find(0.999).unwrap().us.is_some());
+        let text = std::fs::read_to_string(&pa).unwrap();
+        assert_eq!(text.matches("Tag=unanswered,").count(), 1, "{text}");
     }
 
     /// Found by fuzzing: the time series had no bound on its buckets (a

@@ -16,6 +16,7 @@ pub mod hlog_read;
 pub mod quantile;
 pub mod render;
 pub mod summary;
+pub mod verdict;
 
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,7 @@
 //! Their values are read from the histogram at the bucket edges facing
 //! outwards, so its 3-digit resolution never narrows the interval.
 
-use hdrhistogram::Histogram;
+use hdrhistogram::{Counter, Histogram};
 use serde::Serialize;
 
 /// The percentiles every summary and report prints, as (name, quantile).
@@ -98,12 +98,12 @@ pub fn min_samples(quantile: f64) -> u64 {
 
 /// A latency distribution over ranked samples: the answered ones (in the
 /// histogram) and `unanswered` more that rank above all of them.
-pub struct Ranked<'a> {
-    pub answered: &'a Histogram<u64>,
+pub struct Ranked<'a, C: Counter> {
+    pub answered: &'a Histogram<C>,
     pub unanswered: u64,
 }
 
-impl Ranked<'_> {
+impl<C: Counter> Ranked<'_, C> {
     pub fn samples(&self) -> u64 {
         self.answered.len() + self.unanswered
     }
@@ -156,6 +156,87 @@ impl Ranked<'_> {
     }
 }
 
+/// A distribution as the summary, the report and the checks see it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Distribution {
+    /// Ranked samples: the answered ones and the `unanswered`.
+    pub samples: u64,
+    /// Arrivals without an answer, ranked above every answered one.
+    pub unanswered: u64,
+    /// Smallest answered value (exact where the source keeps it).
+    pub min_us: Option<f64>,
+    /// Largest value; `null` when an arrival got no answer.
+    pub max_us: Option<f64>,
+    pub percentiles: Vec<EstimateJson>,
+}
+
+impl Distribution {
+    /// From a histogram of answered values, the count of unanswered ones,
+    /// and the exact (min, max) of the answered values where known.
+    pub fn of<C: Counter>(
+        h: &Histogram<C>,
+        unanswered: u64,
+        exact: Option<(u64, u64)>,
+    ) -> Distribution {
+        let ranked = Ranked {
+            answered: h,
+            unanswered,
+        };
+        let (min_ns, max_ns) = match exact {
+            Some(mm) => mm,
+            None if h.is_empty() => (0, 0),
+            None => (h.min(), h.max()),
+        };
+        Distribution {
+            samples: ranked.samples(),
+            unanswered,
+            min_us: (!h.is_empty()).then_some(min_ns as f64 / 1e3),
+            max_us: (unanswered == 0 && !h.is_empty()).then_some(max_ns as f64 / 1e3),
+            percentiles: ranked
+                .estimates()
+                .iter()
+                .map(|(name, e)| e.to_json(name))
+                .collect(),
+        }
+    }
+
+    /// The kept percentile at `quantile`, if any.
+    pub fn find(&self, quantile: f64) -> Option<&EstimateJson> {
+        self.percentiles
+            .iter()
+            .find(|p| (p.quantile - quantile).abs() < 1e-9)
+    }
+
+    /// The percentiles as text, each with its interval:
+    /// `p50 1.20ms [1.10ms–1.30ms]`; `unanswered` where it falls among the
+    /// unanswered; `(few samples)` after one with n < 10 / (1 − q).
+    pub fn to_text(&self, with_ci: bool) -> String {
+        let us = |v: Option<f64>| match v {
+            Some(us) => crate::base::units::fmt_us(us),
+            None => "unanswered".to_string(),
+        };
+        let mut parts = Vec::new();
+        if let Some(min) = self.min_us {
+            parts.push(format!("min {}", us(Some(min))));
+        }
+        for p in &self.percentiles {
+            let mut s = format!("{} {}", p.name, us(p.us));
+            let exact = p.ci95_low_us == p.us && p.ci95_high_us == p.us;
+            if with_ci && !exact {
+                s += &format!(" [{}–{}]", us(p.ci95_low_us), us(p.ci95_high_us));
+            }
+            if !p.reliable {
+                s += " (few samples)";
+            }
+            parts.push(s);
+        }
+        if self.samples > 0 {
+            parts.push(format!("max {}", us(self.max_us)));
+        }
+        parts.join("  ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,7 +267,8 @@ mod tests {
     fn the_interval_covers_the_true_quantile_95_percent_of_the_time() {
         let mut rng = Rng(7);
         // (name, inverse CDF in ns, quantile)
-        let cases: [(&str, fn(f64) -> f64, f64); 4] = [
+        type InverseCdf = fn(f64) -> f64;
+        let cases: [(&str, InverseCdf, f64); 4] = [
             ("exponential p50", |u| -1e6 * (1.0 - u).ln(), 0.5),
             ("exponential p99", |u| -1e6 * (1.0 - u).ln(), 0.99),
             ("uniform p90", |u| 1e5 + 9e5 * u, 0.9),
@@ -229,7 +311,11 @@ mod tests {
         assert!(!r.estimate(0.99).unwrap().reliable);
         let p90 = r.estimate(0.9).unwrap();
         assert_eq!(p90.value, Point::Ns(h.highest_equivalent(90_000)));
-        assert_eq!(p90.high, Point::Unanswered, "the interval reaches the unanswered");
+        assert_eq!(
+            p90.high,
+            Point::Unanswered,
+            "the interval reaches the unanswered"
+        );
     }
 
     #[test]

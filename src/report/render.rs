@@ -54,12 +54,26 @@ pub fn to_text(a: &Analysis) -> String {
         "  {:<20}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}",
         "", "min", "p50", "p75", "p90", "p95", "p99", "p99.9", "max"
     );
-    percentile_line(&mut s, "latency", o.latency.as_ref());
+    percentile_line(&mut s, "latency (answered)", o.latency.as_ref());
     percentile_line(&mut s, "lag (send - plan)", o.lag.as_ref());
+    if let Some(d) = &o.latency_all {
+        let unanswered = match d.unanswered {
+            0 => String::new(),
+            n => format!(", {} without an answer rank last", group(n)),
+        };
+        let _ = writeln!(
+            s,
+            "\n  latency over all arrivals ({} rows{unanswered}; 95% CI):\n    {}",
+            group(d.samples),
+            d.to_text(true)
+        );
+    }
     if !a.phases.is_empty() {
         s.push('\n');
         phases_table(&mut s, a);
     }
+    s.push('\n');
+    s.push_str(&a.verdict.to_text());
     s
 }
 

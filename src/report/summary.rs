@@ -12,7 +12,9 @@ use serde::Serialize;
 use crate::base::kind::{grpc_code_name, GRPC_DEADLINE_EXCEEDED, GRPC_OK, GRPC_RESOURCE_EXHAUSTED};
 use crate::base::units::fmt_ns;
 use crate::record::stats::Stats;
-use crate::report::check::{pick_quantile_ns, CheckSource, CountMetric, RateMetric, Series};
+use crate::report::check::{CheckSource, CountMetric, RateMetric, Series};
+use crate::report::quantile::Distribution;
+use crate::report::verdict::{judge, Evidence, Verdict};
 
 /// Percentiles of one histogram, in microseconds.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
@@ -57,10 +59,16 @@ pub struct Block {
     pub phase: Option<usize>,
     /// Planned requests/s (None = closed loop or mixed).
     pub planned_rate_per_sec: Option<u64>,
+    /// The planned duration (up to the stop, if the run stopped early):
+    /// what the rates divide by.
     pub duration_s: f64,
-    /// Arrivals scheduled (one CSV row each).
+    /// Measured: from the first planned send to the last answer.
+    pub span_s: f64,
+    /// Arrivals scheduled (one CSV row each); in a closed loop, requests sent.
     pub scheduled: u64,
-    pub offered_per_sec: f64,
+    /// Scheduled per planned second; `None` in a closed loop (nothing is
+    /// offered: each request waits for the one before).
+    pub offered_per_sec: Option<f64>,
     /// Responses of any status per second.
     pub achieved_per_sec: f64,
     pub ok: u64,
@@ -72,14 +80,57 @@ pub struct Block {
     pub errors_by_kind: BTreeMap<String, u64>,
     pub status_errors_by_code: BTreeMap<u16, u64>,
     pub skipped: u64,
+    /// Skipped because every worker was waiting on the target (raise `-w`).
+    pub skipped_worker_cap: u64,
+    /// Skipped while the dispatcher was behind its schedule by more than
+    /// the lag bound: the generator, not the target.
+    pub skipped_generator_behind: u64,
+    /// Arrivals without an answer (skipped, timeouts, failures, cancelled).
+    pub unanswered: u64,
     pub bytes: u64,
+    /// Answered requests only (kept for older readers; see `latency_answered`).
     pub latency_us: Percentiles,
     pub service_us: Percentiles,
     pub lag_us: Percentiles,
+    /// done − intended over all arrivals, the unanswered ranking above every
+    /// answer, with 95 % intervals: what `pNN` checks use.
+    pub latency_all: Distribution,
+    /// done − intended over answered requests, with 95 % intervals.
+    pub latency_answered: Distribution,
+    /// sent − intended over sent requests, with 95 % intervals.
+    pub send_lag: Distribution,
+    /// A worker began − intended over started requests: the generator's own
+    /// lateness, without waits for a connection; what the verdict judges.
+    pub dispatch_lag: Distribution,
 }
 
 impl Block {
-    pub fn of(s: &Stats, phase: Option<usize>, planned: Option<u64>, duration_ns: u64) -> Block {
+    /// The verdict on this block: `lag_bound_ns` from the run's settings,
+    /// `workers` its `-w`.
+    pub fn judge(&self, lag_bound_ns: u64, workers: usize) -> Verdict {
+        judge(&Evidence {
+            scheduled: self.scheduled,
+            answered: self.scheduled - self.unanswered,
+            lag: &self.dispatch_lag,
+            lag_name: "dispatch lag",
+            lag_bound_ns,
+            skipped_worker_cap: Some(self.skipped_worker_cap),
+            skipped_generator_behind: Some(self.skipped_generator_behind),
+            skipped: self.skipped,
+            workers: Some(workers),
+            open_loop: self.offered_per_sec.is_some(),
+            latency_all: &self.latency_all,
+        })
+    }
+
+    /// `open_loop`: a rate was planned (for the whole run: in some phase).
+    pub fn of(
+        s: &Stats,
+        phase: Option<usize>,
+        planned: Option<u64>,
+        open_loop: bool,
+        duration_ns: u64,
+    ) -> Block {
         let duration_s = (duration_ns as f64 / 1e9).max(1e-9);
         let mut errors_by_kind: BTreeMap<String, u64> = s
             .failures_by_kind()
@@ -113,8 +164,9 @@ impl Block {
             phase,
             planned_rate_per_sec: planned,
             duration_s,
+            span_s: s.last_done_ns.saturating_sub(s.first_intended_ns) as f64 / 1e9,
             scheduled: s.scheduled,
-            offered_per_sec: s.scheduled as f64 / duration_s,
+            offered_per_sec: open_loop.then_some(s.scheduled as f64 / duration_s),
             achieved_per_sec: s.answered() as f64 / duration_s,
             ok: s.ok,
             goodput: s.goodput,
@@ -125,10 +177,17 @@ impl Block {
             errors_by_kind,
             status_errors_by_code,
             skipped: s.skipped,
+            skipped_worker_cap: s.skipped - s.skipped_behind,
+            skipped_generator_behind: s.skipped_behind,
+            unanswered: s.scheduled - s.answered(),
             bytes: s.bytes,
             latency_us: Percentiles::of(&s.latency),
             service_us: Percentiles::of(&s.service),
             lag_us: Percentiles::of(&s.lag),
+            latency_all: Distribution::of(&s.latency, s.scheduled - s.answered(), None),
+            latency_answered: Distribution::of(&s.latency, 0, None),
+            send_lag: Distribution::of(&s.lag, 0, None),
+            dispatch_lag: Distribution::of(&s.dispatch_lag, 0, None),
         }
     }
 }
@@ -161,6 +220,8 @@ pub struct Summary {
     pub slo_ms: Option<f64>,
     /// Why the run ended early, if it did.
     pub stopped: Option<String>,
+    /// Stopped by SIGINT / SIGTERM (exit 130).
+    pub interrupted: bool,
     pub first_error: Option<String>,
     /// HTTP/1.1 connections closed because the server sent bytes that no
     /// request asked for (a second response, a response before any
@@ -172,6 +233,8 @@ pub struct Summary {
     pub redials: u64,
     pub overall: Block,
     pub phases: Vec<Block>,
+    /// Whether the figures describe the target or the generator.
+    pub verdict: Verdict,
     pub csv_path: Option<String>,
     pub csv_rows: u64,
     pub writer_error: Option<String>,
@@ -257,6 +320,8 @@ impl Summary {
             }
         }
         self.block_text(&mut t, &self.overall);
+        t.push('\n');
+        t.push_str(&self.verdict.to_text());
         if let Some(path) = &self.csv_path {
             let _ = writeln!(t, "  csv: {} rows -> {path}", self.csv_rows);
         }
@@ -271,15 +336,19 @@ impl Summary {
             Some(p) => format!("phase {p}"),
             None => "overall".to_string(),
         };
-        let planned = match b.planned_rate_per_sec {
-            Some(r) => format!("{r}/s"),
-            None if b.phase.is_some() => "closed loop".to_string(),
-            None => "-".to_string(),
+        let planned = match (b.planned_rate_per_sec, b.offered_per_sec) {
+            (Some(r), _) => format!("planned {r}/s"),
+            (None, Some(_)) => format!("{} phases", self.phases.len()),
+            (None, None) => "closed loop".to_string(),
+        };
+        let offered = match b.offered_per_sec {
+            Some(r) => format!(", offered {r:.1}/s"),
+            None => String::new(),
         };
         let _ = writeln!(
             t,
-            "\n{title}: {:.2}s planned {planned}, offered {:.1}/s, achieved {:.1}/s",
-            b.duration_s, b.offered_per_sec, b.achieved_per_sec
+            "\n{title}: {:.2}s {planned}{offered}, achieved {:.1}/s (measured span {:.3}s)",
+            b.duration_s, b.achieved_per_sec, b.span_s
         );
         let _ = writeln!(
             t,
@@ -309,18 +378,22 @@ impl Summary {
                 b.slo_violations
             );
         }
-        let l = &b.latency_us;
-        if l.count > 0 {
+        if b.latency_all.samples > 0 {
+            let unanswered = match b.unanswered {
+                0 => String::new(),
+                n => format!(", {n} unanswered rank last"),
+            };
             let _ = writeln!(
                 t,
-                "  latency   min {}  p50 {}  p90 {}  p95 {}  p99 {}  p99.9 {}  max {}",
-                us(l.min),
-                us(l.p50),
-                us(l.p90),
-                us(l.p95),
-                us(l.p99),
-                us(l.p999),
-                us(l.max)
+                "  latency (all arrivals{unanswered}; 95% CI)\n            {}",
+                b.latency_all.to_text(true)
+            );
+        }
+        if b.latency_us.count > 0 {
+            let _ = writeln!(
+                t,
+                "  latency (answered)  {}",
+                b.latency_answered.to_text(false)
             );
             let s = &b.service_us;
             let _ = writeln!(
@@ -333,12 +406,16 @@ impl Summary {
         }
         let g = &b.lag_us;
         if g.count > 0 {
+            let d = &b.dispatch_lag;
+            let dispatch_p99 = d.find(0.99).and_then(|p| p.us).unwrap_or(0.0);
             let _ = writeln!(
                 t,
-                "  send lag  p50 {}  p99 {}  max {}",
+                "  send lag  p50 {}  p99 {}  max {}  (dispatch lag p99 {}, max {})",
                 us(g.p50),
                 us(g.p99),
-                us(g.max)
+                us(g.max),
+                us(dispatch_p99),
+                us(d.max_us.unwrap_or(0.0))
             );
         }
     }
@@ -361,31 +438,16 @@ impl CheckSource for Block {
 
     fn rate_per_sec(&self, metric: RateMetric) -> f64 {
         match metric {
-            RateMetric::Offered => self.offered_per_sec,
+            RateMetric::Offered => self.offered_per_sec.unwrap_or(0.0),
             RateMetric::Throughput => self.achieved_per_sec,
         }
     }
 
-    fn quantile_ns(&self, series: Series, quantile: f64) -> Option<u64> {
-        let p = match series {
-            Series::Latency => &self.latency_us,
-            Series::Lag => &self.lag_us,
-        };
-        if p.count == 0 {
-            return None;
-        }
-        pick_quantile_ns(
-            &[
-                (0.0, p.min),
-                (0.5, p.p50),
-                (0.75, p.p75),
-                (0.9, p.p90),
-                (0.95, p.p95),
-                (0.99, p.p99),
-                (0.999, p.p999),
-                (1.0, p.max),
-            ],
-            quantile,
-        )
+    fn distribution(&self, series: Series) -> Option<&Distribution> {
+        Some(match series {
+            Series::Latency => &self.latency_all,
+            Series::AnsweredLatency => &self.latency_answered,
+            Series::Lag => &self.send_lag,
+        })
     }
 }

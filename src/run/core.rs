@@ -59,6 +59,8 @@ pub struct CoreSetup {
     /// releases a window of slots instead of one slot each (wake per window,
     /// not per request).
     pub send_window_ns: u64,
+    /// Send lag beyond which a skipped arrival counts as the generator's.
+    pub lag_bound_ns: u64,
     /// Leave open-loop responses to the next timer wake-up ([`crate::base::reap`]).
     pub lazy_reap: bool,
     pub outbox: Outbox,
@@ -91,6 +93,7 @@ pub struct Core {
     /// Spin for the last stretch before each due slot (`--precise`).
     precise: bool,
     send_window_ns: u64,
+    lag_bound_ns: u64,
     lazy_reap: bool,
     idle: RefCell<Vec<usize>>,
     workers: Box<[WorkerCell]>,
@@ -130,6 +133,7 @@ impl Core {
             ignore_errors: setup.ignore_errors,
             precise: setup.precise,
             send_window_ns: setup.send_window_ns,
+            lag_bound_ns: setup.lag_bound_ns,
             lazy_reap: setup.lazy_reap,
             idle: RefCell::new(Vec::with_capacity(plan.workers)),
             workers: (0..plan.workers).map(|_| WorkerCell::default()).collect(),
@@ -203,8 +207,14 @@ impl Core {
         self.release_due(now_ns());
     }
 
-    /// Counts a request in flight; returns the count including it.
-    pub fn begin_request(&self) -> u32 {
+    /// Counts a request in flight, begun at `start_ns` for the slot planned
+    /// at `intended_ns`; returns the count including it.
+    pub fn begin_request(&self, phase: u16, intended_ns: u64, start_ns: u64) -> u32 {
+        // How late the generator itself was: the verdict's evidence, apart
+        // from waits for a connection, which count in the send lag.
+        self.stats
+            .borrow_mut()
+            .dispatched(phase, start_ns.saturating_sub(intended_ns));
         let n = self.in_flight.get() + 1;
         self.in_flight.set(n);
         n
@@ -263,6 +273,11 @@ impl Core {
                                 ..Record::default()
                             };
                             self.emit(skipped, now_ns);
+                            // Due longer ago than the lag bound: the
+                            // dispatcher itself was behind, not the target.
+                            if now_ns - intended_ns > self.lag_bound_ns {
+                                self.stats.borrow_mut().skipped_behind(phase);
+                            }
                         }
                     }
                     self.sched.borrow_mut().advance();

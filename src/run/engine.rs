@@ -141,8 +141,13 @@ fn spawn_writer(
         })?),
         None => None,
     };
-    let progress =
-        (!cfg.quiet).then(|| Progress::new(plan.phases.clone(), shared.start_ns.clone()));
+    let progress = (!cfg.quiet).then(|| {
+        Progress::new(
+            plan.phases.clone(),
+            shared.start_ns.clone(),
+            cfg.lag_bound_ns(),
+        )
+    });
     sink::spawn(SinkSetup {
         inboxes,
         csv,
@@ -182,6 +187,7 @@ fn core_setups(
                 ignore_errors: cfg.ignore_errors,
                 precise: cfg.precise,
                 send_window_ns: cfg.send_window_ns,
+                lag_bound_ns: cfg.lag_bound_ns(),
                 lazy_reap: cfg.lazy_reads && !cfg.precise,
                 outbox,
                 ctl: shared.ctl.clone(),

@@ -118,7 +118,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         .map(|(i, (p, s))| {
             let ran_ns = run_ns.saturating_sub(p.start_ns).min(p.duration_ns).max(1);
             let rate = (p.rate_per_sec > 0).then_some(p.rate_per_sec);
-            Block::of(s, Some(i + 1), rate, ran_ns)
+            Block::of(s, Some(i + 1), rate, rate.is_some(), ran_ns)
         })
         .collect();
     let single_rate = match plan.phases.as_slice() {
@@ -126,6 +126,9 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         _ => None,
     };
     let grpc = m.stats.overall.grpc;
+    let open_loop = plan.phases.iter().any(|p| p.rate_per_sec > 0);
+    let overall = Block::of(&m.stats.overall, None, single_rate, open_loop, run_ns);
+    let verdict = overall.judge(cfg.lag_bound_ns(), cfg.workers);
     Summary {
         url: cfg.target.url.clone(),
         driver: if f.on_epoll { "epoll" } else { "io_uring" }.to_string(),
@@ -148,11 +151,13 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         handshake_ms: m.warm.handshake_ns as f64 / 1e6 / m.warm.connected.max(1) as f64,
         slo_ms: cfg.slo_ns.map(|ns| ns as f64 / 1e6),
         stopped: stop_text(f.stop),
+        interrupted: f.stop == StopReason::Signal,
         first_error: m.first_error.map(|e| first_error_text(e, grpc)),
         unsolicited_closes: m.unsolicited_closes,
         redials: m.redials,
-        overall: Block::of(&m.stats.overall, None, single_rate, run_ns),
+        overall,
         phases,
+        verdict,
         csv_path: cfg.output.as_ref().map(|p| p.display().to_string()),
         csv_rows: f.sink.csv_rows,
         writer_error: f.sink.error,

@@ -36,8 +36,8 @@ pub async fn run(core: Rc<Core>, id: usize) {
     // The core lists every worker as idle before its first dispatch, so the
     // first slots find a free worker even before this task has run.
     while let Some(slot) = next_slot(&core, cell).await {
-        let in_flight = core.begin_request();
         let start_ns = now_ns();
+        let in_flight = core.begin_request(slot.phase, slot.intended_ns, start_ns);
         let deadline_ns = start_ns + core.timeout_ns;
         cell.deadline.arm(deadline_ns);
         let mut sent_ns = 0;
