@@ -87,7 +87,10 @@ fn server_closing_connections_is_not_an_error() {
     let cpus = cpus_arg(1);
     // Workers to spare: a scheduler hiccup of the in-process server on this
     // shared machine must not turn into skips (8 workers last 27 ms here).
-    let out = run(&url, &["-r", "300", "-d", "1s", "-w", "64", "--cpus", &cpus]);
+    let out = run(
+        &url,
+        &["-r", "300", "-d", "1s", "-w", "64", "--cpus", &cpus],
+    );
     out.assert_code(0);
     out.assert_no_panic();
     let rows = out.rows();

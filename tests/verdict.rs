@@ -122,3 +122,44 @@ fn a_stalling_target_ranks_unanswered_arrivals_last() {
         rep.stdout
     );
 }
+
+/// A target whose delay grows through the run (0 → 30 ms over 3 s) is
+/// flagged not steady; one with a fixed delay is not.
+#[test]
+fn a_target_getting_slower_is_not_steady_and_a_flat_one_is() {
+    use rwg::serve::Delay;
+    let _g = serial();
+    for (delay, steady) in [
+        (
+            Delay::Ramp {
+                from_ns: 0,
+                to_ns: 30_000_000,
+                over_ns: 3_000_000_000,
+            },
+            false,
+        ),
+        (Delay::Fixed { ns: 1_000_000 }, true),
+    ] {
+        let srv = start(ServeConfig {
+            delay,
+            ..ServeConfig::default()
+        })
+        .unwrap();
+        let out = run(
+            &url_of(srv.addr),
+            &["-r", "300", "-d", "3s", "--cpus", &cpus_arg(1)],
+        );
+        srv.stop();
+        out.assert_code(0);
+        let j = out.json();
+        let shape = &j["overall"]["steady"];
+        assert_eq!(shape["steady"], steady, "{delay:?}: {shape}");
+        assert_eq!(
+            out.stdout.contains("not steady: queue growing"),
+            !steady,
+            "{}",
+            out.stdout
+        );
+        assert!(j["overall"]["schedule"]["bins"].as_u64().unwrap() >= 200);
+    }
+}

@@ -100,7 +100,7 @@ pub struct ServeArgs {
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// Response delay: 0, 2ms (fixed) or exp:2ms (exponential mean).
+    /// Response delay: 0, 2ms (fixed), exp:2ms (exponential mean) or ramp:0:20ms:3s (growing from 0 to 20ms over the first 3s).
     #[arg(long, default_value = "0")]
     pub delay: String,
     /// Freeze all responses: EVERY:FOR, e.g. 5s:1s.

@@ -1,5 +1,6 @@
 //! The writer thread: drains every core's ring, encodes rows into the
-//! memory-mapped CSV, feeds the progress line, and returns emptied batches.
+//! memory-mapped CSV, feeds the progress line, the interval log and the
+//! phase-shape collector, and returns emptied batches.
 //! It exits once every core has finished and the rings are empty, so every
 //! record a core produced reaches the file exactly once.
 
@@ -16,6 +17,7 @@ use crate::base::fault::{self, panic_message, Fault};
 use crate::record::hlog::HlogWriter;
 use crate::record::progress::Progress;
 use crate::record::ring::Inbox;
+use crate::record::shape::{PhaseShape, ShapeCollector};
 
 /// Longest nap of an idle writer (also the most it adds to the end of a run).
 const MAX_IDLE_SLEEP_MS: u64 = 16;
@@ -32,6 +34,7 @@ pub struct SinkSetup {
     pub cores_done: Arc<AtomicUsize>,
     pub progress: Option<Progress>,
     pub hlog: Option<HlogWriter>,
+    pub shape: ShapeCollector,
     /// Run start (monotonic ns); 0 until the engine publishes it.
     pub start_ns: Arc<AtomicU64>,
 }
@@ -48,6 +51,8 @@ pub struct SinkReport {
     pub error: Option<String>,
     /// The writer thread itself failed (a bug in rwg); the run was stopped.
     pub internal_error: Option<String>,
+    /// Per open-loop phase: what the steady-state and schedule checks need.
+    pub shapes: Vec<PhaseShape>,
 }
 
 /// Starts the writer thread. Should it panic (a bug), the run is stopped,
@@ -95,7 +100,10 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
                     !panic_at_first_batch,
                     "injected fault (RWG_FAULT=writer-panic)"
                 );
+                // Records flow only after the start instant is published.
+                let start_ns = s.start_ns.load(Ordering::Acquire);
                 for r in batch.iter() {
+                    s.shape.observe(r, start_ns);
                     if s.csv.is_some() {
                         encode_row(&mut buf, r, &url, &s.epoch);
                         buffered_rows += 1;
@@ -140,6 +148,7 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
             idle_sleep_ms = (idle_sleep_ms * 2).min(MAX_IDLE_SLEEP_MS);
         }
     }
+    report.shapes = s.shape.finish();
     if let Some(h) = s.hlog.take() {
         let path = h.path().display().to_string();
         if let Err(e) = h.finish() {

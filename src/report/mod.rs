@@ -15,6 +15,7 @@ pub mod figures;
 pub mod hlog_read;
 pub mod quantile;
 pub mod render;
+pub mod shape;
 pub mod summary;
 pub mod verdict;
 

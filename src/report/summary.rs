@@ -11,9 +11,11 @@ use serde::Serialize;
 
 use crate::base::kind::{grpc_code_name, GRPC_DEADLINE_EXCEEDED, GRPC_OK, GRPC_RESOURCE_EXHAUSTED};
 use crate::base::units::fmt_ns;
+use crate::record::shape::PhaseShape;
 use crate::record::stats::Stats;
 use crate::report::check::{CheckSource, CountMetric, RateMetric, Series};
 use crate::report::quantile::Distribution;
+use crate::report::shape::{conformance, steadiness, Conformance, Steadiness};
 use crate::report::verdict::{judge, Evidence, Verdict};
 
 /// Percentiles of one histogram, in microseconds.
@@ -102,9 +104,47 @@ pub struct Block {
     /// A worker began − intended over started requests: the generator's own
     /// lateness, without waits for a connection; what the verdict judges.
     pub dispatch_lag: Distribution,
+    /// Open-loop phases: first vs last third (queue growing or not).
+    pub steady: Option<Steadiness>,
+    /// Open-loop phases: the sends against the planned distribution.
+    pub schedule: Option<Conformance>,
 }
 
 impl Block {
+    /// Judges the phase's shape (`exponential`: planned with `--dist exp`).
+    pub fn with_shape(mut self, shape: &PhaseShape, exponential: bool) -> Block {
+        self.steady = steadiness(shape);
+        self.schedule = conformance(shape, exponential);
+        self
+    }
+
+    /// Notes for the verdict: a queue growing, sends off their schedule.
+    pub fn shape_notes(&self, name: &str) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(s) = self.steady.as_ref().filter(|s| !s.steady) {
+            notes.push(format!(
+                "{name} not steady: queue growing (median {} → {}, in flight {:.1} → {:.1} \
+                 from the first to the last third) — the target is past its capacity at this \
+                 rate, and its percentiles depend on how long the phase ran",
+                p50_text(&s.first_p50),
+                p50_text(&s.last_p50),
+                s.first_mean_in_flight,
+                s.last_mean_in_flight
+            ));
+        }
+        if let Some(c) = self.schedule.as_ref().filter(|c| !c.conforms) {
+            notes.push(format!(
+                "{name}: the sends do not follow the exponential schedule (dispersion {:.2}, \
+                 p = {:.4} over {} bins of {}): the load offered was not the one planned",
+                c.dispersion,
+                c.p_value.unwrap_or(0.0),
+                c.bins,
+                fmt_ns((c.bin_us * 1e3) as u64)
+            ));
+        }
+        notes
+    }
+
     /// The verdict on this block: `lag_bound_ns` from the run's settings,
     /// `workers` its `-w`.
     pub fn judge(&self, lag_bound_ns: u64, workers: usize) -> Verdict {
@@ -188,6 +228,8 @@ impl Block {
             latency_answered: Distribution::of(&s.latency, 0, None),
             send_lag: Distribution::of(&s.lag, 0, None),
             dispatch_lag: Distribution::of(&s.dispatch_lag, 0, None),
+            steady: None,
+            schedule: None,
         }
     }
 }
@@ -238,6 +280,15 @@ pub struct Summary {
     pub csv_path: Option<String>,
     pub csv_rows: u64,
     pub writer_error: Option<String>,
+}
+
+/// The median of a one-percentile distribution, as text.
+fn p50_text(d: &Distribution) -> String {
+    match d.percentiles.first().map(|p| p.us) {
+        Some(Some(us)) => crate::base::units::fmt_us(us),
+        Some(None) => "unanswered".to_string(),
+        None => "-".to_string(),
+    }
 }
 
 fn pct(part: u64, whole: u64) -> f64 {
@@ -331,6 +382,40 @@ impl Summary {
         t
     }
 
+    fn shape_text(t: &mut String, b: &Block) {
+        if let Some(s) = &b.steady {
+            let word = if s.steady {
+                "steady"
+            } else {
+                "NOT STEADY (queue growing)"
+            };
+            let _ = writeln!(
+                t,
+                "  shape     {word}: median {} → {}, in flight {:.1} → {:.1} (first → last third)",
+                p50_text(&s.first_p50),
+                p50_text(&s.last_p50),
+                s.first_mean_in_flight,
+                s.last_mean_in_flight
+            );
+        }
+        if let Some(c) = &b.schedule {
+            let test = match c.p_value {
+                Some(p) if c.conforms => format!(", Poisson p = {p:.3}"),
+                Some(p) => format!(", NOT POISSON: p = {p:.4}"),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                t,
+                "  schedule  {}: {:.1} sends per {} (dispersion {:.2} over {} bins{test})",
+                c.dist,
+                c.mean_per_bin,
+                fmt_ns((c.bin_us * 1e3) as u64),
+                c.dispersion,
+                c.bins
+            );
+        }
+    }
+
     fn block_text(&self, t: &mut String, b: &Block) {
         let title = match b.phase {
             Some(p) => format!("phase {p}"),
@@ -418,6 +503,7 @@ impl Summary {
                 us(d.max_us.unwrap_or(0.0))
             );
         }
+        Self::shape_text(t, b);
     }
 }
 

@@ -102,7 +102,8 @@ pub fn judge(e: &Evidence<'_>) -> Verdict {
         v.generator_behind = true;
         v.notes.push(format!(
             "{n} arrival(s) skipped while rwg's dispatcher was more than {} behind its \
-             schedule: the generator could not offer the planned load",
+             schedule: the generator could not offer the planned load; give it more --cpus \
+             or plan a lower rate",
             fmt_ns(e.lag_bound_ns)
         ));
     }

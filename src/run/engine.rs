@@ -22,6 +22,7 @@ use crate::record::csv::CsvFile;
 use crate::record::hlog::HlogWriter;
 use crate::record::progress::Progress;
 use crate::record::ring::{self, Inbox, Outbox};
+use crate::record::shape::ShapeCollector;
 use crate::record::sink::{self, SinkReport, SinkSetup};
 use crate::report::summary::Summary;
 
@@ -157,6 +158,9 @@ fn spawn_writer(
         cores_done: shared.cores_done.clone(),
         progress,
         hlog,
+        // Send counts per 10 send windows (at least 10 ms): coarser than
+        // the window, inside which sends go out together by design.
+        shape: ShapeCollector::new(&plan.phases, (10 * cfg.send_window_ns).max(10_000_000)),
         start_ns: shared.start_ns.clone(),
     })
     .map_err(|e| RunError::Io(format!("cannot start the writer thread: {e}")))

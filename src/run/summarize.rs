@@ -7,7 +7,7 @@ use super::setup::Prepared;
 use crate::base::control::StopReason;
 use crate::base::kind::{grpc_code_name, ErrorKind};
 use crate::base::units::fmt_ns;
-use crate::plan::config::Config;
+use crate::plan::config::{Config, Dist};
 use crate::plan::phases::Plan;
 use crate::protocol::WarmReport;
 use crate::record::sink::SinkReport;
@@ -105,6 +105,8 @@ fn first_error_text((kind, status): (ErrorKind, u16), grpc: bool) -> String {
 /// Builds the summary of a finished run.
 pub fn summarize(f: Finished<'_>) -> Summary {
     let Finished { cfg, plan, .. } = f;
+    let shapes = &f.sink.shapes;
+    let exponential = cfg.dist == Dist::Exp;
     let m = merge(&f.results, plan.phases.len(), cfg.slo_ns);
     let run_ns = plan
         .total_duration_ns()
@@ -118,7 +120,11 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         .map(|(i, (p, s))| {
             let ran_ns = run_ns.saturating_sub(p.start_ns).min(p.duration_ns).max(1);
             let rate = (p.rate_per_sec > 0).then_some(p.rate_per_sec);
-            Block::of(s, Some(i + 1), rate, rate.is_some(), ran_ns)
+            let block = Block::of(s, Some(i + 1), rate, rate.is_some(), ran_ns);
+            match shapes.iter().find(|sh| sh.phase == i) {
+                Some(shape) => block.with_shape(shape, exponential),
+                None => block,
+            }
         })
         .collect();
     let single_rate = match plan.phases.as_slice() {
@@ -127,8 +133,20 @@ pub fn summarize(f: Finished<'_>) -> Summary {
     };
     let grpc = m.stats.overall.grpc;
     let open_loop = plan.phases.iter().any(|p| p.rate_per_sec > 0);
-    let overall = Block::of(&m.stats.overall, None, single_rate, open_loop, run_ns);
-    let verdict = overall.judge(cfg.lag_bound_ns(), cfg.workers);
+    let mut overall = Block::of(&m.stats.overall, None, single_rate, open_loop, run_ns);
+    if let ([_], [shape]) = (plan.phases.as_slice(), shapes.as_slice()) {
+        overall = overall.with_shape(shape, exponential);
+    }
+    let mut verdict = overall.judge(cfg.lag_bound_ns(), cfg.workers);
+    if phases.len() > 1 {
+        for b in &phases {
+            verdict
+                .notes
+                .extend(b.shape_notes(&format!("phase {}", b.phase.unwrap_or(0))));
+        }
+    } else {
+        verdict.notes.extend(overall.shape_notes("the run"));
+    }
     Summary {
         url: cfg.target.url.clone(),
         driver: if f.on_epoll { "epoll" } else { "io_uring" }.to_string(),

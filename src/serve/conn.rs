@@ -61,6 +61,16 @@ impl ThreadState {
             Delay::Fixed { ns } => ns,
             // 1 - u is in (0, 1], so ln() is finite.
             Delay::Exp { mean_ns } => (-(1.0 - self.next_f64()).ln() * mean_ns as f64) as u64,
+            Delay::Ramp {
+                from_ns,
+                to_ns,
+                over_ns,
+            } => {
+                let done = (self.shared.started_at.elapsed().as_nanos() as f64
+                    / over_ns.max(1) as f64)
+                    .min(1.0);
+                (from_ns as f64 + (to_ns as f64 - from_ns as f64) * done) as u64
+            }
         }
     }
 

@@ -36,6 +36,14 @@ pub enum Delay {
     Exp {
         mean_ns: u64,
     },
+    /// Growing linearly from `from_ns` to `to_ns` over `over_ns` after the
+    /// server starts, then staying at `to_ns` (a target getting slower: the
+    /// steady-state check's test).
+    Ramp {
+        from_ns: u64,
+        to_ns: u64,
+        over_ns: u64,
+    },
 }
 
 /// Freeze all responses for `for_ns` at the start of every `every_ns` window,
