@@ -204,7 +204,14 @@ impl<C: Counter> Acc<C> {
             None if self.total == 0 => (0, 0),
             None => (self.first_ns, self.last_ns),
         };
-        let duration_ns = end_ns.saturating_sub(start_ns);
+        let span_ns = end_ns.saturating_sub(start_ns);
+        // A CSV does not hold the plan: n arrivals planned over a span take
+        // n gaps of time, not n - 1 (the last arrival's own gap follows it),
+        // so a 2 s phase at 10/s reads 2 s, not 1.9 s at 10.5/s.
+        let duration_ns = match (span, self.total) {
+            (None, n) if n >= 2 => span_ns.saturating_add(span_ns / (n - 1)),
+            _ => span_ns,
+        };
         let count = |count: u64| Count {
             count,
             per_sec: per_sec(count, duration_ns),
@@ -219,6 +226,7 @@ impl<C: Counter> Acc<C> {
             start_ns,
             end_ns,
             duration_ns,
+            span_ns,
             total: count(self.total),
             ok: count(self.ok),
             goodput: count(self.goodput),

@@ -80,8 +80,12 @@ pub struct Figures {
     /// Interval: the bucket's start and end.
     pub start_ns: u64,
     pub end_ns: u64,
-    /// What `per_sec` divides by: `end_ns − start_ns`.
+    /// What `per_sec` divides by. Interval: its length. Overall and phases:
+    /// the planned duration, estimated as `span_ns` plus one mean gap
+    /// between planned arrivals (exact for a fixed schedule).
     pub duration_ns: u64,
+    /// `end_ns − start_ns`.
+    pub span_ns: u64,
     pub total: Count,
     pub ok: Count,
     pub goodput: Count,

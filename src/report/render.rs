@@ -18,11 +18,12 @@ pub fn to_text(a: &Analysis) -> String {
     let files = if a.files.len() == 1 { "file" } else { "files" };
     let _ = writeln!(
         s,
-        "{} {files}, {} rows read, {} analysed over {} of planned arrivals",
+        "{} {files}, {} rows read, {} analysed over {} planned (span of planned arrivals {})",
         a.files.len(),
         group(a.rows_read),
         group(a.rows_kept),
         fmt_ns(o.duration_ns),
+        fmt_ns(o.span_ns),
     );
     let mut notes = Vec::new();
     if a.warmup_ns > 0 {
@@ -141,13 +142,13 @@ fn percentile_line(s: &mut String, name: &str, p: Option<&Percentiles>) {
 fn phases_table(s: &mut String, a: &Analysis) {
     let _ = writeln!(
         s,
-        "  by phase (rates over each phase's span of planned arrivals):"
+        "  by phase (rates per planned second: span of planned arrivals + one mean gap):"
     );
     let _ = writeln!(
         s,
         "  {:>5}{:>10}{:>12}{:>12}{:>10}{:>10}{:>9}{:>9}{:>9}{:>10}{:>10}{:>10}",
         "phase",
-        "span",
+        "planned",
         "offered/s",
         "achieved/s",
         "achieved",

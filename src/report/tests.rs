@@ -64,7 +64,7 @@ fn golden_overall() {
     assert_eq!((a.rows_read, a.rows_kept), (10, 10));
     assert_eq!(
         (o.start_ns, o.end_ns, o.duration_ns),
-        (T0, T0 + 9 * MS, 9 * MS)
+        (T0, T0 + 9 * MS, 10 * MS)
     );
     let counts = [
         o.total,
@@ -84,10 +84,10 @@ fn golden_overall() {
         .map(|(k, n)| (k.as_str(), *n))
         .collect();
     assert_eq!(kinds, [("status", 1), ("timeout", 1)]);
-    assert!(close(o.total.per_sec, 10.0 / 0.009), "{}", o.total.per_sec);
-    assert!(close(o.offered_per_sec, 10.0 / 0.009));
-    assert!(close(o.throughput_per_sec, 8.0 / 0.009));
-    assert!(close(o.goodput.per_sec, 4.0 / 0.009));
+    assert!(close(o.total.per_sec, 10.0 / 0.010), "{}", o.total.per_sec);
+    assert!(close(o.offered_per_sec, 10.0 / 0.010));
+    assert!(close(o.throughput_per_sec, 8.0 / 0.010));
+    assert!(close(o.goodput.per_sec, 4.0 / 0.010));
     assert_eq!(o.max_in_flight, 64);
     assert_eq!(o.achieved_pct(), Some(80.0));
     // Responses: 100..=800 us (the timeout has no response).
@@ -226,7 +226,8 @@ fn by_phase() {
             )
         })
         .collect();
-    assert_eq!(p, [(0, 5, 4, 0, 4 * MS), (1, 5, 2, 2, 4 * MS)]);
+    // 5 arrivals 1 ms apart: planned over 5 ms (the span is 4 ms).
+    assert_eq!(p, [(0, 5, 4, 0, 5 * MS), (1, 5, 2, 2, 5 * MS)]);
     let text = render::to_text(&a);
     assert!(text.contains("by phase"), "{text}");
     let json: serde_json::Value = serde_json::from_str(&render::to_json(&a)).expect("json");
