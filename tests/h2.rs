@@ -272,37 +272,44 @@ fn h2c_and_grpc_against_rwg_serve() {
     assert_eq!(js["overall"]["ok"].as_u64().unwrap() + dropped, 100);
 }
 
-/// A server that sends GOAWAY on every new HTTP/2 connection, before any
-/// stream: counts the connections it accepted.
-fn goaway_server() -> (
-    std::net::SocketAddr,
-    std::sync::Arc<std::sync::atomic::AtomicU64>,
-    tokio::runtime::Runtime,
-) {
-    use std::sync::atomic::{AtomicU64, Ordering};
+type Counter = std::sync::Arc<std::sync::atomic::AtomicU64>;
+
+/// A test server on a one-thread tokio runtime: `serve` gets each accepted
+/// connection and a counter the test reads afterwards.
+fn tokio_server<F, Fut>(serve: F) -> (std::net::SocketAddr, Counter, tokio::runtime::Runtime)
+where
+    F: Fn(tokio::net::TcpStream, Counter) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
-    let accepted = std::sync::Arc::new(AtomicU64::new(0));
+    let counter = Counter::default();
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    let count = accepted.clone();
+    let count = counter.clone();
     rt.spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
-            count.fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(async move {
-                if let Ok(mut conn) = h2::server::handshake(socket).await {
-                    conn.abrupt_shutdown(h2::Reason::NO_ERROR);
-                    while conn.accept().await.is_some() {}
-                }
-            });
+            tokio::spawn(serve(socket, count.clone()));
         }
     });
-    (addr, accepted, rt)
+    (addr, counter, rt)
+}
+
+/// A server that sends GOAWAY on every new HTTP/2 connection, before any
+/// stream: counts the connections it accepted.
+fn goaway_server() -> (std::net::SocketAddr, Counter, tokio::runtime::Runtime) {
+    tokio_server(|socket, accepted| async move {
+        accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut conn) = h2::server::handshake(socket).await {
+            conn.abrupt_shutdown(h2::Reason::NO_ERROR);
+            while conn.accept().await.is_some() {}
+        }
+    })
 }
 
 /// Against a server that refuses every connection with GOAWAY, re-dials
@@ -327,37 +334,15 @@ fn goaway_on_every_connection_is_not_stormed() {
 
 /// A server that answers every stream with RST_STREAM(REFUSED_STREAM):
 /// counts the streams it refused.
-fn refusing_server() -> (
-    std::net::SocketAddr,
-    std::sync::Arc<std::sync::atomic::AtomicU64>,
-    tokio::runtime::Runtime,
-) {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let refused = std::sync::Arc::new(AtomicU64::new(0));
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let count = refused.clone();
-    rt.spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let count = count.clone();
-            tokio::spawn(async move {
-                if let Ok(mut conn) = h2::server::handshake(socket).await {
-                    while let Some(Ok((_req, mut respond))) = conn.accept().await {
-                        count.fetch_add(1, Ordering::Relaxed);
-                        respond.send_reset(h2::Reason::REFUSED_STREAM);
-                    }
-                }
-            });
+fn refusing_server() -> (std::net::SocketAddr, Counter, tokio::runtime::Runtime) {
+    tokio_server(|socket, refused| async move {
+        if let Ok(mut conn) = h2::server::handshake(socket).await {
+            while let Some(Ok((_req, mut respond))) = conn.accept().await {
+                refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                respond.send_reset(h2::Reason::REFUSED_STREAM);
+            }
         }
-    });
-    (addr, refused, rt)
+    })
 }
 
 /// A refused stream is sent again until its deadline, not given up after a

@@ -27,6 +27,16 @@ fn report(args: &[&str]) -> (Outcome, Option<Value>) {
     (out, j)
 }
 
+/// `rwg report CSV`, its whole output.
+fn report_output(csv: &std::path::Path) -> std::process::Output {
+    rwg()
+        .arg("report")
+        .arg(csv)
+        .args(["--max-lag", TEST_MAX_LAG])
+        .output()
+        .unwrap()
+}
+
 fn count(v: &Value, key: &str) -> u64 {
     u(&v[key], "count")
 }
@@ -257,6 +267,8 @@ fn report_of_a_csv_still_being_written_is_a_clear_error() {
             "-q",
             "--cpus",
             &cpus,
+            "--max-lag",
+            TEST_MAX_LAG,
             "-o",
         ])
         .arg(&csv)
@@ -265,24 +277,14 @@ fn report_of_a_csv_still_being_written_is_a_clear_error() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let out = rwg()
-        .arg("report")
-        .arg(&csv)
-        .args(["--max-lag", TEST_MAX_LAG])
-        .output()
-        .unwrap();
+    let out = report_output(&csv);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("still writing"), "{stderr}");
     let status = wait_timeout(&mut writer, std::time::Duration::from_secs(20)).unwrap();
     assert_eq!(status.code(), Some(0));
     // Once the run has ended, the same file reports.
-    let out = rwg()
-        .arg("report")
-        .arg(&csv)
-        .args(["--max-lag", TEST_MAX_LAG])
-        .output()
-        .unwrap();
+    let out = report_output(&csv);
     assert_eq!(
         out.status.code(),
         Some(0),
