@@ -109,7 +109,10 @@ fn decode_histogram(deser: &mut Deserializer, bytes: &[u8]) -> Result<Histogram<
     if claimed > there {
         return Err(format!("claims {claimed} payload bytes, has {there}"));
     }
-    if holds_min_i64(&plain[V2_HEADER_BYTES..V2_HEADER_BYTES + claimed]) {
+    let payload = plain
+        .get(V2_HEADER_BYTES..V2_HEADER_BYTES + claimed)
+        .ok_or("truncated header")?;
+    if holds_min_i64(payload) {
         return Err("a count of -2^63 (an impossible run of zeros)".into());
     }
     deser
@@ -493,9 +496,35 @@ mod tests {
             0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f
         ]));
         assert!(!holds_min_i64(&[0x81, 0x01, 0x03]));
+        // As the fuzz target reads it: byte 0 picks an interval, the rest is
+        // up to three files split at 0xFF bytes.
         let crash = include_bytes!("../../fuzz/regressions/hlog/min-i64-zero-run");
-        let err = analyze_hlog_bytes(&[("crash.hlog", &crash[1..])], None).err();
-        assert!(err.is_some());
+        let files: Vec<(&str, &[u8])> = crash[1..]
+            .splitn(3, |&b| b == 0xFF)
+            .map(|part| ("crash.hlog", part))
+            .collect();
+        assert!(analyze_hlog_bytes(&files, None).is_err());
+    }
+
+    /// Found by fuzzing the check above (fuzz/regressions/hlog/
+    /// header-shorter-than-40-bytes): a compressed entry that inflates to a
+    /// plain header shorter than 40 bytes, claiming no payload.
+    #[test]
+    fn a_short_inflated_header_is_an_error_not_a_panic() {
+        use std::io::Write as _;
+        let mut plain = Vec::new();
+        plain.extend_from_slice(&V2_COOKIE.to_be_bytes());
+        plain.extend_from_slice(&0u32.to_be_bytes());
+        plain.extend_from_slice(&[0; 14]);
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&plain).unwrap();
+        let body = z.finish().unwrap();
+        let mut entry = Vec::new();
+        entry.extend_from_slice(&V2_COMPRESSED_COOKIE.to_be_bytes());
+        entry.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        entry.extend_from_slice(&body);
+        let err = decode_histogram(&mut Deserializer::new(), &entry).unwrap_err();
+        assert!(err.contains("truncated"), "{err}");
     }
 
     #[test]
