@@ -230,21 +230,21 @@ fn load(
 fn mean_gap_ns(f: &Figures) -> u64 {
     match f.total.count {
         0 | 1 => 1_000_000_000,
-        n => (f.duration_ns / (n - 1)).max(1),
+        n => (f.span_ns / (n - 1)).max(1),
     }
 }
 
 /// The span a slice of rows covers: first planned row to one mean spacing
 /// past the last (so n rows at a fixed rate r cover exactly n / r).
 fn covered_ns(f: &Figures) -> u64 {
-    f.duration_ns + mean_gap_ns(f)
+    f.span_ns + mean_gap_ns(f)
 }
 
 /// A whole file's span: like [`covered_ns`], with the spacing of its last
 /// phase (phases may differ in rate).
 fn span_ns(a: &Analysis) -> u64 {
     let last = a.phases.iter().map(|p| &p.figures).max_by_key(|f| f.end_ns);
-    a.overall.duration_ns + mean_gap_ns(last.unwrap_or(&a.overall))
+    a.overall.span_ns + mean_gap_ns(last.unwrap_or(&a.overall))
 }
 
 /// Per-bucket rates. The last bucket usually covers only part of an
