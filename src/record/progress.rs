@@ -1,9 +1,11 @@
 //! The live progress line (stderr, once a second): elapsed time, phase,
 //! planned rate, recorded and OK rates, requests in flight, errors, skipped,
 //! and the last second's latency p99. Fed by the writer thread, which sees
-//! every record anyway, so the cores pay nothing for it. As soon as a send
-//! lag (send − plan) passes the run's bound, the line says the generator is
-//! behind, before the verdict at the end does.
+//! every record anyway, so the cores pay nothing for it. As soon as more
+//! than 1 % of a second's sends are later than the run's lag bound, the line
+//! says so, before the verdict at the end judges why: the writer sees the
+//! send lag, which also holds waits for a connection, not the dispatch lag
+//! the verdict blames the generator by.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -112,10 +114,10 @@ impl Progress {
         };
         let behind = if self.late * 100 > self.sent {
             format!(
-                " | GENERATOR BEHIND: {:.1}% of sends late, lag up to {} (bound {})",
+                " | SENDS LATE: {:.1}% past the bound {}, up to {} (generator behind, or waits for a connection)",
                 100.0 * self.late as f64 / self.sent as f64,
-                crate::base::units::fmt_ns(self.max_lag_ns),
-                crate::base::units::fmt_ns(self.lag_bound_ns)
+                crate::base::units::fmt_ns(self.lag_bound_ns),
+                crate::base::units::fmt_ns(self.max_lag_ns)
             )
         } else {
             String::new()
