@@ -1,6 +1,7 @@
 //! The command line's string parsers: `parse_duration_ns`, `split_list`,
 //! `parse_rate`, `parse_cpus`, `parse_header`, `parse_target` (IP literals
-//! only, see below), `Check::parse` and `parse_checks`.
+//! only, see below), `Check::parse` and `parse_checks`, and `rwg serve`'s
+//! `parse_delay` (fixed, `exp:`, `ramp:`), `parse_stall`, `parse_status_mix`.
 //!
 //! Input: UTF-8 text (other inputs are skipped). Every parser gets the whole
 //! text and each of its lines; `parse_checks` gets all the lines at once.
@@ -20,6 +21,7 @@ use rwg::base::units::{fmt_ns, parse_duration_ns};
 use rwg::plan::config::{parse_cpus, parse_header, parse_rate, parse_target, split_list};
 use rwg::report::check::{evaluate_all, parse_checks, Check};
 use rwg::report::figures::Figures;
+use rwg::serve::{parse_delay, parse_stall, parse_status_mix};
 
 /// Replaces libc's resolver in this executable: the fuzzer must never look a
 /// name up.
@@ -83,6 +85,11 @@ fn one(s: &str) {
         assert!(!name.is_empty() && !name.contains(char::is_whitespace) && !name.contains(':'));
         assert_eq!(value.trim(), value);
     }
+
+    // rwg serve's flags: an error or a value, never a panic.
+    let _ = parse_delay(s);
+    let _ = parse_stall(s);
+    let _ = parse_status_mix(s);
 
     // Targets: IP literals only (see the module comment).
     if let Some(host) = target_host(s) {
