@@ -296,6 +296,8 @@ limit_for() { echo "${LIMIT_S:-$((DUR_S + 30))}"; }
 
 # json_get FILE JQ_EXPR
 json_get() { jq -r "$2 // empty" "$1"; }
+# json_p99 FILE DISTRIBUTION: the overall distribution's p99 in µs.
+json_p99() { json_get "$1" "[.overall.$2.percentiles[]? | select(.name == \"p99\") | .us][0]"; }
 
 # wrk / wrk2: requests, req/s.
 wrk_requests() { awk '/requests in/ { print $1; exit }' "$1"; }
@@ -464,15 +466,16 @@ run_rwg() {
     reqs=$(jq -r '.overall.scheduled - .overall.skipped' "$R_JSON")
     errs=$(jq -r '.overall.errors + .overall.dropped' "$R_JSON")
     if [[ $M_RC != 0 || $errs != 0 ]]; then
-        complain "rwg rc=$M_RC errors=$errs skipped=$(json_get "$R_JSON" .overall.skipped) first_error=$(jq -c .first_error "$R_JSON")" "$out" "${cmd[@]}"
+        complain "rwg rc=$M_RC errors=$errs skipped=$(json_get "$R_JSON" .overall.skipped) first_error=$(jq -c .run.first_error "$R_JSON")" "$out" "${cmd[@]}"
     fi
     local d=$M_DISTURBED
     record "$sc" "$tool" rps "$(json_get "$R_JSON" .overall.achieved_per_sec)" "$d"
     record "$sc" "$tool" reqs "$reqs" "$d"
     record "$sc" "$tool" cpu_us_req "$(cpu_per "$M_CPU" "$reqs")" "$d"
-    record "$sc" "$tool" p99_us "$(json_get "$R_JSON" .overall.latency_us.p99)" "$d"
-    record "$sc" "$tool" lag_p99_us "$(json_get "$R_JSON" .overall.lag_us.p99)" "$d"
-    record "$sc" "$tool" warmup_ms "$(json_get "$R_JSON" .warmup_ms)" "$d"
+    # Answered requests only, as wrk and h2load report them.
+    record "$sc" "$tool" p99_us "$(json_p99 "$R_JSON" latency_answered)" "$d"
+    record "$sc" "$tool" lag_p99_us "$(json_p99 "$R_JSON" send_lag)" "$d"
+    record "$sc" "$tool" warmup_ms "$(json_get "$R_JSON" .run.warmup_ms)" "$d"
     record "$sc" "$tool" errors "$errs" "$d"
     record "$sc" "$tool" skipped "$(json_get "$R_JSON" .overall.skipped)" "$d"
     record_cpu "$sc" "$tool"

@@ -130,12 +130,13 @@ rj = json.load(open(f"{tmp}/rwg.json"))["overall"]
 pj = json.load(open(f"{tmp}/pandas.json"))
 bad = []
 for k in ("ok", "goodput", "dropped", "errors", "skipped"):
-    a, b = rj[k]["count"], pj[k]
+    a, b = rj[k], pj[k]
     print(f"  {k:9} rwg {a:>10,}  pandas {b:>10,}  {'ok' if a == b else 'MISMATCH'}")
     if a != b: bad.append(k)
-print(f"  throughput/s rwg {rj['throughput_per_sec']:.1f}  pandas {pj['throughput_per_sec']:.1f}")
+print(f"  throughput/s rwg {rj['achieved_per_sec']:.1f}  pandas {pj['throughput_per_sec']:.1f}")
+answered = {p["name"] + "_us": p["us"] for p in rj["latency_answered"]["percentiles"]}
 for q in ("p50_us", "p75_us", "p90_us", "p95_us", "p99_us"):
-    a, b = rj["latency"][q], pj[q]
+    a, b = answered[q], pj[q]
     rel = abs(a - b) / b
     flag = "" if q != "p99_us" else ("  ok (<1%)" if rel < 0.01 else "  MISMATCH (>=1%)")
     print(f"  {q:9} rwg {a:12.3f}  pandas {b:12.3f}  diff {rel * 100:.3f}%{flag}")

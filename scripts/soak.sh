@@ -66,7 +66,7 @@ check() { if eval "$2"; then echo "  ok    $1"; else echo "  FAIL  $1"; fail=1; 
 rows=$(($(wc -l <"$OUT/run.csv") - 1))
 want=$((RATE * DUR_S))
 sched=$(jq .overall.scheduled "$OUT/run.json")
-csv_rows=$(jq .csv_rows "$OUT/run.json")
+csv_rows=$(jq .run.csv_rows "$OUT/run.json")
 errors=$(jq .overall.errors "$OUT/run.json")
 skipped=$(jq .overall.skipped "$OUT/run.json")
 # RSS over the second half: max and min against the median.

@@ -140,7 +140,7 @@ fn run_without_cpus_uses_all_allowed_cpus() {
     let out = run(&url_of(srv.addr), &["-r", "50", "-d", "200ms", "-w", "8"]);
     out.assert_code(0);
     let j = out.json();
-    let cpus: Vec<usize> = j["cpus"]
+    let cpus: Vec<usize> = j["run"]["cpus"]
         .as_array()
         .expect("cpus[]")
         .iter()

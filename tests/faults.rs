@@ -20,7 +20,11 @@ fn assert_rows_match_summary(out: &Outcome, rows: &[Row]) {
         rows.len() as u64,
         "rows vs scheduled"
     );
-    assert_eq!(u(&j, "csv_rows"), rows.len() as u64, "rows vs csv_rows");
+    assert_eq!(
+        u(&j["run"], "csv_rows"),
+        rows.len() as u64,
+        "rows vs csv_rows"
+    );
     for r in rows {
         assert!(
             r.status.is_some() || !r.error.is_empty(),
@@ -173,7 +177,11 @@ fn slow_server_times_out_and_run_goes_on() {
         );
     }
     let j = out.json();
-    assert!(j["stopped"].is_null(), "stopped: {}", j["stopped"]);
+    assert!(
+        j["run"]["stopped"].is_null(),
+        "stopped: {}",
+        j["run"]["stopped"]
+    );
     assert_eq!(u(&j["overall"]["errors_by_kind"], "timeout"), 50);
     assert_eq!(u(&j["overall"], "errors"), 50);
     assert_eq!(error_kinds(&timed_out).len(), 1);
@@ -205,7 +213,7 @@ fn all_503_is_dropped_not_an_error() {
     assert_eq!(u(o, "dropped"), 200);
     assert_eq!(u(o, "errors"), 0);
     assert_eq!(u(o, "ok"), 0);
-    assert!(j["stopped"].is_null());
+    assert!(j["run"]["stopped"].is_null());
 }
 
 /// Without --ignore-errors the first 500 stops the run: exit 1, the summary
@@ -240,7 +248,7 @@ fn first_500_stops_the_run() {
     assert!(rows.iter().any(|r| r.status == Some(500)));
     assert!(rows.iter().all(|r| r.status != Some(200)));
     let j = out.json();
-    let stopped = j["stopped"].as_str().expect("stopped is a string");
+    let stopped = j["run"]["stopped"].as_str().expect("stopped is a string");
     assert!(stopped.contains("first error"), "stopped: {stopped}");
     assert!(u(&j["overall"], "errors") >= 1);
 }
@@ -336,9 +344,16 @@ fn full_disk_is_a_clear_error_and_the_csv_stays_whole() {
     let rows = read_csv(&csv);
     assert!(rows.len() > 10_000, "only {} rows", rows.len());
     let j = out.json();
-    assert_eq!(u(&j, "csv_rows"), rows.len() as u64, "csv_rows vs the file");
+    assert_eq!(
+        u(&j["run"], "csv_rows"),
+        rows.len() as u64,
+        "csv_rows vs the file"
+    );
     assert!(u(&j["overall"], "scheduled") >= rows.len() as u64);
-    assert!(j["stopped"].as_str().unwrap_or("").contains("writer"));
+    assert!(j["run"]["stopped"]
+        .as_str()
+        .unwrap_or("")
+        .contains("writer"));
 }
 
 /// A thread of rwg that panics (injected with RWG_FAULT) ends the run

@@ -178,7 +178,7 @@ fn grpc_against_tonic() {
         rows.iter().all(|r| r[3] == "0" && r[8].is_empty()),
         "{rows:?}"
     );
-    assert_eq!(js["protocol"], "grpc");
+    assert_eq!(js["run"]["protocol"], "grpc");
     assert_eq!(js["overall"]["ok"], 50);
     // gRPC OK is status 0: the interval log still counts every answer.
     let hlog_json = hlog_dir.path().join("hlog.json");
@@ -191,7 +191,13 @@ fn grpc_against_tonic() {
     assert_eq!(code, 0, "{out}{err}");
     let hj: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&hlog_json).unwrap()).unwrap();
-    assert_eq!(hj["responses"], 50, "{hj}");
+    assert_eq!(hj["source"], "report-hlog", "{hj}");
+    assert_eq!(hj["overall"]["answered"], 50, "{hj}");
+    assert_eq!(hj["overall"]["latency_answered"]["samples"], 50, "{hj}");
+    assert!(
+        hj["overall"]["ok"].is_null(),
+        "an interval log has no status: {hj}"
+    );
 
     // RESOURCE_EXHAUSTED counts as dropped, not as an error.
     let (code, text, rows, js) = call(addr, "Call", &["--proto", proto, "--data", r#"{"code":8}"#]);
@@ -290,8 +296,8 @@ fn grpcs_through_nginx_tls() {
     assert_eq!(code, 0, "{text}");
     assert_eq!(rows.len(), 50);
     assert!(rows.iter().all(|r| r[3] == "0"), "{rows:?}");
-    assert_eq!(js["protocol"], "grpc");
-    assert_eq!(js["alpn"], "h2");
+    assert_eq!(js["run"]["protocol"], "grpc");
+    assert_eq!(js["run"]["alpn"], "h2");
 
     let (code, text, rows, js) = run(&["--proto", proto, "--data", r#"{"code":8}"#]);
     assert_eq!(code, 0, "{text}");

@@ -55,9 +55,9 @@ fn h2c_against_nginx() {
     let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--h2c", "--max-streams", "4"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_all_200(&rows, 100);
-    assert_eq!(js["protocol"], "h2c");
-    assert_eq!(js["alpn"], "h2c");
-    assert_eq!(js["connections"], 1);
+    assert_eq!(js["run"]["protocol"], "h2c");
+    assert_eq!(js["run"]["alpn"], "h2c");
+    assert_eq!(js["run"]["connections"], 1);
 }
 
 /// Closed loop with 8 streams in flight per connection: at each GOAWAY
@@ -135,16 +135,16 @@ fn h2_and_http1_over_tls_against_nginx() {
     let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--cacert", ca]);
     assert_eq!(code, 0, "{out}{err}");
     assert_all_200(&rows, 100);
-    assert_eq!(js["alpn"], "h2");
-    assert_eq!(js["protocol"], "h2");
-    assert_eq!(js["tls"], true);
+    assert_eq!(js["run"]["alpn"], "h2");
+    assert_eq!(js["run"]["protocol"], "h2");
+    assert_eq!(js["run"]["tls"], true);
 
     // --http1 forces HTTP/1.1 over TLS.
     let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--cacert", ca, "--http1"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_all_200(&rows, 100);
-    assert_eq!(js["alpn"], "http/1.1");
-    assert_eq!(js["protocol"], "http/1.1");
+    assert_eq!(js["run"]["alpn"], "http/1.1");
+    assert_eq!(js["run"]["protocol"], "http/1.1");
 
     // The certificate is for localhost, not 127.0.0.1: rejected before the run...
     let ip_url = format!("https://127.0.0.1:{port}/");
@@ -190,7 +190,7 @@ fn h2c_and_grpc_against_rwg_serve() {
     let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--h2c"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_all_200(&rows, 100);
-    assert_eq!(js["alpn"], "h2c");
+    assert_eq!(js["run"]["alpn"], "h2c");
 
     // Closed loop, 32 workers on 2 streams: each freed stream goes to the
     // longest waiter (it once went back to the worker that freed it, and
@@ -329,7 +329,7 @@ fn goaway_on_every_connection_is_not_stormed() {
     assert_eq!(rows.len(), 100, "one row per scheduled request");
     let dials = accepted.load(std::sync::atomic::Ordering::Relaxed);
     assert!(dials < 60, "{dials} connections in ~1.5 s");
-    assert!(js["redials"].as_u64().unwrap() >= 2, "{js}");
+    assert!(js["run"]["redials"].as_u64().unwrap() >= 2, "{js}");
 }
 
 /// A server that answers every stream with RST_STREAM(REFUSED_STREAM):

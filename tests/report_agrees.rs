@@ -37,10 +37,6 @@ fn report_output(csv: &std::path::Path) -> std::process::Output {
         .unwrap()
 }
 
-fn count(v: &Value, key: &str) -> u64 {
-    u(&v[key], "count")
-}
-
 fn within(a: f64, b: f64, rel: f64) -> bool {
     (a - b).abs() <= rel * a.abs().max(b.abs())
 }
@@ -68,22 +64,48 @@ fn report_agrees_with_run_summary() {
     let (rep, j) = report(&[csv.to_str().unwrap(), "--slo", "2ms"]);
     rep.assert_code(0);
     let j = j.expect("report JSON");
-    assert_eq!(u(&j, "rows_read"), 2000);
+    assert_eq!(u(&j["input"], "rows_read"), 2000);
+    // One schema: the same fields, the same meaning.
+    for doc in [&run_json, &j] {
+        assert_eq!(u(doc, "schema_version"), 1, "{doc}");
+        assert_eq!(u(doc, "exit_code"), 0, "{doc}");
+    }
+    assert_eq!(
+        (&run_json["source"], &j["source"]),
+        (&"run".into(), &"report".into())
+    );
     let r = &j["overall"];
-    assert_eq!(count(r, "total"), u(a, "scheduled"));
-    assert_eq!(count(r, "ok"), u(a, "ok"));
-    assert_eq!(count(r, "dropped"), u(a, "dropped"));
-    assert_eq!(count(r, "errors"), u(a, "errors"));
-    assert_eq!(count(r, "skipped"), u(a, "skipped"));
-    assert_eq!(count(r, "goodput"), u(a, "goodput"));
-    assert_eq!(count(r, "slo_violations"), u(a, "slo_violations"));
+    for key in [
+        "scheduled",
+        "answered",
+        "unanswered",
+        "ok",
+        "dropped",
+        "errors",
+        "skipped",
+        "goodput",
+        "slo_violations",
+        "bytes",
+    ] {
+        assert_eq!(u(r, key), u(a, key), "{key}");
+    }
+    for key in [
+        "duration_s",
+        "span_s",
+        "offered_per_sec",
+        "achieved_per_sec",
+    ] {
+        assert!(within(f(r, key), f(a, key), 0.01), "{key}: {r} vs {a}");
+    }
     // The mix really was mixed (else the comparison proves little).
     assert!(u(a, "dropped") > 50 && u(a, "ok") > 1000, "{a}");
-    let (la, lr) = (&a["latency_us"], &r["latency"]);
-    assert_eq!(u(la, "count"), u(lr, "samples"));
-    for (k_run, k_rep) in [("p50", "p50_us"), ("p90", "p90_us"), ("p99", "p99_us")] {
-        let (x, y) = (f(la, k_run), f(lr, k_rep));
-        assert!(within(x, y, 0.01), "{k_run}: run {x} µs, report {y} µs");
+    for dist in ["latency_all", "latency_answered"] {
+        let (la, lr) = (&a[dist], &r[dist]);
+        assert_eq!(u(la, "samples"), u(lr, "samples"), "{dist}");
+        for q in ["p50", "p90", "p99"] {
+            let (x, y) = (pctl_us(la, q).unwrap(), pctl_us(lr, q).unwrap());
+            assert!(within(x, y, 0.01), "{dist} {q}: run {x} µs, report {y} µs");
+        }
     }
     // And the CSV itself agrees with both.
     let rows = out.rows();
@@ -150,15 +172,16 @@ fn report_figures_of_a_known_csv() {
     let (out, j) = report(&[&csv, "--slo", "50ms"]);
     out.assert_code(0);
     let j = j.expect("report JSON");
-    assert_eq!(u(&j, "rows_read"), 109);
+    assert_eq!(u(&j["input"], "rows_read"), 109);
     let o = &j["overall"];
-    assert_eq!(count(o, "total"), 109);
-    assert_eq!(count(o, "ok"), 100);
-    assert_eq!(count(o, "dropped"), 5);
-    assert_eq!(count(o, "errors"), 3, "500, 404 and the timeout");
-    assert_eq!(count(o, "skipped"), 1);
-    assert_eq!(count(o, "goodput"), 49, "ok rows with latency ≤ 50 ms");
-    let kinds = &o["error_kinds"];
+    assert_eq!(u(o, "scheduled"), 109);
+    assert_eq!(u(o, "ok"), 100);
+    assert_eq!(u(o, "dropped"), 5);
+    assert_eq!(u(o, "errors"), 3, "500, 404 and the timeout");
+    assert_eq!(u(o, "skipped"), 1);
+    assert_eq!(u(o, "unanswered"), 2, "the timeout and the skipped arrival");
+    assert_eq!(u(o, "goodput"), 49, "ok rows with latency ≤ 50 ms");
+    let kinds = &o["errors_by_kind"];
     assert_eq!(kinds["timeout"].as_u64(), Some(1), "error_kinds: {kinds}");
 }
 
@@ -175,12 +198,13 @@ fn report_percentiles_of_a_known_csv_and_merge() {
     out2.assert_code(0);
     for j in [j1.unwrap(), j2.unwrap()] {
         let o = &j["overall"];
-        assert_eq!(count(o, "total"), 100);
-        let lat = &o["latency"];
+        assert_eq!(u(o, "scheduled"), 100);
+        let lat = &o["latency_all"];
         assert_eq!(u(lat, "samples"), 100);
         // Latencies are 1.0005 .. 100.0005 ms: p50 ≈ 50 ms, p99 ≈ 99 ms.
-        assert!(within(f(lat, "p50_us"), 50_000.5, 0.011), "{lat}");
-        assert!(within(f(lat, "p99_us"), 99_000.5, 0.011), "{lat}");
+        let (p50, p99) = (pctl_us(lat, "p50").unwrap(), pctl_us(lat, "p99").unwrap());
+        assert!(within(p50, 50_000.5, 0.011), "{lat}");
+        assert!(within(p99, 99_000.5, 0.011), "{lat}");
         assert!(within(f(lat, "max_us"), 100_000.5, 0.001), "{lat}");
         assert!(within(f(lat, "min_us"), 1_000.5, 0.001), "{lat}");
     }
@@ -215,8 +239,9 @@ fn report_bad_row_names_the_line() {
         out.stderr
     );
     let j = j.expect("the rows before the bad one are reported (JSON)");
-    assert_eq!(u(&j, "rows_read"), 50);
-    assert_eq!(count(&j["overall"], "total"), 50);
+    assert_eq!(u(&j["input"], "rows_read"), 50);
+    assert_eq!(u(&j["overall"], "scheduled"), 50);
+    assert_eq!(u(&j, "exit_code"), 2);
 
     // A bad number in an otherwise well-formed row.
     let mut rows = ok_rows();
@@ -243,7 +268,7 @@ fn report_ignores_zero_filled_tail() {
     std::fs::write(&csv, bytes).unwrap();
     let (out, j) = report(&[&csv]);
     out.assert_code(0);
-    assert_eq!(count(&j.unwrap()["overall"], "total"), 100);
+    assert_eq!(u(&j.unwrap()["overall"], "scheduled"), 100);
 }
 
 /// `rwg report` on a CSV that a `rwg run` is still writing gets a clear

@@ -41,8 +41,8 @@ fn two_phase_against_serve(legacy: bool) {
     } else {
         "io_uring"
     };
-    assert_eq!(j["driver"], want, "driver (legacy forced: {legacy})");
-    let cpus: Vec<u64> = j["cpus"]
+    assert_eq!(j["run"]["driver"], want, "driver (legacy forced: {legacy})");
+    let cpus: Vec<u64> = j["run"]["cpus"]
         .as_array()
         .expect("cpus[]")
         .iter()
@@ -94,8 +94,9 @@ fn stall_shows_in_p99_not_p50() {
     assert_eq!(u(o, "scheduled"), 3000);
     assert_eq!(u(o, "skipped"), 0);
     assert_eq!(u(o, "ok"), 3000);
-    let lat = &o["latency_us"];
-    let (p50, p99, max) = (f(lat, "p50"), f(lat, "p99"), f(lat, "max"));
+    let lat = &o["latency_all"];
+    let p50 = pctl_us(lat, "p50").unwrap();
+    let (p99, max) = (pctl_us(lat, "p99").unwrap(), f(lat, "max_us"));
     assert!(p99 >= 300_000.0, "p99 {p99} µs hides the 500 ms stall");
     assert!(
         p50 < 50_000.0,
@@ -302,7 +303,7 @@ fn closed_loop_workers_follow_connections() {
         let args = ["-r", rate, "-d", "300ms", "-c", "3", "--cpus", &cpus];
         let out = run(&url_of(srv.addr), &args);
         out.assert_code(0);
-        assert_eq!(out.json()["workers"], want, "-r {rate}");
+        assert_eq!(out.json()["run"]["workers"], want, "-r {rate}");
     }
 }
 
@@ -332,7 +333,7 @@ fn lazy_reads_keep_latency_truthful() {
             }
             let out = run_with_env(&url_of(slow.addr), &args, &env, Duration::from_secs(30));
             out.assert_code(0);
-            let mode = out.json()["send_mode"].as_str().unwrap().to_string();
+            let mode = out.json()["run"]["send_mode"].as_str().unwrap().to_string();
             // The summary says when responses were read lazily (not on epoll).
             assert_eq!(mode.contains("lazy reads"), lazy && !legacy, "{mode}");
             let rows = out.rows();

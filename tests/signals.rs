@@ -68,8 +68,8 @@ fn interrupt(signal: libc::c_int, after: Duration) -> usize {
     let rows = read_csv(&csv); // also: header, 10 fields a line
     let j = read_json(&json);
     assert_eq!(u(&j["overall"], "scheduled"), rows.len() as u64);
-    assert_eq!(u(&j, "csv_rows"), rows.len() as u64);
-    let stopped = j["stopped"].as_str().expect("stopped is a string");
+    assert_eq!(u(&j["run"], "csv_rows"), rows.len() as u64);
+    let stopped = j["run"]["stopped"].as_str().expect("stopped is a string");
     assert!(stopped.contains("interrupted"), "stopped: {stopped}");
     // Arrivals in flight at the stop may end cancelled; nothing else fails.
     for r in &rows {

@@ -30,6 +30,7 @@ fn an_impossible_rate_exits_4_and_names_the_generator() {
     assert!(out.stderr.contains("generator"), "{}", out.stderr);
     let j = read_json(&json);
     assert_eq!(j["verdict"]["generator_behind"], true, "{}", j["verdict"]);
+    assert_eq!(j["exit_code"], 4, "the JSON carries the exit code");
     assert!(u(&j["overall"], "skipped_generator_behind") > 0);
     srv.stop();
 }

@@ -1,7 +1,7 @@
 //! `rwg report` over per-request CSVs: `rwg::report::analyze::analyze_bytes`
 //! with the default options and with fuzzer-chosen ones (by phase, interval,
-//! SLO, warmup, cooldown), then the renderers (`to_text`, `to_json`,
-//! `write_timeseries_csv`) and a few `--check`s on the result.
+//! SLO, warmup, cooldown), then the renderers (`to_text`, the JSON
+//! document, `write_timeseries_csv`) and a few `--check`s on the result.
 //!
 //! Input layout: byte 0 = flags (bit 0: prepend the CSV header to every file,
 //! bit 1: by phase, bit 2: interval, bit 3: SLO, bit 4: warmup, bit 5:
@@ -19,7 +19,8 @@ use rwg::report::analyze::analyze_bytes;
 use rwg::report::check::{evaluate_all, parse_checks};
 use rwg::report::csv_scan::{scan_bytes, HEADER};
 use rwg::report::figures::{Analysis, Figures, Outcome, ReportOptions};
-use rwg::report::render::{to_json, to_text, write_timeseries_csv};
+use rwg::report::render::{to_text, write_timeseries_csv};
+use rwg::report::schema::Document;
 
 /// Durations (ns) the options pick from.
 const DURATIONS: [u64; 16] = [
@@ -135,10 +136,6 @@ fn run(files: &[(&str, &[u8])], opts: &ReportOptions) {
     }
     check_analysis(&analysis, files, opts);
     let _ = to_text(&analysis);
-    let json = to_json(&analysis);
-    if let Err(e) = serde_json::from_str::<serde_json::Value>(&json) {
-        panic!("to_json gave invalid JSON ({e}): {json}");
-    }
     let mut csv = Vec::new();
     write_timeseries_csv(&analysis, &mut csv).expect("writing to a Vec cannot fail");
     assert_eq!(
@@ -149,6 +146,10 @@ fn run(files: &[(&str, &[u8])], opts: &ReportOptions) {
     let checks = parse_checks(&CHECKS).expect("the fixed checks parse");
     let results = evaluate_all(&checks, &analysis.overall);
     assert_eq!(results.len(), CHECKS.len());
+    let json = Document::of_csv(&analysis, &results, 0).to_json();
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(&json) {
+        panic!("the JSON document is invalid ({e}): {json}");
+    }
 }
 
 fuzz_target!(|input: &[u8]| {

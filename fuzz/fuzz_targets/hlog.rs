@@ -1,6 +1,6 @@
 //! `rwg report FILE.hlog …`: `rwg::report::hlog_read::analyze_hlog_bytes`
 //! (what `analyze_hlogs` runs on the files' bytes), then `to_text`,
-//! `to_json`, `timeseries_csv` and a few `--check`s on the result.
+//! the JSON document, `timeseries_csv` and a few `--check`s on the result.
 //!
 //! Input layout: byte 0 = interval pick (0: none, else an entry of a table of
 //! durations), the rest = the files' bytes, split into up to 3 files at 0xFF
@@ -14,6 +14,7 @@
 use libfuzzer_sys::fuzz_target;
 use rwg::report::check::{evaluate_all, parse_checks};
 use rwg::report::hlog_read::analyze_hlog_bytes;
+use rwg::report::schema::Document;
 
 const INTERVALS: [Option<u64>; 8] = [
     None,
@@ -67,12 +68,13 @@ fuzz_target!(|input: &[u8]| {
     }
 
     let _ = a.to_text();
-    let json = a.to_json();
-    if let Err(e) = serde_json::from_str::<serde_json::Value>(&json) {
-        panic!("to_json gave invalid JSON ({e}): {json}");
-    }
     let csv = a.timeseries_csv();
     assert_eq!(csv.lines().count(), a.timeseries.len() + 1);
     let checks = parse_checks(&CHECKS).expect("the fixed checks parse");
-    assert_eq!(evaluate_all(&checks, &a).len(), CHECKS.len());
+    let results = evaluate_all(&checks, &a);
+    assert_eq!(results.len(), CHECKS.len());
+    let json = Document::of_hlog(&a, &results, 0).to_json();
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(&json) {
+        panic!("the JSON document is invalid ({e}): {json}");
+    }
 });

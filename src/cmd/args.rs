@@ -71,7 +71,8 @@ pub struct ReportArgs {
     /// Drop rows planned in the last DUR.
     #[arg(long, default_value = "0")]
     pub cooldown: String,
-    /// Write the overall (and per-phase) figures as JSON to FILE.
+    /// Write the figures, verdict, checks and exit code as JSON to FILE
+    /// (one schema for `rwg run` and `rwg report`, `schema_version` 1).
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Write one CSV row per interval to FILE.

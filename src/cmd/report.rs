@@ -4,8 +4,9 @@
 use std::process::ExitCode;
 
 use super::args::ReportArgs;
-use super::run::{print_checks, GENERATOR_BEHIND};
+use super::run::{print_checks, write_json, GENERATOR_BEHIND};
 use crate::report::check::{parse_checks, Check};
+use crate::report::schema::Document;
 use crate::report::{analyze, hlog_read, render};
 
 /// `rwg report`: analyse CSVs, print the table, write JSON / time series,
@@ -48,9 +49,18 @@ pub fn main(args: &ReportArgs) -> ExitCode {
     }
     let a = &outcome.analysis;
     print!("{}", render::to_text(a));
+    let results = print_checks(&checks, &a.overall);
+    let code = if outcome.has_errors() {
+        2
+    } else if a.verdict.generator_behind {
+        GENERATOR_BEHIND
+    } else if results.iter().any(|r| !r.passed) {
+        3
+    } else {
+        0
+    };
     if let Some(path) = &args.json {
-        if let Err(e) = std::fs::write(path, render::to_json(a)) {
-            eprintln!("error: cannot write --json '{}': {e}", path.display());
+        if !write_json(path, &Document::of_csv(a, &results, code)) {
             return ExitCode::from(1);
         }
     }
@@ -62,16 +72,7 @@ pub fn main(args: &ReportArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    let checks_ok = print_checks(&checks, &a.overall);
-    if outcome.has_errors() {
-        ExitCode::from(2)
-    } else if a.verdict.generator_behind {
-        ExitCode::from(GENERATOR_BEHIND)
-    } else if !checks_ok {
-        ExitCode::from(3)
-    } else {
-        ExitCode::SUCCESS
-    }
+    ExitCode::from(code)
 }
 
 /// `rwg report` over HdrHistogram interval logs.
@@ -89,21 +90,22 @@ fn report_hlogs(
         }
     };
     print!("{}", a.to_text());
-    let writes = [
-        (args.json.as_ref(), a.to_json()),
-        (args.timeseries.as_ref(), a.timeseries_csv()),
-    ];
-    for (path, text) in writes {
-        if let Some(path) = path {
-            if let Err(e) = std::fs::write(path, text) {
-                eprintln!("error: cannot write '{}': {e}", path.display());
-                return ExitCode::from(1);
-            }
+    let results = print_checks(checks, &a);
+    let code = if results.iter().any(|r| !r.passed) {
+        3
+    } else {
+        0
+    };
+    if let Some(path) = &args.json {
+        if !write_json(path, &Document::of_hlog(&a, &results, code)) {
+            return ExitCode::from(1);
         }
     }
-    if print_checks(checks, &a) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(3)
+    if let Some(path) = &args.timeseries {
+        if let Err(e) = std::fs::write(path, a.timeseries_csv()) {
+            eprintln!("error: cannot write --timeseries '{}': {e}", path.display());
+            return ExitCode::from(1);
+        }
     }
+    ExitCode::from(code)
 }

@@ -1,11 +1,14 @@
-//! `rwg run`: run, print the summary, write `--json`, evaluate `--check`s,
-//! and pick the exit code.
+//! `rwg run`: run, print the summary, evaluate `--check`s, pick the exit
+//! code, and write `--json` (which holds both).
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use super::run_args::RunArgs;
 use crate::plan::config::Config;
-use crate::report::check::{evaluate_all, parse_checks, Check, CheckSource};
+use crate::report::check::{evaluate_all, parse_checks, Check, CheckResult, CheckSource};
+use crate::report::schema::Document;
+use crate::report::summary::Summary;
 use crate::run::engine;
 use crate::run::error::RunError;
 
@@ -24,14 +27,25 @@ fn usage_error(e: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Prints each check as pass/fail; true when all passed.
-pub fn print_checks(checks: &[Check], src: &dyn CheckSource) -> bool {
-    let mut all = true;
-    for r in evaluate_all(checks, src) {
+/// Evaluates and prints each check as pass/fail.
+pub fn print_checks(checks: &[Check], src: &dyn CheckSource) -> Vec<CheckResult> {
+    let results = evaluate_all(checks, src);
+    for r in &results {
         println!("check {:<24} {} (actual {})", r.expr, r.verdict(), r.actual);
-        all &= r.passed;
     }
-    all
+    results
+}
+
+/// Writes the JSON document to `path`; false (after saying why) when it
+/// cannot.
+pub fn write_json(path: &Path, doc: &Document<'_>) -> bool {
+    match std::fs::write(path, doc.to_json()) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("error: cannot write --json '{}': {e}", path.display());
+            false
+        }
+    }
 }
 
 /// Exit code of a failure inside rwg itself (EX_SOFTWARE of sysexits.h).
@@ -39,9 +53,8 @@ const INTERNAL_ERROR: u8 = 70;
 /// Exit code of a run whose generator could not offer the planned load.
 pub const GENERATOR_BEHIND: u8 = 4;
 
-/// Runs, prints the summary, writes `--json`, evaluates `--check`s and picks
-/// the exit code (130 interrupted, 4 generator behind, 1 errors, 3 a check
-/// failed, 70 internal error).
+/// Runs, prints the summary, evaluates `--check`s, picks the exit code and
+/// writes `--json` (a JSON that cannot be written: exit 1).
 pub fn run_and_report(cfg: &Config, checks: &[Check]) -> ExitCode {
     let summary = match engine::run(cfg) {
         Ok(s) => s,
@@ -59,31 +72,39 @@ pub fn run_and_report(cfg: &Config, checks: &[Check]) -> ExitCode {
         }
     };
     print!("{}", summary.to_text());
-    if let Some(path) = &cfg.json {
-        if let Err(e) = std::fs::write(path, summary.to_json()) {
-            eprintln!("error: cannot write --json '{}': {e}", path.display());
-            return ExitCode::from(1);
-        }
-    }
-    let checks_ok = print_checks(checks, &summary.overall);
-    // Precedence: 130 interrupted, 4 generator behind, 1 errors, 3 checks.
-    // Arrivals cut short by the stop itself (`cancelled`) are counted, but
-    // they are not the target's errors.
-    let cancelled = summary.overall.errors_by_kind.get("cancelled").copied();
-    let target_errors = summary.overall.errors - cancelled.unwrap_or(0);
-    if summary.interrupted {
-        ExitCode::from(130)
-    } else if summary.verdict.generator_behind {
+    let results = print_checks(checks, &summary.overall);
+    let code = exit_code(&summary, &results);
+    if code == GENERATOR_BEHIND {
         eprintln!(
             "rwg was behind its schedule: the figures describe the generator, not the target \
              (exit 4; see the verdict)"
         );
-        ExitCode::from(GENERATOR_BEHIND)
-    } else if target_errors > 0 || summary.writer_error.is_some() || summary.stopped.is_some() {
-        ExitCode::from(1)
-    } else if !checks_ok {
-        ExitCode::from(3)
+    }
+    if let Some(path) = &cfg.json {
+        if !write_json(path, &Document::of_run(&summary, &results, code)) {
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::from(code)
+}
+
+/// Precedence: 130 interrupted, 4 generator behind, 1 errors, 3 checks.
+fn exit_code(summary: &Summary, checks: &[CheckResult]) -> u8 {
+    // Arrivals cut short by the stop itself (`cancelled`) are counted, but
+    // they are not the target's errors.
+    let overall = &summary.overall;
+    let cancelled = overall.errors_by_kind.get("cancelled").copied();
+    let target_errors = overall.errors - cancelled.unwrap_or(0);
+    let run = &summary.run;
+    if run.interrupted {
+        130
+    } else if summary.verdict.generator_behind {
+        GENERATOR_BEHIND
+    } else if target_errors > 0 || run.writer_error.is_some() || run.stopped.is_some() {
+        1
+    } else if checks.iter().any(|r| !r.passed) {
+        3
     } else {
-        ExitCode::SUCCESS
+        0
     }
 }

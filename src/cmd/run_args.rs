@@ -56,7 +56,8 @@ pub struct RunArgs {
     /// Write one CSV row per scheduled request to FILE.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
-    /// Write the end-of-run summary as JSON to FILE.
+    /// Write the figures, verdict, checks and exit code as JSON to FILE
+    /// (one schema for `rwg run` and `rwg report`, `schema_version` 1).
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Write an HdrHistogram interval log (V2, one interval per second) of latency to FILE.

@@ -73,6 +73,9 @@ struct Acc<C: Counter> {
     lag: Extremes<C>,
     first_ns: u64,
     last_ns: u64,
+    /// Latest answer: planned + latency.
+    last_done_ns: u64,
+    bytes: u64,
     max_in_flight: u64,
 }
 
@@ -147,6 +150,8 @@ impl<C: Counter> Acc<C> {
             lag: Extremes::new(),
             first_ns: u64::MAX,
             last_ns: 0,
+            last_done_ns: 0,
+            bytes: 0,
             max_in_flight: 0,
         }
     }
@@ -157,6 +162,7 @@ impl<C: Counter> Acc<C> {
         self.first_ns = self.first_ns.min(r.timestamp_ns);
         self.last_ns = self.last_ns.max(r.timestamp_ns);
         self.max_in_flight = self.max_in_flight.max(r.in_flight);
+        self.bytes = self.bytes.saturating_add(r.bytes);
         match class {
             Class::Ok => {
                 self.ok += 1;
@@ -177,6 +183,8 @@ impl<C: Counter> Acc<C> {
             self.responses += 1;
             if let Some(l) = r.latency_ns {
                 self.latency.record(l);
+                let done_ns = r.timestamp_ns.saturating_add(l);
+                self.last_done_ns = self.last_done_ns.max(done_ns);
             }
         }
         if let Some(l) = r.lag_ns {
@@ -227,6 +235,7 @@ impl<C: Counter> Acc<C> {
             end_ns,
             duration_ns,
             span_ns,
+            last_done_ns: self.last_done_ns,
             total: count(self.total),
             ok: count(self.ok),
             goodput: count(self.goodput),
@@ -247,6 +256,7 @@ impl<C: Counter> Acc<C> {
                 .then(|| self.latency.distribution(0))
                 .flatten(),
             send_lag: distributions.then(|| self.lag.distribution(0)).flatten(),
+            bytes: self.bytes,
             max_in_flight: self.max_in_flight,
         }
     }

@@ -16,6 +16,8 @@
 //! Values come from any [`CheckSource`]: the `rwg report` [`Figures`] or the
 //! end-of-run summary of `rwg run`.
 
+use serde::Serialize;
+
 use crate::base::units::fmt_ns;
 use crate::base::units::parse_duration_ns;
 use crate::report::figures::{pct, Figures};
@@ -121,7 +123,7 @@ pub struct Check {
 }
 
 /// The outcome of one check.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckResult {
     pub expr: String,
     /// The measured value, formatted like the threshold (`n/a` when missing).
@@ -396,6 +398,7 @@ mod tests {
             samples: 1000,
             unanswered: 10,
             min_us: Some(100.0),
+            mean_us: Some(1_500.0),
             max_us: None,
             percentiles: vec![
                 est("p50", 0.5, Some(1_000.0), (Some(900.0), Some(1_000.0))),

@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use super::quantile::Distribution;
 use super::verdict::{judge, Evidence, Verdict};
 
@@ -52,7 +50,7 @@ impl Default for ReportOptions {
 }
 
 /// A count and its rate over the figures' duration.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Count {
     pub count: u64,
     pub per_sec: f64,
@@ -60,7 +58,7 @@ pub struct Count {
 
 /// Latency distribution in microseconds (min and max exact, the rest from the
 /// HdrHistogram, clamped to [min, max]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Percentiles {
     pub samples: u64,
     pub min_us: f64,
@@ -74,7 +72,7 @@ pub struct Percentiles {
 }
 
 /// Everything reported for one slice of rows (overall, a phase, an interval).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Figures {
     /// Overall and phases: first and last planned timestamp (epoch ns).
     /// Interval: the bucket's start and end.
@@ -86,6 +84,9 @@ pub struct Figures {
     pub duration_ns: u64,
     /// `end_ns − start_ns`.
     pub span_ns: u64,
+    /// The latest answer (planned timestamp + latency), epoch ns; 0 without
+    /// answers.
+    pub last_done_ns: u64,
     pub total: Count,
     pub ok: Count,
     pub goodput: Count,
@@ -113,6 +114,8 @@ pub struct Figures {
     pub latency_answered: Option<Distribution>,
     /// sent − intended, with 95 % intervals (overall and phases only).
     pub send_lag: Option<Distribution>,
+    /// Response bytes, as the CSV's `bytes` column counts them.
+    pub bytes: u64,
     pub max_in_flight: u64,
 }
 
@@ -128,15 +131,14 @@ pub fn pct(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PhaseFigures {
     pub phase: u32,
-    #[serde(flatten)]
     pub figures: Figures,
 }
 
-/// The result of [`analyze`]. Serializes (JSON) without the time series.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// The result of [`analyze`] (its JSON form: `schema::Document`).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Analysis {
     pub files: Vec<String>,
     /// Rows parsed, before trimming.
@@ -152,7 +154,6 @@ pub struct Analysis {
     pub phases: Vec<PhaseFigures>,
     /// Empty unless `interval_ns`; bucket `i` starts at
     /// earliest + warmup + i × interval.
-    #[serde(skip)]
     pub timeseries: Vec<Figures>,
     /// Whether the figures describe the target or the generator.
     pub verdict: Verdict,

@@ -12,12 +12,11 @@ use base64::Engine as _;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
-use serde::Serialize;
 
 use super::figures::{ReportError, MAX_BUCKETS};
 use crate::record::hlog::UNANSWERED_TAG;
 use crate::report::check::{CheckSource, CountMetric, RateMetric, Series};
-use crate::report::quantile::{Distribution, QUANTILES};
+use crate::report::quantile::Distribution;
 
 /// Merged interval logs.
 pub struct HlogAnalysis {
@@ -225,21 +224,6 @@ pub fn analyze_hlog_bytes(
     })
 }
 
-#[derive(Serialize)]
-struct JsonFigures<'a> {
-    files: Vec<String>,
-    intervals: u64,
-    start_s: f64,
-    end_s: f64,
-    responses: u64,
-    responses_per_sec: f64,
-    unanswered: u64,
-    /// Answered requests only (as before the `unanswered` tag).
-    latency_us: std::collections::BTreeMap<String, f64>,
-    latency_all: &'a Distribution,
-    latency_answered: &'a Distribution,
-}
-
 impl HlogAnalysis {
     fn duration_s(&self) -> f64 {
         (self.end_s - self.start_s).max(1e-9)
@@ -278,31 +262,6 @@ impl HlogAnalysis {
             self.latency_answered.to_text(false)
         );
         t
-    }
-
-    pub fn to_json(&self) -> String {
-        let h = &self.overall;
-        let mut latency_us = std::collections::BTreeMap::new();
-        if !h.is_empty() {
-            latency_us.insert("min".to_string(), h.min() as f64 / 1e3);
-            for (name, q) in QUANTILES {
-                latency_us.insert(name.to_string(), h.value_at_quantile(q) as f64 / 1e3);
-            }
-            latency_us.insert("max".to_string(), h.max() as f64 / 1e3);
-        }
-        let figures = JsonFigures {
-            files: self.files.clone(),
-            intervals: self.intervals,
-            start_s: self.start_s,
-            end_s: self.end_s,
-            responses: h.len(),
-            responses_per_sec: h.len() as f64 / self.duration_s(),
-            unanswered: self.unanswered,
-            latency_us,
-            latency_all: &self.latency_all,
-            latency_answered: &self.latency_answered,
-        };
-        serde_json::to_string_pretty(&figures).unwrap_or_default()
     }
 
     /// One row per bucket: start (Unix-epoch s), responses, p50/p90/p99/max in µs.

@@ -1,13 +1,14 @@
 //! Figures and their renderings: the end-of-run [`summary`] of `rwg run`
-//! (text and JSON), the `--check` expressions ([`check`]), and the
-//! `rwg report` analysis of per-request CSV files ([`analyze`], over
-//! [`csv_scan`] and [`accumulate`]) and of interval logs ([`hlog_read`]),
-//! rendered by [`render`].
+//! (over [`block`]s), the `--check` expressions ([`check`]), the `rwg report`
+//! analysis of per-request CSV files ([`analyze`], over [`csv_scan`] and
+//! [`accumulate`]) and of interval logs ([`hlog_read`]), rendered by
+//! [`render`]; and the one JSON document all of them write ([`schema`]).
 //!
 //! Imports: `base` and `record` only.
 
 mod accumulate;
 pub mod analyze;
+pub mod block;
 pub mod check;
 pub mod csv_row;
 pub mod csv_scan;
@@ -15,6 +16,7 @@ pub mod figures;
 pub mod hlog_read;
 pub mod quantile;
 pub mod render;
+pub mod schema;
 pub mod shape;
 pub mod summary;
 pub mod verdict;

@@ -165,6 +165,8 @@ pub struct Distribution {
     pub unanswered: u64,
     /// Smallest answered value (exact where the source keeps it).
     pub min_us: Option<f64>,
+    /// Mean of the answered values (the unanswered have none).
+    pub mean_us: Option<f64>,
     /// Largest value; `null` when an arrival got no answer.
     pub max_us: Option<f64>,
     pub percentiles: Vec<EstimateJson>,
@@ -191,12 +193,23 @@ impl Distribution {
             samples: ranked.samples(),
             unanswered,
             min_us: (!h.is_empty()).then_some(min_ns as f64 / 1e3),
+            mean_us: (!h.is_empty()).then(|| h.mean() / 1e3),
             max_us: (unanswered == 0 && !h.is_empty()).then_some(max_ns as f64 / 1e3),
             percentiles: ranked
                 .estimates()
                 .iter()
                 .map(|(name, e)| e.to_json(name))
                 .collect(),
+        }
+    }
+
+    /// The first kept percentile as text (the median of a one-percentile
+    /// distribution): `unanswered` among the unanswered, `-` without samples.
+    pub fn p50_text(&self) -> String {
+        match self.percentiles.first().map(|p| p.us) {
+            Some(Some(us)) => crate::base::units::fmt_us(us),
+            Some(None) => "unanswered".to_string(),
+            None => "-".to_string(),
         }
     }
 

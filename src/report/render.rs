@@ -185,12 +185,6 @@ fn phases_table(s: &mut String, a: &Analysis) {
     }
 }
 
-/// JSON of the analysis: options, overall and phases (no time series).
-pub fn to_json(a: &Analysis) -> String {
-    // Figures hold only numbers, strings and maps with string keys.
-    serde_json::to_string_pretty(a).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-}
-
 /// The time-series CSV header (see [`write_timeseries_csv`]).
 pub const TIMESERIES_HEADER: &str = "interval_start_ns,duration_ns,total,offered_per_sec,\
 ok,ok_per_sec,goodput,goodput_per_sec,slo_violations,dropped,dropped_per_sec,\

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use super::analyze::{analyze, analyze_bytes};
 use super::csv_scan::HEADER;
 use super::figures::{Analysis, Figures, Outcome, ReportOptions, Severity};
-use super::render;
+use super::{render, schema};
 
 const T0: u64 = 1_764_428_400_000_000_000;
 const MS: u64 = 1_000_000;
@@ -230,10 +230,15 @@ fn by_phase() {
     assert_eq!(p, [(0, 5, 4, 0, 5 * MS), (1, 5, 2, 2, 5 * MS)]);
     let text = render::to_text(&a);
     assert!(text.contains("by phase"), "{text}");
-    let json: serde_json::Value = serde_json::from_str(&render::to_json(&a)).expect("json");
+    let doc = schema::Document::of_csv(&a, &[], 0).to_json();
+    let json: serde_json::Value = serde_json::from_str(&doc).expect("json");
+    assert_eq!(json["schema_version"], schema::SCHEMA_VERSION);
+    assert_eq!(json["source"], "report");
     assert_eq!(json["phases"][1]["phase"], 1);
-    assert_eq!(json["phases"][1]["skipped"]["count"], 1);
-    assert_eq!(json["overall"]["total"]["count"], 10);
+    assert_eq!(json["phases"][1]["skipped"], 1);
+    assert_eq!(json["overall"]["scheduled"], 10);
+    assert_eq!(json["overall"]["duration_s"], 0.01);
+    assert!(json["overall"]["dispatch_lag"].is_null(), "a CSV has none");
     assert!(json.get("timeseries").is_none());
 }
 

@@ -12,7 +12,8 @@ use crate::plan::phases::Plan;
 use crate::protocol::WarmReport;
 use crate::record::sink::SinkReport;
 use crate::record::stats::CoreStats;
-use crate::report::summary::{Block, Summary};
+use crate::report::block::Block;
+use crate::report::summary::{RunInfo, Summary};
 
 /// Everything a summary is made of, gathered by the engine.
 pub struct Finished<'a> {
@@ -120,7 +121,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         .map(|(i, (p, s))| {
             let ran_ns = run_ns.saturating_sub(p.start_ns).min(p.duration_ns).max(1);
             let rate = (p.rate_per_sec > 0).then_some(p.rate_per_sec);
-            let block = Block::of(s, Some(i + 1), rate, rate.is_some(), ran_ns);
+            let block = Block::of(s, Some(i), rate, rate.is_some(), ran_ns);
             match shapes.iter().find(|sh| sh.phase == i) {
                 Some(shape) => block.with_shape(shape, exponential),
                 None => block,
@@ -147,7 +148,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
     } else {
         verdict.notes.extend(overall.shape_notes("the run"));
     }
-    Summary {
+    let run = RunInfo {
         url: cfg.target.url.clone(),
         driver: if f.on_epoll { "epoll" } else { "io_uring" }.to_string(),
         send_mode: send_mode(
@@ -167,17 +168,20 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         alpn: m.warm.alpn,
         tls: f.prepared.tls.is_some(),
         handshake_ms: m.warm.handshake_ns as f64 / 1e6 / m.warm.connected.max(1) as f64,
-        slo_ms: cfg.slo_ns.map(|ns| ns as f64 / 1e6),
         stopped: stop_text(f.stop),
         interrupted: f.stop == StopReason::Signal,
         first_error: m.first_error.map(|e| first_error_text(e, grpc)),
         unsolicited_closes: m.unsolicited_closes,
         redials: m.redials,
-        overall,
-        phases,
-        verdict,
         csv_path: cfg.output.as_ref().map(|p| p.display().to_string()),
         csv_rows: f.sink.csv_rows,
         writer_error: f.sink.error,
+    };
+    Summary {
+        run,
+        slo_ms: cfg.slo_ns.map(|ns| ns as f64 / 1e6),
+        overall,
+        phases,
+        verdict,
     }
 }

@@ -151,6 +151,19 @@ pub fn f(v: &Value, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("JSON field {key:?} is not a number in {v}"))
 }
 
+/// The percentile `name` (`p50`, `p99.9`) of a JSON distribution, in µs;
+/// `None` when it falls among the unanswered.
+pub fn pctl_us(dist: &Value, name: &str) -> Option<f64> {
+    let all = dist["percentiles"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no percentiles in {dist}"));
+    let p = all
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {dist}"));
+    p["us"].as_f64()
+}
+
 /// What one `rwg` invocation left behind. The temporary directory (holding
 /// the CSV and JSON) lives as long as this value.
 pub struct Outcome {
@@ -536,15 +549,20 @@ pub fn assert_two_phase_ok(out: &Outcome, url: &str) -> Vec<Row> {
     );
 
     let j = out.json();
-    assert!(j["stopped"].is_null(), "stopped: {}", j["stopped"]);
-    assert_eq!(u(&j, "csv_rows"), 600);
+    assert!(
+        j["run"]["stopped"].is_null(),
+        "stopped: {}",
+        j["run"]["stopped"]
+    );
+    assert_eq!(u(&j["run"], "csv_rows"), 600);
     let o = &j["overall"];
     assert_eq!(u(o, "scheduled"), 600);
     assert_eq!(u(o, "ok"), 600);
     assert_eq!(u(o, "skipped"), 0);
     assert_eq!(u(o, "errors"), 0);
     assert_eq!(u(o, "dropped"), 0);
-    assert_eq!(u(&o["latency_us"], "count"), 600);
+    assert_eq!(u(o, "answered"), 600);
+    assert_eq!(u(&o["latency_answered"], "samples"), 600);
     let phases = j["phases"].as_array().expect("phases[]");
     assert_eq!(phases.len(), 2);
     for (p, ph) in phases.iter().enumerate() {
@@ -553,6 +571,7 @@ pub fn assert_two_phase_ok(out: &Outcome, url: &str) -> Vec<Row> {
             .iter()
             .filter(|r| r.phase == p as u32 && r.error == "skipped")
             .count() as u64;
+        assert_eq!(u(ph, "phase"), p as u64, "numbered from 0 as in the CSV");
         assert_eq!(u(ph, "planned_rate_per_sec"), TWO_PHASE_RATES[p]);
         assert_eq!(u(ph, "scheduled"), in_csv, "phase {p}");
         assert_eq!(u(ph, "ok"), in_csv - skipped_here, "phase {p}");
@@ -568,13 +587,13 @@ pub fn assert_two_phase_ok(out: &Outcome, url: &str) -> Vec<Row> {
         .iter()
         .map(|r| r.latency_us.unwrap())
         .fold(0.0, f64::max);
-    let lat = &o["latency_us"];
+    let lat = &o["latency_answered"];
     assert!(
-        (f(lat, "min") - min_csv).abs() <= min_csv * 0.002 + 0.01,
+        (f(lat, "min_us") - min_csv).abs() <= min_csv * 0.002 + 0.01,
         "min {lat} vs {min_csv}"
     );
     assert!(
-        (f(lat, "max") - max_csv).abs() <= max_csv * 0.002 + 0.01,
+        (f(lat, "max_us") - max_csv).abs() <= max_csv * 0.002 + 0.01,
         "max {lat} vs {max_csv}"
     );
     rows
