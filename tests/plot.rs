@@ -160,6 +160,10 @@ fn two_real_runs_overlay_on_one_self_contained_page() {
     assert!(html.contains("time since start (s)"));
     assert!(html.contains("requests per second (req/s)"));
     assert!(html.contains("percentile (%)"));
+    // Each run's percentiles carry their 95 % intervals (p50 … p99.9 of
+    // a few hundred rows at least: p50, p75, p90, p95, p99 have both ends).
+    let bars = html.matches(r#"class="ci""#).count();
+    assert!((10..=12).contains(&bars), "{bars} interval bars");
 }
 
 /// A row of the CSV contract.

@@ -75,6 +75,7 @@ pub(super) fn latency_chart(series: &[Series], slo_ns: Option<u64>) -> Chart {
                 colour: x.colour,
                 dash,
                 dots: Vec::new(),
+                whiskers: Vec::new(),
             });
         }
     }
@@ -121,6 +122,7 @@ fn rate_chart(
                 colour: x.colour,
                 dash,
                 dots: Vec::new(),
+                whiskers: Vec::new(),
             });
         }
     }
@@ -183,11 +185,33 @@ const MARKED: [(&str, f64); 7] = [
     ("99.999", 5.0),
 ];
 
+/// The 95 % intervals of the analysis' percentiles (answered requests, as
+/// the curve), placed along −log₁₀(1 − p).
+fn intervals(x: &Series) -> Vec<(f64, f64, f64)> {
+    let Some(d) = &x.analysis.overall.latency_answered else {
+        return Vec::new();
+    };
+    d.percentiles
+        .iter()
+        .filter_map(|p| match (p.ci95_low_us, p.ci95_high_us) {
+            (Some(lo), Some(hi)) => Some((-(1.0 - p.quantile).log10(), lo, hi)),
+            _ => None,
+        })
+        .collect()
+}
+
 pub(super) fn distribution_chart(series: &[Series], slo_ns: Option<u64>) -> Chart {
     let all = || series.iter().flat_map(|x| x.distribution.iter());
-    let lo = all().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let bars = || series.iter().flat_map(intervals);
+    let lo = all()
+        .map(|p| p.1)
+        .chain(bars().map(|w| w.1))
+        .fold(f64::INFINITY, f64::min);
     let slo_us = slo_ns.map(|ns| ns as f64 / 1e3);
-    let hi = all().map(|p| p.1).fold(slo_us.unwrap_or(0.0), f64::max);
+    let hi = all()
+        .map(|p| p.1)
+        .chain(bars().map(|w| w.2))
+        .fold(slo_us.unwrap_or(0.0), f64::max);
     let nines = all().map(|p| p.0).fold(2.0, f64::max).ceil().min(MAX_NINES);
     let mut ticks: Vec<(f64, String)> = MARKED
         .iter()
@@ -208,6 +232,7 @@ pub(super) fn distribution_chart(series: &[Series], slo_ns: Option<u64>) -> Char
                 colour: x.colour,
                 dash: Dash::Solid,
                 dots,
+                whiskers: intervals(x),
             }
         })
         .collect();

@@ -106,7 +106,7 @@ pub(super) fn render(
         series,
         &[],
         &distribution_chart(series, slo_ns).render(),
-        "Whole run, from a full latency histogram (3 significant digits); the line ends at the maximum.",
+        "Whole run, answered requests, from a full latency histogram (3 significant digits); the line ends at the maximum. Bars: 95 % confidence intervals of p50 … p99.9 (order statistics).",
     );
     let _ = writeln!(
         s,

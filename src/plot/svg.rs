@@ -44,6 +44,8 @@ pub(super) struct Line {
     pub dash: Dash,
     /// Dots at these data points regardless of the point count.
     pub dots: Vec<(f64, f64)>,
+    /// Vertical bars `(x, y_low, y_high)`: 95 % confidence intervals.
+    pub whiskers: Vec<(f64, f64, f64)>,
 }
 
 /// A labelled marker across the plot: vertical at an x value (phase start)
@@ -232,6 +234,16 @@ impl Chart {
                 r1(self.px_x(*x)),
                 r1(self.px_y(*y)),
                 line.colour
+            );
+        }
+        for &(x, lo, hi) in &line.whiskers {
+            let (x, lo, hi) = (r1(self.px_x(x)), r1(self.px_y(lo)), r1(self.px_y(hi)));
+            let _ = write!(
+                s,
+                r#"<path class="ci" fill="none" stroke-width="1.3" stroke="{}" d="M{x},{lo}V{hi}M{},{lo}h6M{},{hi}h6"/>"#,
+                line.colour,
+                x - 3.0,
+                x - 3.0
             );
         }
     }
