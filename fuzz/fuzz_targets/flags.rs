@@ -71,8 +71,14 @@ fn one(s: &str) {
         }
     }
 
-    // Rates: exactly the u64s.
-    assert_eq!(parse_rate(s).ok(), s.parse::<u64>().ok(), "parse_rate({s:?})");
+    // Rates: the u64s up to 10^9, or two of them as a ramp FROM:TO (not 0:0).
+    let rate = |t: &str| t.parse::<u64>().ok().filter(|&v| v <= 1_000_000_000);
+    let expected = match s.split_once(':') {
+        None => rate(s).map(|r| (r, r)),
+        Some((a, b)) => rate(a).zip(rate(b)).filter(|&(a, b)| a > 0 || b > 0),
+    };
+    let got = parse_rate(s).ok().map(|r| (r.from_per_sec, r.to_per_sec));
+    assert_eq!(got, expected, "parse_rate({s:?})");
 
     // CPU lists.
     if let Ok(cpus) = parse_cpus(s) {

@@ -8,7 +8,7 @@ use clap::Args;
 use crate::base::units::parse_duration_ns;
 use crate::plan::config::{
     parse_cpus, parse_header, parse_rate, parse_target, split_list, Config, ConfigError, Dist,
-    GrpcOptions, HttpVersion, TlsOptions,
+    GrpcOptions, HttpVersion, Rate, TlsOptions,
 };
 
 /// `--send-window` unless told (also what `rwg demo` runs with).
@@ -18,7 +18,8 @@ pub const DEFAULT_SEND_WINDOW: &str = "200us";
 pub struct RunArgs {
     /// Target URL, e.g. http://127.0.0.1:8080/api
     pub url: String,
-    /// Requests/s per phase, comma-separated (e.g. 100,500,1000); 0 = closed loop.
+    /// Requests/s per phase, comma-separated (e.g. 100,500,1000); 0 = closed
+    /// loop; FROM:TO ramps linearly within the phase (e.g. 0:1000,1000).
     #[arg(
         short = 'r',
         long = "rate",
@@ -220,7 +221,7 @@ pub(super) fn dur(flag: &str, text: &str) -> Result<u64, ConfigError> {
 impl RunArgs {
     pub fn to_config(&self) -> Result<Config, ConfigError> {
         let target = parse_target(&self.url)?;
-        let rates_per_sec = split_list("--rate", &self.rate)?
+        let rates = split_list("--rate", &self.rate)?
             .into_iter()
             .map(parse_rate)
             .collect::<Result<Vec<_>, _>>()?;
@@ -237,7 +238,7 @@ impl RunArgs {
         // Closed loop over HTTP/1.1 with -c N: N workers, as wrk -c N. More
         // would only queue for a connection, and their wait would count in
         // the latency without adding throughput.
-        let closed_loop = rates_per_sec.iter().all(|&r| r == 0);
+        let closed_loop = rates.iter().all(Rate::closed_loop);
         let workers = match (self.workers, self.connections) {
             (Some(w), _) => w,
             (None, Some(c)) if closed_loop && !h2 => c,
@@ -256,7 +257,7 @@ impl RunArgs {
         }
         let cfg = Config {
             target,
-            rates_per_sec,
+            rates,
             durations_ns,
             dist: if self.dist == "exp" {
                 Dist::Exp

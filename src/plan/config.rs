@@ -103,8 +103,8 @@ pub struct Target {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub target: Target,
-    /// Requests per second of each phase; 0 = closed loop.
-    pub rates_per_sec: Vec<u64>,
+    /// The rate of each phase (steady, ramp or closed loop).
+    pub rates: Vec<Rate>,
     pub durations_ns: Vec<u64>,
     pub dist: Dist,
     /// Max requests in flight, all cores together.
@@ -169,16 +169,80 @@ pub fn split_list<'a>(what: &str, text: &'a str) -> Result<Vec<&'a str>, ConfigE
     Ok(items)
 }
 
-/// Parses one rate (requests/s, non-negative integer; 0 = closed loop).
-pub fn parse_rate(text: &str) -> Result<u64, ConfigError> {
-    match text.parse::<u64>() {
-        Ok(v) => Ok(v),
-        Err(_) if text.starts_with('-') => err(format!(
-            "invalid rate '{text}': must be 0 (closed loop) or a positive number of requests/s"
+/// A phase's planned rate in requests/s: steady (`from == to`), a linear
+/// ramp from `from` to `to`, or a closed loop (both 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub from_per_sec: u64,
+    pub to_per_sec: u64,
+}
+
+impl Rate {
+    pub fn steady(rate_per_sec: u64) -> Rate {
+        Rate {
+            from_per_sec: rate_per_sec,
+            to_per_sec: rate_per_sec,
+        }
+    }
+
+    /// Back to back, no schedule: `0`. A ramp from 0 is never a closed loop.
+    pub fn closed_loop(&self) -> bool {
+        self.from_per_sec == 0 && self.to_per_sec == 0
+    }
+
+    pub fn is_ramp(&self) -> bool {
+        self.from_per_sec != self.to_per_sec
+    }
+
+    /// The mean rate over the phase (the ramp's midpoint).
+    pub fn mean_per_sec(&self) -> f64 {
+        (self.from_per_sec as f64 + self.to_per_sec as f64) / 2.0
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_ramp() {
+            write!(f, "{}→{}/s", self.from_per_sec, self.to_per_sec)
+        } else {
+            write!(f, "{}/s", self.from_per_sec)
+        }
+    }
+}
+
+/// The highest rate a phase may plan: 10^9/s, one arrival per nanosecond.
+const MAX_RATE_PER_SEC: u64 = 1_000_000_000;
+
+/// Parses one rate: `N` requests/s (0 = closed loop) or a ramp `FROM:TO`.
+pub fn parse_rate(text: &str) -> Result<Rate, ConfigError> {
+    let one = |part: &str| {
+        match part.parse::<u64>() {
+        Ok(v) if v <= MAX_RATE_PER_SEC => Ok(v),
+        Ok(_) => err(format!(
+            "invalid rate '{text}': more than {MAX_RATE_PER_SEC} requests/s"
+        )),
+        Err(_) if part.starts_with('-') => err(format!(
+            "invalid rate '{text}': must be 0 (closed loop), a positive number of requests/s or a ramp FROM:TO"
         )),
         Err(_) => err(format!(
-            "invalid rate '{text}': expected a whole number of requests/s"
+            "invalid rate '{text}': expected a whole number of requests/s or a ramp FROM:TO"
         )),
+    }
+    };
+    match text.split_once(':') {
+        None => one(text).map(Rate::steady),
+        Some((from, to)) => {
+            let rate = Rate {
+                from_per_sec: one(from)?,
+                to_per_sec: one(to)?,
+            };
+            if rate.closed_loop() {
+                return err(format!(
+                    "invalid rate '{text}': a ramp needs a rate above 0 (write 0 for a closed loop)"
+                ));
+            }
+            Ok(rate)
+        }
     }
 }
 
@@ -293,10 +357,10 @@ const MAX_SEND_WINDOW_NS: u64 = 10_000_000;
 impl Config {
     /// Cross-field checks once every field is parsed.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.rates_per_sec.len() != self.durations_ns.len() {
+        if self.rates.len() != self.durations_ns.len() {
             return err(format!(
                 "--rate has {} phase(s) but --duration has {}: give one duration per rate",
-                self.rates_per_sec.len(),
+                self.rates.len(),
                 self.durations_ns.len()
             ));
         }
@@ -373,7 +437,19 @@ mod tests {
 
     #[test]
     fn rates_and_cpus() {
-        assert_eq!(parse_rate("0"), Ok(0));
+        assert_eq!(parse_rate("0"), Ok(Rate::steady(0)));
+        assert!(parse_rate("0").unwrap().closed_loop());
+        let ramp = parse_rate("0:1000").unwrap();
+        assert!(!ramp.closed_loop() && ramp.is_ramp());
+        assert_eq!(ramp.mean_per_sec(), 500.0);
+        assert_eq!(parse_rate("7:7"), Ok(Rate::steady(7)));
+        assert!(parse_rate("0:0").unwrap_err().0.contains("'0:0'"));
+        assert!(parse_rate("1:2:3").unwrap_err().0.contains("'1:2:3'"));
+        assert!(parse_rate("5:").unwrap_err().0.contains("'5:'"));
+        assert!(parse_rate("2000000000")
+            .unwrap_err()
+            .0
+            .contains("more than"));
         assert!(parse_rate("-5").unwrap_err().0.contains("'-5'"));
         assert!(parse_rate("abc").unwrap_err().0.contains("'abc'"));
         assert_eq!(parse_cpus("0-3,8").unwrap(), vec![0, 1, 2, 3, 8]);

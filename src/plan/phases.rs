@@ -6,13 +6,13 @@
 //! evenly spaced. With exponential inter-arrivals each core runs its own
 //! Poisson process at rate/N (their superposition is Poisson at the full rate).
 
-use super::config::{Config, Dist};
+use super::config::{Config, Dist, Rate};
 
 /// One phase of the plan; instants are relative to the run's start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Phase {
-    /// Requests per second, all cores together; 0 = closed loop.
-    pub rate_per_sec: u64,
+    /// Requests per second, all cores together: steady, ramp or closed loop.
+    pub rate: Rate,
     pub start_ns: u64,
     pub duration_ns: u64,
 }
@@ -22,15 +22,55 @@ impl Phase {
         self.start_ns + self.duration_ns
     }
 
-    /// Slots of a fixed-rate phase: round(rate × duration).
-    pub fn fixed_slot_count(&self) -> u64 {
-        ((self.rate_per_sec as u128 * self.duration_ns as u128 + 500_000_000) / 1_000_000_000)
-            as u64
+    pub fn closed_loop(&self) -> bool {
+        self.rate.closed_loop()
     }
 
-    /// Offset of global slot `i` of a fixed-rate phase.
+    /// Arrivals the rate integrates to over the phase: (from + to)/2 × duration.
+    pub fn expected_slots(&self) -> f64 {
+        self.rate.mean_per_sec() * self.duration_ns as f64 / 1e9
+    }
+
+    /// Slots of a fixed-rate phase: the integral of its rate, rounded.
+    pub fn fixed_slot_count(&self) -> u64 {
+        let twice_rate = self.rate.from_per_sec as u128 + self.rate.to_per_sec as u128;
+        ((twice_rate * self.duration_ns as u128 + 1_000_000_000) / 2_000_000_000) as u64
+    }
+
+    /// Offset of global slot `i` of a fixed-rate phase: exact integers when
+    /// steady, the inverted integral of the rate on a ramp.
     pub fn fixed_slot_ns(&self, i: u64) -> u64 {
-        self.start_ns + (i as u128 * 1_000_000_000 / self.rate_per_sec as u128) as u64
+        if self.rate.is_ramp() {
+            return self.start_ns + self.ramp_offset_ns(i as f64);
+        }
+        self.start_ns + (i as u128 * 1_000_000_000 / self.rate.from_per_sec as u128) as u64
+    }
+
+    /// The instant, from the phase's start, at which the rate has integrated
+    /// to `slots` arrivals: t with Λ(t) = slots, Λ(t) = r0·t + (r1 − r0)·t²/2D.
+    /// Exponential gaps in this "slot time" make a non-homogeneous Poisson
+    /// process (time rescaling).
+    pub fn offset_of_slots_ns(&self, slots: f64) -> u64 {
+        if self.rate.is_ramp() {
+            self.ramp_offset_ns(slots)
+        } else {
+            (slots * 1e9 / self.rate.from_per_sec as f64) as u64
+        }
+    }
+
+    fn ramp_offset_ns(&self, slots: f64) -> u64 {
+        if slots <= 0.0 {
+            return 0;
+        }
+        let r0 = self.rate.from_per_sec as f64;
+        let r1 = self.rate.to_per_sec as f64;
+        let duration_s = self.duration_ns as f64 / 1e9;
+        let a = (r1 - r0) / (2.0 * duration_s);
+        // The root of a·t² + r0·t − slots in the form that stays accurate when
+        // a is small or negative (no cancellation), and finite when r0 = 0.
+        let root = (r0 * r0 + 4.0 * a * slots).max(0.0).sqrt();
+        let t_s = 2.0 * slots / (r0 + root);
+        ((t_s * 1e9) as u64).min(self.duration_ns)
     }
 }
 
@@ -68,12 +108,12 @@ impl Plan {
     pub fn from_config(cfg: &Config) -> Plan {
         let mut start_ns = 0;
         let phases = cfg
-            .rates_per_sec
+            .rates
             .iter()
             .zip(&cfg.durations_ns)
-            .map(|(&rate_per_sec, &duration_ns)| {
+            .map(|(&rate, &duration_ns)| {
                 let phase = Phase {
-                    rate_per_sec,
+                    rate,
                     start_ns,
                     duration_ns,
                 };
@@ -96,7 +136,7 @@ impl Plan {
     /// Scheduled arrivals when every phase is fixed-rate open loop (exact),
     /// else `None` (Poisson counts are random; closed loop has no schedule).
     pub fn exact_total(&self) -> Option<u64> {
-        if self.dist != Dist::Fixed || self.phases.iter().any(|p| p.rate_per_sec == 0) {
+        if self.dist != Dist::Fixed || self.phases.iter().any(Phase::closed_loop) {
             return None;
         }
         let total: u64 = self.phases.iter().map(Phase::fixed_slot_count).sum();
@@ -132,7 +172,7 @@ mod tests {
             .zip(durs_s)
             .map(|(&r, &d)| {
                 let p = Phase {
-                    rate_per_sec: r,
+                    rate: Rate::steady(r),
                     start_ns,
                     duration_ns: d * 1_000_000_000,
                 };
@@ -172,6 +212,58 @@ mod tests {
             vec![4, 3, 3]
         );
         assert_ne!(cores[0].seed, cores[1].seed);
+    }
+
+    fn ramp(from: u64, to: u64, duration_s: u64) -> Phase {
+        Phase {
+            rate: Rate {
+                from_per_sec: from,
+                to_per_sec: to,
+            },
+            start_ns: 0,
+            duration_ns: duration_s * 1_000_000_000,
+        }
+    }
+
+    /// A ramp's slot count is the integral of its rate, and its slots sit
+    /// where the integral reaches each whole number.
+    #[test]
+    fn ramp_slots_invert_the_integral() {
+        let up = ramp(100, 1000, 60);
+        assert_eq!(up.fixed_slot_count(), 33_000);
+        assert_eq!(ramp(0, 1000, 1).fixed_slot_count(), 500);
+        assert_eq!(ramp(1000, 0, 1).fixed_slot_count(), 500);
+        // Λ(t) = 100t + 7.5t²: 5 000 arrivals by t = 20 s.
+        assert_eq!(up.fixed_slot_ns(5_000), 20_000_000_000);
+        let from_zero = ramp(0, 1000, 1);
+        assert_eq!(from_zero.fixed_slot_ns(0), 0);
+        // Λ(t) = 500t²: slot 125 at t = 0.5 s.
+        assert_eq!(from_zero.fixed_slot_ns(125), 500_000_000);
+        for p in [up, from_zero, ramp(1000, 0, 1), ramp(5, 3, 7)] {
+            let n = p.fixed_slot_count();
+            let last = p.fixed_slot_ns(n - 1);
+            assert!(last < p.duration_ns, "{p:?}: last slot {last}");
+        }
+    }
+
+    #[test]
+    fn ramp_gaps_shrink_up_and_grow_down() {
+        for (p, up) in [(ramp(100, 1000, 10), true), (ramp(1000, 0, 2), false)] {
+            let at: Vec<u64> = (0..p.fixed_slot_count())
+                .map(|i| p.fixed_slot_ns(i))
+                .collect();
+            let gaps: Vec<i64> = at.windows(2).map(|w| (w[1] - w[0]) as i64).collect();
+            // ±1 ns: the instants are truncated to whole nanoseconds.
+            for w in gaps.windows(2) {
+                let step = w[1] - w[0];
+                assert!(if up { step <= 1 } else { step >= -1 }, "{p:?}: {w:?}");
+            }
+            assert!(if up {
+                gaps[0] > gaps[gaps.len() - 1] * 5
+            } else {
+                gaps[0] * 5 < gaps[gaps.len() - 1]
+            });
+        }
     }
 
     #[test]

@@ -28,8 +28,9 @@ pub struct Schedule {
     next_index: u64,
     /// Global slots in the phases before the current one (for the interleave).
     slots_before: u64,
-    /// Exponential: offset of the next arrival.
-    next_exp_ns: u64,
+    /// Exponential: the next arrival in "slot time" (the rate's integral
+    /// since the phase's start), which a ramp maps to a later instant.
+    next_exp_slots: f64,
     rng: u64,
     current: Step,
 }
@@ -45,7 +46,7 @@ impl Schedule {
             phase: 0,
             next_index: 0,
             slots_before: 0,
-            next_exp_ns: 0,
+            next_exp_slots: 0.0,
             rng: rng_state(plan.seed),
             current: Step::Done,
         };
@@ -83,7 +84,7 @@ impl Schedule {
 
     fn enter_phase(&mut self, index: usize) {
         if let Some(prev) = self.phases.get(self.phase) {
-            if index > self.phase && prev.rate_per_sec > 0 && self.dist == Dist::Fixed {
+            if index > self.phase && !prev.closed_loop() && self.dist == Dist::Fixed {
                 self.slots_before += prev.fixed_slot_count();
             }
         }
@@ -96,7 +97,7 @@ impl Schedule {
             self.current = Step::Done;
             return;
         }
-        if p.rate_per_sec == 0 {
+        if p.closed_loop() {
             self.current = Step::Closed {
                 phase: index as u16,
                 end_ns: p.end_ns(),
@@ -110,8 +111,7 @@ impl Schedule {
                 self.next_index = (self.core_index + self.cores - offset) % self.cores;
             }
             Dist::Exp => {
-                self.next_exp_ns = p.start_ns;
-                self.next_exp_ns += self.exp_gap_ns(p.rate_per_sec);
+                self.next_exp_slots = self.exp_gap_slots();
             }
         }
         self.compute_open_at(p, false);
@@ -140,11 +140,11 @@ impl Schedule {
             }
             Dist::Exp => {
                 if step {
-                    self.next_exp_ns += self.exp_gap_ns(p.rate_per_sec);
+                    self.next_exp_slots += self.exp_gap_slots();
                 }
-                if self.next_exp_ns < p.end_ns() {
+                if self.next_exp_slots < p.expected_slots() {
                     self.current = Step::Open {
-                        offset_ns: self.next_exp_ns,
+                        offset_ns: p.start_ns + p.offset_of_slots_ns(self.next_exp_slots),
                         phase: self.phase as u16,
                     };
                     return;
@@ -154,15 +154,15 @@ impl Schedule {
         self.enter_phase(self.phase + 1);
     }
 
-    /// An exponential gap with mean cores/rate seconds (xorshift64* + inverse CDF).
-    fn exp_gap_ns(&mut self, rate_per_sec: u64) -> u64 {
+    /// An exponential gap of mean `cores` slots, this core's share of the
+    /// arrivals (xorshift64* + inverse CDF).
+    fn exp_gap_slots(&mut self) -> f64 {
         self.rng ^= self.rng >> 12;
         self.rng ^= self.rng << 25;
         self.rng ^= self.rng >> 27;
         let bits = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
         let u = (bits as f64 + 0.5) / (1u64 << 53) as f64;
-        let mean_ns = self.cores as f64 * 1e9 / rate_per_sec as f64;
-        (-u.ln() * mean_ns) as u64
+        -u.ln() * self.cores as f64
     }
 }
 
@@ -178,6 +178,7 @@ fn rng_state(seed: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::config::Rate;
     use crate::plan::phases::Plan;
 
     fn plan(rates: &[u64], durs_ms: &[u64], dist: Dist) -> Plan {
@@ -187,7 +188,7 @@ mod tests {
             .zip(durs_ms)
             .map(|(&r, &d)| {
                 let p = Phase {
-                    rate_per_sec: r,
+                    rate: Rate::steady(r),
                     start_ns,
                     duration_ns: d * 1_000_000,
                 };
@@ -298,6 +299,51 @@ mod tests {
         let total = a.len() + b.len();
         assert!((total as f64 - 100_000.0).abs() < 1500.0, "total {total}");
         assert_ne!(a[..10], b[..10]);
+    }
+
+    fn with_ramp(mut p: Plan, phase: usize, from: u64, to: u64) -> Plan {
+        p.phases[phase].rate = Rate {
+            from_per_sec: from,
+            to_per_sec: to,
+        };
+        p
+    }
+
+    /// A fixed ramp followed by a steady phase: the ramp's slots are the
+    /// integral of its rate, split across cores without gaps or repeats.
+    #[test]
+    fn fixed_ramp_then_steady_across_cores() {
+        let p = with_ramp(plan(&[0, 1000], &[1000, 500], Dist::Fixed), 0, 100, 1000);
+        let single = drain(&mut Schedule::new(&p.split(1, 1, 1)[0]));
+        assert_eq!(single.iter().filter(|s| s.1 == 0).count(), 550);
+        assert_eq!(single.iter().filter(|s| s.1 == 1).count(), 500);
+        assert_eq!(single[550].0, 1_000_000_000);
+        let mut merged: Vec<(u64, u16)> = p
+            .split(3, 3, 3)
+            .iter()
+            .flat_map(|c| drain(&mut Schedule::new(c)))
+            .collect();
+        merged.sort_unstable();
+        assert_eq!(merged, single);
+    }
+
+    /// `--dist exp` on a ramp from 0: a non-homogeneous Poisson process whose
+    /// count in each half follows the integral of the rate (1/4 and 3/4).
+    #[test]
+    fn exp_ramp_follows_the_integral() {
+        let p = with_ramp(plan(&[0], &[10_000], Dist::Exp), 0, 0, 2000);
+        let arrivals: Vec<(u64, u16)> = p
+            .split(2, 2, 2)
+            .iter()
+            .flat_map(|c| drain(&mut Schedule::new(c)))
+            .collect();
+        let first_half = arrivals.iter().filter(|a| a.0 < 5_000_000_000).count() as f64;
+        let second_half = arrivals.len() as f64 - first_half;
+        for (n, expected) in [(first_half, 2_500.0), (second_half, 7_500.0)] {
+            let sigma: f64 = f64::sqrt(expected);
+            assert!((n - expected).abs() < 4.0 * sigma, "{n} vs {expected}");
+        }
+        assert!(arrivals.iter().all(|a| a.0 < 10_000_000_000));
     }
 
     #[test]

@@ -70,7 +70,10 @@ impl ShapeCollector {
         let mut spans = Vec::with_capacity(phases.len());
         let mut shapes = Vec::with_capacity(phases.len());
         for (i, p) in phases.iter().enumerate() {
-            let tracked = p.rate_per_sec > 0 && i < MAX_PHASES && p.duration_ns > 0;
+            // Steadiness and conformance compare a phase against a constant
+            // rate: a ramp changes its load on purpose, so it is not judged.
+            let steady = !p.closed_loop() && !p.rate.is_ramp();
+            let tracked = steady && i < MAX_PHASES && p.duration_ns > 0;
             spans.push(tracked.then_some((p.start_ns, p.duration_ns)));
             shapes.push(tracked.then(|| PhaseShape {
                 phase: i,

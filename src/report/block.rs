@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::base::kind::{grpc_code_name, GRPC_DEADLINE_EXCEEDED, GRPC_OK, GRPC_RESOURCE_EXHAUSTED};
 use crate::base::units::fmt_ns;
+use crate::plan::config::Rate;
 use crate::record::shape::PhaseShape;
 use crate::record::stats::Stats;
 use crate::report::check::{CheckSource, CountMetric, RateMetric, Series};
@@ -19,8 +20,8 @@ use crate::report::verdict::{judge, Evidence, Verdict};
 pub struct Block {
     /// Phase index as in the CSV's `phase` column (0-based); `None` for the whole run.
     pub phase: Option<usize>,
-    /// Planned requests/s (None = closed loop or mixed).
-    pub planned_rate_per_sec: Option<u64>,
+    /// The planned rate, steady or a ramp (None = closed loop or mixed).
+    pub planned_rate: Option<Rate>,
     /// The planned duration (up to the stop, if the run stopped early):
     /// what the rates divide by.
     pub duration_s: f64,
@@ -129,7 +130,7 @@ impl Block {
     pub fn of(
         s: &Stats,
         phase: Option<usize>,
-        planned: Option<u64>,
+        planned: Option<Rate>,
         open_loop: bool,
         duration_ns: u64,
     ) -> Block {
@@ -164,7 +165,7 @@ impl Block {
         }
         Block {
             phase,
-            planned_rate_per_sec: planned,
+            planned_rate: planned,
             duration_s,
             span_s: s.last_done_ns.saturating_sub(s.first_intended_ns) as f64 / 1e9,
             scheduled: s.scheduled,

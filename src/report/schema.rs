@@ -19,6 +19,7 @@ use super::quantile::Distribution;
 use super::shape::{Conformance, Steadiness};
 use super::summary::{RunInfo, Summary};
 use super::verdict::Verdict;
+use crate::plan::config::Rate;
 
 /// The version in every document's `schema_version`.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -66,9 +67,11 @@ pub struct Input {
 pub struct Block {
     /// `null` for the whole run.
     pub phase: Option<usize>,
-    /// The rate planned for the phase (`rwg run`; `null` in a closed loop,
-    /// for several phases, or when unknown).
+    /// The steady rate planned for the phase (`rwg run`; `null` in a closed
+    /// loop, on a ramp, for several phases, or when unknown).
     pub planned_rate_per_sec: Option<u64>,
+    /// A ramp's planned rates at its start and end (`rwg run`; else `null`).
+    pub planned_ramp_per_sec: Option<[u64; 2]>,
     /// What the rates divide by: the planned duration (up to an early
     /// stop); from a CSV, the planned span plus one mean gap.
     pub duration_s: f64,
@@ -123,7 +126,14 @@ impl Block {
     fn of_run(b: &RunBlock) -> Block {
         Block {
             phase: b.phase,
-            planned_rate_per_sec: b.planned_rate_per_sec,
+            planned_rate_per_sec: b
+                .planned_rate
+                .filter(|r| !r.is_ramp())
+                .map(|r| r.from_per_sec),
+            planned_ramp_per_sec: b
+                .planned_rate
+                .filter(Rate::is_ramp)
+                .map(|r| [r.from_per_sec, r.to_per_sec]),
             duration_s: b.duration_s,
             span_s: b.span_s,
             scheduled: b.scheduled,
@@ -158,6 +168,7 @@ impl Block {
         Block {
             phase,
             planned_rate_per_sec: None,
+            planned_ramp_per_sec: None,
             duration_s: f.duration_ns as f64 / 1e9,
             span_s: f.last_done_ns.max(f.end_ns).saturating_sub(f.start_ns) as f64 / 1e9,
             scheduled: f.total.count,
@@ -194,6 +205,7 @@ impl Block {
         Block {
             phase: None,
             planned_rate_per_sec: None,
+            planned_ramp_per_sec: None,
             duration_s: span_s,
             span_s,
             scheduled: answered + a.unanswered,

@@ -214,7 +214,7 @@ mod tests {
             core_index: 0,
             cores: 1,
             phases: vec![Phase {
-                rate_per_sec: 2000,
+                rate: crate::plan::config::Rate::steady(2000),
                 start_ns: 0,
                 duration_ns: 10_000_000_000,
             }],

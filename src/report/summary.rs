@@ -198,8 +198,9 @@ impl Summary {
             Some(p) => format!("phase {p}"),
             None => "overall".to_string(),
         };
-        let planned = match (b.planned_rate_per_sec, b.offered_per_sec) {
-            (Some(r), _) => format!("planned {r}/s"),
+        let planned = match (b.planned_rate, b.offered_per_sec) {
+            (Some(r), _) if r.is_ramp() => format!("planned {r} (mean {}/s)", r.mean_per_sec()),
+            (Some(r), _) => format!("planned {r}"),
             (None, Some(_)) => format!("{} phases", self.phases.len()),
             (None, None) => "closed loop".to_string(),
         };

@@ -8,7 +8,7 @@ use crate::base::control::StopReason;
 use crate::base::kind::{grpc_code_name, ErrorKind};
 use crate::base::units::fmt_ns;
 use crate::plan::config::{Config, Dist};
-use crate::plan::phases::Plan;
+use crate::plan::phases::{Phase, Plan};
 use crate::protocol::WarmReport;
 use crate::record::sink::SinkReport;
 use crate::record::stats::CoreStats;
@@ -70,7 +70,7 @@ fn merge(results: &[CoreResult], phases: usize, slo_ns: Option<u64>) -> Merged {
 
 /// How sends were timed and responses read, in words.
 fn send_mode(cfg: &Config, plan: &Plan, on_epoll: bool, timer_fallback: bool) -> String {
-    if plan.phases.iter().all(|p| p.rate_per_sec == 0) {
+    if plan.phases.iter().all(Phase::closed_loop) {
         "closed loop".to_string()
     } else if timer_fallback {
         "1 ms timer (no timerfd could be made: sends up to 1 ms late)".to_string()
@@ -120,7 +120,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         .enumerate()
         .map(|(i, (p, s))| {
             let ran_ns = run_ns.saturating_sub(p.start_ns).min(p.duration_ns).max(1);
-            let rate = (p.rate_per_sec > 0).then_some(p.rate_per_sec);
+            let rate = (!p.closed_loop()).then_some(p.rate);
             let block = Block::of(s, Some(i), rate, rate.is_some(), ran_ns);
             match shapes.iter().find(|sh| sh.phase == i) {
                 Some(shape) => block.with_shape(shape, exponential),
@@ -129,11 +129,11 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         })
         .collect();
     let single_rate = match plan.phases.as_slice() {
-        [p] if p.rate_per_sec > 0 => Some(p.rate_per_sec),
+        [p] if !p.closed_loop() => Some(p.rate),
         _ => None,
     };
     let grpc = m.stats.overall.grpc;
-    let open_loop = plan.phases.iter().any(|p| p.rate_per_sec > 0);
+    let open_loop = plan.phases.iter().any(|p| !p.closed_loop());
     let mut overall = Block::of(&m.stats.overall, None, single_rate, open_loop, run_ns);
     if let ([_], [shape]) = (plan.phases.as_slice(), shapes.as_slice()) {
         overall = overall.with_shape(shape, exponential);
