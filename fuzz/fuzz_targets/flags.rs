@@ -18,7 +18,8 @@ use std::net::IpAddr;
 
 use libfuzzer_sys::fuzz_target;
 use rwg::base::units::{fmt_ns, parse_duration_ns};
-use rwg::plan::config::{parse_cpus, parse_header, parse_rate, parse_target, split_list};
+use rwg::plan::config::{parse_cpus, parse_rate, split_list};
+use rwg::plan::target::{parse_header, parse_target};
 use rwg::report::check::{evaluate_all, parse_checks, Check};
 use rwg::report::figures::Figures;
 use rwg::serve::{parse_delay, parse_stall, parse_status_mix};

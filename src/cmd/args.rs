@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use super::run_args::{dur, RunArgs};
-use crate::plan::config::{parse_cpus, ConfigError};
+use crate::plan::config::parse_cpus;
+use crate::plan::error::ConfigError;
 use crate::report::figures::ReportOptions;
 use crate::serve::{parse_delay, parse_stall, parse_status_mix, ServeConfig, ServeProtocol};
 

@@ -37,7 +37,9 @@ pub fn main(args: &DemoArgs) -> ExitCode {
         args.rate, args.duration
     );
     let run = RunArgs {
-        url,
+        url: Some(url),
+        targets: None,
+        file: None,
         rate: args.rate.clone(),
         duration: args.duration.clone(),
         dist: "exp".into(),
@@ -63,6 +65,7 @@ pub fn main(args: &DemoArgs) -> ExitCode {
         seed: 1,
         quiet: false,
         checks: Vec::new(),
+        given: Vec::new(),
         proto: ProtoArgs {
             h2c: args.h2c,
             data: args.grpc.then(|| r#"{"message":"demo"}"#.to_string()),
@@ -70,8 +73,8 @@ pub fn main(args: &DemoArgs) -> ExitCode {
             ..Default::default()
         },
     };
-    let code = match run.to_config() {
-        Ok(cfg) => run_and_report(&cfg, &[]),
+    let code = match run.resolve() {
+        Ok((cfg, _)) => run_and_report(&cfg, &[]),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

@@ -11,21 +11,39 @@ pub mod plot;
 pub mod report;
 pub mod run;
 pub mod run_args;
+mod run_targets;
+mod run_workload;
 pub mod serve;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use args::{Cli, Command};
 
 /// Parses the command line and runs the subcommand.
 pub fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Run(args) => run::main(&args),
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match cli.command {
+        Command::Run(mut args) => {
+            if let Some(m) = matches.subcommand_matches("run") {
+                args.given = given_on_command_line(m);
+            }
+            run::main(&args)
+        }
         Command::Report(args) => report::main(&args),
         Command::Plot(args) => plot::main(&args),
         Command::Serve(args) => serve::main(&args),
         Command::Demo(args) => demo::main(&args),
     }
+}
+
+/// The ids of the arguments whose value came from the command line.
+fn given_on_command_line(m: &ArgMatches) -> Vec<String> {
+    m.ids()
+        .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_string())
+        .collect()
 }

@@ -14,10 +14,13 @@ use crate::run::error::RunError;
 
 /// `rwg run`: parse the arguments and the checks, then run and report.
 pub fn main(args: &RunArgs) -> ExitCode {
-    match (args.to_config(), parse_checks(&args.checks)) {
-        (Ok(cfg), Ok(checks)) => run_and_report(&cfg, &checks),
-        (Err(e), _) => usage_error(&e),
-        (_, Err(e)) => usage_error(&format!("--check: {e}")),
+    let (cfg, checks) = match args.resolve() {
+        Ok(resolved) => resolved,
+        Err(e) => return usage_error(&e),
+    };
+    match parse_checks(&checks) {
+        Ok(checks) => run_and_report(&cfg, &checks),
+        Err(e) => usage_error(&format!("--check: {e}")),
     }
 }
 

@@ -7,17 +7,30 @@ use clap::Args;
 
 use crate::base::units::parse_duration_ns;
 use crate::plan::config::{
-    parse_cpus, parse_header, parse_rate, parse_target, split_list, Config, ConfigError, Dist,
-    GrpcOptions, HttpVersion, Rate, TlsOptions,
+    parse_cpus, parse_rate, split_list, Config, Dist, HttpVersion, Rate, TlsOptions,
 };
+use crate::plan::error::ConfigError;
+use crate::plan::target::{parse_header, GrpcOptions};
+use crate::plan::workload::WorkloadFile;
 
 /// `--send-window` unless told (also what `rwg demo` runs with).
 pub const DEFAULT_SEND_WINDOW: &str = "200us";
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// Target URL, e.g. http://127.0.0.1:8080/api
-    pub url: String,
+    /// Target URL, e.g. http://127.0.0.1:8080/api (or give --targets, or a
+    /// workload file with targets).
+    #[arg(required_unless_present_any = ["targets", "file"])]
+    pub url: Option<String>,
+    /// vegeta's targets file (HTTP or JSON-lines format): its requests are
+    /// sent in turn, in file order. -H headers are added to each.
+    #[arg(long, value_name = "FILE", conflicts_with = "url")]
+    pub targets: Option<PathBuf>,
+    /// Workload file (TOML): named, weighted targets and the run's settings
+    /// ([run]: rate, duration, dist, workers, connections, requests, timeout,
+    /// connect_timeout, slo, seed, checks). Flags given here win over it.
+    #[arg(short = 'f', long, value_name = "FILE", conflicts_with = "targets")]
+    pub file: Option<PathBuf>,
     /// Requests/s per phase, comma-separated (e.g. 100,500,1000); 0 = closed
     /// loop; FROM:TO ramps linearly within the phase (e.g. 0:1000,1000).
     #[arg(
@@ -119,6 +132,10 @@ pub struct RunArgs {
     pub checks: Vec<String>,
     #[command(flatten)]
     pub proto: ProtoArgs,
+    /// The ids of the arguments given on the command line (not defaults):
+    /// what a workload file may not override.
+    #[arg(skip)]
+    pub given: Vec<String>,
 }
 
 /// HTTP/2, TLS and gRPC options of `rwg run`.
@@ -174,7 +191,7 @@ impl ProtoArgs {
         }
     }
 
-    fn grpc(&self) -> Result<GrpcOptions, ConfigError> {
+    pub(super) fn grpc(&self) -> Result<GrpcOptions, ConfigError> {
         let data_json = match (&self.data, &self.data_file) {
             (Some(d), _) => d.clone(),
             (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| {
@@ -219,8 +236,16 @@ pub(super) fn dur(flag: &str, text: &str) -> Result<u64, ConfigError> {
 }
 
 impl RunArgs {
-    pub fn to_config(&self) -> Result<Config, ConfigError> {
-        let target = parse_target(&self.url)?;
+    /// The validated configuration and the `--check` expressions, with the
+    /// workload file (`-f`) under the command line.
+    pub fn resolve(&self) -> Result<(Config, Vec<String>), ConfigError> {
+        let (args, file) = self.with_workload()?;
+        let cfg = args.to_config(file.as_ref())?;
+        Ok((cfg, args.checks))
+    }
+
+    fn to_config(&self, file: Option<&WorkloadFile>) -> Result<Config, ConfigError> {
+        let (targets, mix) = self.targets(file)?;
         let rates = split_list("--rate", &self.rate)?
             .into_iter()
             .map(parse_rate)
@@ -234,7 +259,7 @@ impl RunArgs {
             None => all_cpus(),
         };
         let p = &self.proto;
-        let h2 = target.scheme.grpc() || p.h2c || p.http2;
+        let h2 = targets.iter().any(|t| t.target.scheme.grpc()) || p.h2c || p.http2;
         // Closed loop over HTTP/1.1 with -c N: N workers, as wrk -c N. More
         // would only queue for a connection, and their wait would count in
         // the latency without adding throughput.
@@ -244,19 +269,9 @@ impl RunArgs {
             (None, Some(c)) if closed_loop && !h2 => c,
             _ => 256 * cpus.len(),
         };
-        let body = match (&self.body, &self.body_file) {
-            (Some(b), _) => b.clone().into_bytes(),
-            (None, Some(path)) => std::fs::read(path).map_err(|e| {
-                ConfigError(format!("cannot read --body-file '{}': {e}", path.display()))
-            })?,
-            (None, None) => Vec::new(),
-        };
-        let method = self.method.to_ascii_uppercase();
-        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(ConfigError(format!("invalid --method '{}'", self.method)));
-        }
         let cfg = Config {
-            target,
+            targets,
+            mix,
             rates,
             durations_ns,
             dist: if self.dist == "exp" {
@@ -287,13 +302,6 @@ impl RunArgs {
                 .as_deref()
                 .map(|s| dur("--max-lag", s))
                 .transpose()?,
-            method,
-            headers: self
-                .headers
-                .iter()
-                .map(|h| parse_header(h))
-                .collect::<Result<Vec<_>, _>>()?,
-            body,
             seed: self.seed,
             quiet: self.quiet,
             http: p.http_version(),
@@ -305,7 +313,6 @@ impl RunArgs {
                 cert: p.cert.clone(),
                 key: p.key.clone(),
             },
-            grpc: p.grpc()?,
         };
         cfg.validate()?;
         Ok(cfg)

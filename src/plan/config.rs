@@ -3,51 +3,17 @@
 //! offending value so the CLI can exit with code 2 and a clear message.
 
 use std::fmt;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
-/// Bad user input; the message names the value at fault.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-fn err<T>(msg: String) -> Result<T, ConfigError> {
-    Err(ConfigError(msg))
-}
+use super::error::{err, ConfigError};
+use super::mix::{Mix, MAX_TARGETS};
+use super::target::{Scheme, Target, TargetSpec};
 
 /// Inter-arrival distribution of an open-loop phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dist {
     Fixed,
     Exp,
-}
-
-/// The URL scheme: what protocol and whether TLS.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scheme {
-    Http,
-    Https,
-    /// gRPC over h2c.
-    Grpc,
-    /// gRPC over TLS.
-    Grpcs,
-}
-
-impl Scheme {
-    pub fn tls(self) -> bool {
-        matches!(self, Scheme::Https | Scheme::Grpcs)
-    }
-
-    pub fn grpc(self) -> bool {
-        matches!(self, Scheme::Grpc | Scheme::Grpcs)
-    }
 }
 
 /// Which HTTP version to speak over TLS (`--http1` / `--http2`); cleartext
@@ -72,37 +38,12 @@ pub struct TlsOptions {
     pub key: Option<PathBuf>,
 }
 
-/// How a gRPC request is built.
-#[derive(Clone, Debug, Default)]
-pub struct GrpcOptions {
-    /// .proto files to compile; empty = ask the server (reflection).
-    pub protos: Vec<PathBuf>,
-    /// Import paths for the .proto files.
-    pub includes: Vec<PathBuf>,
-    /// The request message as JSON.
-    pub data_json: String,
-    /// Extra request metadata (`key: value`).
-    pub metadata: Vec<(String, String)>,
-}
-
-/// Where requests go, resolved once before the run.
-#[derive(Clone, Debug)]
-pub struct Target {
-    /// The URL as the user wrote it (the CSV's `url` column).
-    pub url: String,
-    pub scheme: Scheme,
-    /// Host name for TLS SNI and certificate checks.
-    pub host: String,
-    pub addr: SocketAddr,
-    /// `Host` header value (`host[:port]`).
-    pub authority: String,
-    pub path_and_query: String,
-}
-
 /// Everything `run` needs, already validated.
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub target: Target,
+    /// What arrivals send (at least one), and how each arrival picks one.
+    pub targets: Vec<TargetSpec>,
+    pub mix: Mix,
     /// The rate of each phase (steady, ramp or closed loop).
     pub rates: Vec<Rate>,
     pub durations_ns: Vec<u64>,
@@ -131,9 +72,6 @@ pub struct Config {
     pub send_window_ns: u64,
     /// `--max-lag`; `None` = [`Config::lag_bound_ns`]'s default.
     pub max_lag_ns: Option<u64>,
-    pub method: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
     pub seed: u64,
     pub quiet: bool,
     pub http: HttpVersion,
@@ -142,13 +80,13 @@ pub struct Config {
     /// Streams per HTTP/2 connection (capped by the server's SETTINGS).
     pub max_streams: usize,
     pub tls: TlsOptions,
-    pub grpc: GrpcOptions,
 }
 
 impl Config {
-    /// Whether requests go over HTTP/2 for sure (gRPC, h2c, or `--http2`).
-    pub fn forced_h2(&self) -> bool {
-        self.target.scheme.grpc() || self.h2c || self.http == HttpVersion::Http2
+    /// Whether requests to `target` go over HTTP/2 for sure (gRPC, h2c, or
+    /// `--http2`).
+    pub fn forced_h2(&self, target: &Target) -> bool {
+        target.scheme.grpc() || self.h2c || self.http == HttpVersion::Http2
     }
 
     /// The send lag up to which the generator kept its schedule: `--max-lag`,
@@ -276,81 +214,6 @@ pub fn parse_cpus(text: &str) -> Result<Vec<usize>, ConfigError> {
     Ok(cpus)
 }
 
-/// Parses a `Name: value` header.
-pub fn parse_header(text: &str) -> Result<(String, String), ConfigError> {
-    match text.split_once(':') {
-        Some((name, value)) if !name.trim().is_empty() && !name.contains(char::is_whitespace) => {
-            Ok((name.trim().to_string(), value.trim().to_string()))
-        }
-        _ => err(format!("invalid header '{text}': expected 'Name: value'")),
-    }
-}
-
-/// Parses and resolves an `http://`, `https://`, `grpc://` or `grpcs://` URL.
-pub fn parse_target(url: &str) -> Result<Target, ConfigError> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|e| ConfigError(format!("invalid URL '{url}': {e}")))?;
-    let scheme = match uri.scheme_str() {
-        Some("http") => Scheme::Http,
-        Some("https") => Scheme::Https,
-        Some("grpc") => Scheme::Grpc,
-        Some("grpcs") => Scheme::Grpcs,
-        Some(other) => return err(format!("invalid URL '{url}': unknown scheme '{other}'")),
-        None => {
-            return err(format!(
-                "invalid URL '{url}': missing scheme (http://host:port/path)"
-            ))
-        }
-    };
-    let host = match uri.host() {
-        Some(h) if !h.is_empty() => h,
-        _ => return err(format!("invalid URL '{url}': missing host")),
-    };
-    let port = uri
-        .port_u16()
-        .unwrap_or(if scheme.tls() { 443 } else { 80 });
-    let bare_host = host.trim_start_matches('[').trim_end_matches(']');
-    let addr = (bare_host, port)
-        .to_socket_addrs()
-        .map_err(|e| ConfigError(format!("cannot resolve host '{host}' of URL '{url}': {e}")))?
-        .next()
-        .ok_or_else(|| ConfigError(format!("cannot resolve host '{host}' of URL '{url}'")))?;
-    let authority = uri
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .unwrap_or_else(|| host.to_string());
-    let path_and_query = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.starts_with('?') {
-            // `http://host:port?a=1` has an empty path: the request line
-            // needs one (`GET /?a=1`).
-            true => format!("/{p}"),
-            false => p,
-        })
-        .unwrap_or_else(|| "/".to_string());
-    if url.contains(',') {
-        return err(format!(
-            "invalid URL '{url}': commas are not allowed (the CSV's url column is unquoted)"
-        ));
-    }
-    if scheme.grpc() && path_and_query.trim_start_matches('/').split('/').count() != 2 {
-        return err(format!(
-            "invalid gRPC URL '{url}': expected grpc://host:port/package.Service/Method"
-        ));
-    }
-    Ok(Target {
-        url: url.to_string(),
-        scheme,
-        host: bare_host.to_string(),
-        addr,
-        authority,
-        path_and_query,
-    })
-}
-
 /// Largest `--send-window`: beyond it, "open loop" would send in bursts.
 const MAX_SEND_WINDOW_NS: u64 = 10_000_000;
 
@@ -406,26 +269,43 @@ impl Config {
         if self.max_streams == 0 {
             return err("invalid --max-streams 0: must be at least 1".into());
         }
-        if self.h2c && self.target.scheme.tls() {
-            return err(format!(
-                "--h2c is cleartext HTTP/2: use an http:// URL, not '{}' (over TLS, HTTP/2 is chosen by ALPN or --http2)",
-                self.target.url
-            ));
-        }
         if self.h2c && self.http == HttpVersion::Http1 {
             return err("--h2c and --http1 contradict each other".into());
         }
-        if self.target.scheme == Scheme::Http && self.http == HttpVersion::Http2 && !self.h2c {
+        if self.targets.is_empty() {
+            return err("no target: give a URL or --targets FILE".into());
+        }
+        if self.targets.len() > MAX_TARGETS {
             return err(format!(
-                "--http2 on cleartext '{}': use --h2c for prior-knowledge HTTP/2",
-                self.target.url
+                "{} targets: at most {MAX_TARGETS} are allowed",
+                self.targets.len()
             ));
         }
-        if self.target.scheme.grpc() && self.http == HttpVersion::Http1 {
-            return err("gRPC needs HTTP/2: drop --http1".into());
+        for t in &self.targets {
+            self.validate_target(&t.target)?;
         }
         if self.slo_ns == Some(0) {
             return err("invalid --slo 0: must be > 0".into());
+        }
+        Ok(())
+    }
+
+    /// The protocol flags against one target's scheme.
+    fn validate_target(&self, target: &Target) -> Result<(), ConfigError> {
+        if self.h2c && target.scheme.tls() {
+            return err(format!(
+                "--h2c is cleartext HTTP/2: use an http:// URL, not '{}' (over TLS, HTTP/2 is chosen by ALPN or --http2)",
+                target.url
+            ));
+        }
+        if target.scheme == Scheme::Http && self.http == HttpVersion::Http2 && !self.h2c {
+            return err(format!(
+                "--http2 on cleartext '{}': use --h2c for prior-knowledge HTTP/2",
+                target.url
+            ));
+        }
+        if target.scheme.grpc() && self.http == HttpVersion::Http1 {
+            return err("gRPC needs HTTP/2: drop --http1".into());
         }
         Ok(())
     }
@@ -458,35 +338,5 @@ mod tests {
         // Found by fuzzing: a huge range was expanded in memory (8 TB).
         let e = parse_cpus("0-999999999999").unwrap_err().0;
         assert!(e.contains("999999999999"), "{e}");
-    }
-
-    #[test]
-    fn targets() {
-        let t = parse_target("http://127.0.0.1:8080/api?x=1").unwrap();
-        assert_eq!(t.addr.port(), 8080);
-        assert_eq!(t.authority, "127.0.0.1:8080");
-        assert_eq!(t.path_and_query, "/api?x=1");
-        // Found by fuzzing: a query without a path gave `GET ?a=1`.
-        let t = parse_target("http://127.0.0.1:8080?a=1").unwrap();
-        assert_eq!(t.path_and_query, "/?a=1");
-        let t = parse_target("http://[::1]:81").unwrap();
-        assert_eq!(t.path_and_query, "/");
-        assert!(t.addr.is_ipv6());
-        let t = parse_target("grpcs://localhost/pkg.Svc/Call").unwrap();
-        assert_eq!((t.scheme, t.addr.port()), (Scheme::Grpcs, 443));
-        assert_eq!(t.host, "localhost");
-        assert!(parse_target("grpc://127.0.0.1:1/NoMethod").is_err());
-        for bad in ["127.0.0.1:80", "ftp://x/", "http://", "not a url"] {
-            assert!(parse_target(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn headers() {
-        assert_eq!(
-            parse_header("X-Test: a:b").unwrap(),
-            ("X-Test".to_string(), "a:b".to_string())
-        );
-        assert!(parse_header("novalue").is_err());
     }
 }

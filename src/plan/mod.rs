@@ -1,10 +1,18 @@
 //! What to send and when, decided before anything runs: the validated
 //! [`config::Config`] (and the parsers of its flags), the rate phases split
-//! per core ([`phases`]), and the pure iterator of intended send instants
-//! ([`schedule`]; no clock inside).
+//! per core ([`phases`]), the pure iterator of intended send instants
+//! ([`schedule`]; no clock inside), what each arrival sends (`target`) and
+//! which arrival sends what (`mix`), placeholders in requests (`template`); the readers of vegeta's targets files
+//! (`vegeta`) and of workload files (`workload`).
 //!
 //! Imports: `base` only.
 
 pub mod config;
+pub mod error;
+pub mod mix;
 pub mod phases;
 pub mod schedule;
+pub mod target;
+pub mod template;
+pub mod vegeta;
+pub mod workload;

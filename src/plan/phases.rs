@@ -95,7 +95,6 @@ pub struct CorePlan {
     /// Seed of this core's exponential schedule.
     pub seed: u64,
     pub workers: usize,
-    pub connections: usize,
 }
 
 /// Splits `total` into `parts` shares differing by at most one (the first get more).
@@ -143,7 +142,7 @@ impl Plan {
         Some(self.max_requests.map_or(total, |n| n.min(total)))
     }
 
-    pub fn split(&self, cores: usize, workers: usize, connections: usize) -> Vec<CorePlan> {
+    pub fn split(&self, cores: usize, workers: usize) -> Vec<CorePlan> {
         (0..cores)
             .map(|k| CorePlan {
                 core_index: k,
@@ -155,7 +154,6 @@ impl Plan {
                     .seed
                     .wrapping_add((k as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
                 workers: share(workers as u64, cores, k) as usize,
-                connections: share(connections as u64, cores, k) as usize,
             })
             .collect()
     }
@@ -201,9 +199,8 @@ mod tests {
     fn split_shares_add_up() {
         let mut p = plan(&[100], &[1]);
         p.max_requests = Some(10);
-        let cores = p.split(3, 256, 100);
+        let cores = p.split(3, 256);
         assert_eq!(cores.iter().map(|c| c.workers).sum::<usize>(), 256);
-        assert_eq!(cores.iter().map(|c| c.connections).sum::<usize>(), 100);
         assert_eq!(
             cores
                 .iter()

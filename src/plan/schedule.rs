@@ -23,6 +23,8 @@ pub struct Schedule {
     core_index: u64,
     cores: u64,
     remaining: u64,
+    /// Arrivals this core has consumed (open and closed loop).
+    arrivals: u64,
     phase: usize,
     /// Fixed: global slot index (within the phase) of the next slot.
     next_index: u64,
@@ -43,6 +45,7 @@ impl Schedule {
             core_index: plan.core_index as u64,
             cores: plan.cores as u64,
             remaining: plan.max_requests.unwrap_or(u64::MAX),
+            arrivals: 0,
             phase: 0,
             next_index: 0,
             slots_before: 0,
@@ -60,12 +63,21 @@ impl Schedule {
         self.current
     }
 
+    /// The current step's arrival number, unique in the run: core k of N
+    /// numbers its arrivals k, k + N, k + 2N… With one core, or one
+    /// fixed-rate phase, that is the global order of the arrivals.
+    #[inline]
+    pub fn seq(&self) -> u64 {
+        self.core_index + self.cores * self.arrivals
+    }
+
     /// Consumes the current step: moves to the next open slot, or counts one
     /// closed-loop request.
     pub fn advance(&mut self) {
         if self.remaining == 0 {
             return;
         }
+        self.arrivals += 1;
         self.remaining -= 1;
         if self.remaining == 0 {
             self.current = Step::Done;
@@ -216,7 +228,7 @@ mod tests {
     #[test]
     fn fixed_counts_per_phase_and_spacing() {
         let p = plan(&[100, 400], &[1000, 500], Dist::Fixed);
-        let slots = drain(&mut Schedule::new(&p.split(1, 1, 1)[0]));
+        let slots = drain(&mut Schedule::new(&p.split(1, 1)[0]));
         assert_eq!(slots.iter().filter(|s| s.1 == 0).count(), 100);
         assert_eq!(slots.iter().filter(|s| s.1 == 1).count(), 200);
         assert_eq!(slots[1].0 - slots[0].0, 10_000_000);
@@ -227,16 +239,16 @@ mod tests {
     #[test]
     fn fixed_interleaves_across_cores() {
         let p = plan(&[7, 10], &[1000, 1000], Dist::Fixed);
-        let single = drain(&mut Schedule::new(&p.split(1, 1, 1)[0]));
+        let single = drain(&mut Schedule::new(&p.split(1, 1)[0]));
         let mut merged: Vec<(u64, u16)> = p
-            .split(3, 3, 3)
+            .split(3, 3)
             .iter()
             .flat_map(|c| drain(&mut Schedule::new(c)))
             .collect();
         merged.sort_unstable();
         assert_eq!(merged, single);
         let per_core: Vec<usize> = p
-            .split(3, 3, 3)
+            .split(3, 3)
             .iter()
             .map(|c| drain(&mut Schedule::new(c)).len())
             .collect();
@@ -248,7 +260,7 @@ mod tests {
         let mut p = plan(&[1000], &[1000], Dist::Fixed);
         p.max_requests = Some(10);
         let mut merged: Vec<u64> = p
-            .split(4, 4, 4)
+            .split(4, 4)
             .iter()
             .flat_map(|c| drain(&mut Schedule::new(c)))
             .map(|s| s.0)
@@ -267,7 +279,7 @@ mod tests {
             let mut b = a.clone();
             a.seed = seed;
             b.seed = seed + 1;
-            for (ca, cb) in a.split(4, 4, 4).iter().zip(&b.split(4, 4, 4)) {
+            for (ca, cb) in a.split(4, 4).iter().zip(&b.split(4, 4)) {
                 let sa = drain(&mut Schedule::new(ca));
                 let sb = drain(&mut Schedule::new(cb));
                 assert_ne!(sa[..5], sb[..5], "seeds {seed} and {}", seed + 1);
@@ -278,7 +290,7 @@ mod tests {
     #[test]
     fn exp_mean_and_variance_with_seed() {
         let p = plan(&[10_000], &[10_000], Dist::Exp);
-        let cores = p.split(2, 2, 2);
+        let cores = p.split(2, 2);
         let a = drain(&mut Schedule::new(&cores[0]));
         let again = drain(&mut Schedule::new(&cores[0]));
         assert_eq!(a, again, "a seed reproduces the schedule");
@@ -314,12 +326,12 @@ mod tests {
     #[test]
     fn fixed_ramp_then_steady_across_cores() {
         let p = with_ramp(plan(&[0, 1000], &[1000, 500], Dist::Fixed), 0, 100, 1000);
-        let single = drain(&mut Schedule::new(&p.split(1, 1, 1)[0]));
+        let single = drain(&mut Schedule::new(&p.split(1, 1)[0]));
         assert_eq!(single.iter().filter(|s| s.1 == 0).count(), 550);
         assert_eq!(single.iter().filter(|s| s.1 == 1).count(), 500);
         assert_eq!(single[550].0, 1_000_000_000);
         let mut merged: Vec<(u64, u16)> = p
-            .split(3, 3, 3)
+            .split(3, 3)
             .iter()
             .flat_map(|c| drain(&mut Schedule::new(c)))
             .collect();
@@ -333,7 +345,7 @@ mod tests {
     fn exp_ramp_follows_the_integral() {
         let p = with_ramp(plan(&[0], &[10_000], Dist::Exp), 0, 0, 2000);
         let arrivals: Vec<(u64, u16)> = p
-            .split(2, 2, 2)
+            .split(2, 2)
             .iter()
             .flat_map(|c| drain(&mut Schedule::new(c)))
             .collect();
@@ -350,7 +362,7 @@ mod tests {
     fn closed_loop_phase_then_open() {
         let mut p = plan(&[0, 10], &[1000, 1000], Dist::Fixed);
         p.max_requests = Some(5);
-        let mut s = Schedule::new(&p.split(1, 1, 1)[0]);
+        let mut s = Schedule::new(&p.split(1, 1)[0]);
         assert_eq!(
             s.peek(),
             Step::Closed {

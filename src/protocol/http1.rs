@@ -11,6 +11,8 @@ use super::chunked::ChunkedDecoder;
 use super::tls::{IdleState, Transport};
 use super::{OpGuard, Response};
 use crate::base::kind::ErrorKind;
+use crate::plan::error::ConfigError;
+use crate::plan::template::{Arrival, CsvLoader, Template};
 
 /// Initial read buffer per connection.
 const INITIAL_BUF_BYTES: usize = 4096;
@@ -54,26 +56,129 @@ pub fn encode_request(
     headers: &[(String, String)],
     body: &[u8],
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128 + body.len());
-    let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
-    out.extend_from_slice(format!("{method} {path_and_query} HTTP/1.1\r\n").as_bytes());
-    if !has("host") {
-        out.extend_from_slice(format!("Host: {authority}\r\n").as_bytes());
-    }
-    if !has("user-agent") {
-        out.extend_from_slice(
-            concat!("User-Agent: rwg/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
-        );
-    }
-    for (name, value) in headers {
-        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-    }
-    if (!body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH")) && !has("content-length") {
+    let mut out = head_text(method, authority, path_and_query, headers).into_bytes();
+    if needs_length(method, headers, !body.is_empty()) {
         out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
     out
+}
+
+/// The request line and header lines, up to (not including) Content-Length
+/// and the blank line.
+fn head_text(
+    method: &str,
+    authority: &str,
+    path_and_query: &str,
+    headers: &[(String, String)],
+) -> String {
+    let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    let mut out = format!("{method} {path_and_query} HTTP/1.1\r\n");
+    if !has("host") {
+        out.push_str(&format!("Host: {authority}\r\n"));
+    }
+    if !has("user-agent") {
+        out.push_str(concat!(
+            "User-Agent: rwg/",
+            env!("CARGO_PKG_VERSION"),
+            "\r\n"
+        ));
+    }
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out
+}
+
+/// Whether rwg adds Content-Length: a body, or a method that expects one,
+/// and the user set none.
+fn needs_length(method: &str, headers: &[(String, String)], has_body: bool) -> bool {
+    let given = headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-length"));
+    (has_body || matches!(method, "POST" | "PUT" | "PATCH")) && !given
+}
+
+/// A request whose path, header values or body hold placeholders: parsed
+/// once, rendered per request into the connection's write buffer, with
+/// Content-Length following the rendered body.
+#[derive(Debug)]
+pub struct RequestTemplate {
+    /// Request line and header lines (see [`head_text`]).
+    head: Template,
+    body: Template,
+    /// Add Content-Length (see [`needs_length`]).
+    length: bool,
+    seed: u64,
+}
+
+impl RequestTemplate {
+    /// The template of a request, or `None` when it has no placeholder
+    /// (then [`encode_request`] encodes it once).
+    pub fn parse(
+        request: (&str, &str, &str),
+        headers: &[(String, String)],
+        body: &[u8],
+        seed: u64,
+        csv: &mut CsvLoader,
+    ) -> Result<Option<RequestTemplate>, ConfigError> {
+        let (method, authority, path_and_query) = request;
+        let mut salt = 0;
+        let head = Template::parse(
+            &head_text(method, authority, path_and_query, headers),
+            &mut salt,
+            csv,
+        )?;
+        let body = match std::str::from_utf8(body) {
+            Ok(text) => Template::parse(text, &mut salt, csv)?,
+            // A binary body is sent as it is.
+            Err(_) => Template::literal(body),
+        };
+        if head.is_static() && body.is_static() {
+            return Ok(None);
+        }
+        Ok(Some(RequestTemplate {
+            length: needs_length(method, headers, !body.is_empty()),
+            head,
+            body,
+            seed,
+        }))
+    }
+
+    /// Appends the request of arrival `seq` to `out`.
+    pub fn render(&self, seq: u64, out: &mut Vec<u8>) {
+        let arrival = Arrival {
+            seq,
+            seed: self.seed,
+            now_ms: wall_ms(),
+        };
+        self.head.render(&arrival, out);
+        let at = out.len();
+        self.body.render(&arrival, out);
+        // The body's length is known once it is rendered: its header line
+        // goes in front of it (a move within the buffer, no allocation).
+        let mut line = [0u8; 48];
+        let mut n = 0;
+        let mut put = |bytes: &[u8]| {
+            line[n..n + bytes.len()].copy_from_slice(bytes);
+            n += bytes.len();
+        };
+        if self.length {
+            put(b"Content-Length: ");
+            put(itoa::Buffer::new().format(out.len() - at).as_bytes());
+            put(b"\r\n");
+        }
+        put(b"\r\n");
+        out.splice(at..at, line[..n].iter().copied());
+    }
+}
+
+/// Wall-clock ms since the epoch, for `{{now_ms}}`.
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// How the response body is delimited.
@@ -211,6 +316,18 @@ pub struct Conn {
     last_read_filled: bool,
     /// The most bytes one read returned during the exchange in progress.
     peak_read_bytes: usize,
+    /// Where templated requests are rendered; empty until the first one.
+    /// Lent to the kernel during a write, back after it (lost only when the
+    /// write fails, and the connection with it).
+    write_buf: Vec<u8>,
+}
+
+/// What a request sends: bytes encoded once, or a template rendered for
+/// its arrival number.
+#[derive(Clone, Copy)]
+pub enum Outgoing<'a> {
+    Bytes(&'a RequestBytes),
+    Template(&'a RequestTemplate, u64),
 }
 
 impl Conn {
@@ -225,6 +342,7 @@ impl Conn {
             unsolicited: false,
             last_read_filled: false,
             peak_read_bytes: 0,
+            write_buf: Vec::new(),
         }
     }
 
@@ -376,13 +494,23 @@ impl Conn {
     /// Sends the request and reads one whole response.
     pub async fn exchange(
         &mut self,
-        request: &RequestBytes,
+        request: Outgoing<'_>,
         no_body: bool,
         guard: &impl OpGuard,
     ) -> Result<Response, ErrorKind> {
         self.received = !self.unread().is_empty();
         self.arrived_ns = None;
-        self.stream.write_all(request.clone(), guard).await?;
+        match request {
+            Outgoing::Bytes(bytes) => {
+                self.stream.write_all(bytes.clone(), guard).await?;
+            }
+            Outgoing::Template(template, seq) => {
+                let mut buf = std::mem::take(&mut self.write_buf);
+                buf.clear();
+                template.render(seq, &mut buf);
+                self.write_buf = self.stream.write_all(buf, guard).await?;
+            }
+        }
         if crate::base::reap::is_open() && self.unread().is_empty() {
             self.lazy_fill(guard).await?;
         }

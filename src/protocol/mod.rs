@@ -88,3 +88,20 @@ pub struct WarmReport {
     /// What the connections speak: `http/1.1`, `h2` (TLS ALPN) or `h2c`.
     pub alpn: Option<String>,
 }
+
+impl WarmReport {
+    /// Adds another pool's warm-up (pools warm one after another: their
+    /// times add up).
+    pub fn absorb(&mut self, other: &WarmReport) {
+        self.connected += other.connected;
+        self.failed += other.failed;
+        self.elapsed_ns += other.elapsed_ns;
+        self.handshake_ns += other.handshake_ns;
+        if self.first_error.is_none() {
+            self.first_error.clone_from(&other.first_error);
+        }
+        if self.alpn.is_none() {
+            self.alpn.clone_from(&other.alpn);
+        }
+    }
+}

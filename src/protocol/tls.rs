@@ -204,21 +204,19 @@ impl Transport {
         &mut self,
         buf: B,
         guard: &impl OpGuard,
-    ) -> Result<(), ErrorKind> {
-        let res = match self {
+    ) -> Result<B, ErrorKind> {
+        let (res, buf) = match self {
             Transport::Plain(s) => {
-                CancelableAsyncWriteRentExt::write_all(s, buf, guard.handle()?)
-                    .await
-                    .0
+                CancelableAsyncWriteRentExt::write_all(s, buf, guard.handle()?).await
             }
             Transport::Tls(s) => {
                 Box::pin(guarded(guard, async {
-                    Ok(AsyncWriteRentExt::write_all(&mut **s, buf).await.0)
+                    Ok(AsyncWriteRentExt::write_all(&mut **s, buf).await)
                 }))
                 .await?
             }
         };
-        res.map(|_| ()).map_err(|e| io_error_kind(&e, guard))
+        res.map(|_| buf).map_err(|e| io_error_kind(&e, guard))
     }
 
     /// A non-blocking read into `buf`'s spare room with the kernel's receive

@@ -47,6 +47,21 @@ fn push_int(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
+/// A target's label as a CSV cell: the bytes that would end the cell or
+/// the row (`,` `"` CR LF) percent-encoded, as they would be in a URL.
+pub fn label_cell(label: &str) -> Vec<u8> {
+    let mut cell = Vec::with_capacity(label.len());
+    for &b in label.as_bytes() {
+        match b {
+            b',' | b'"' | b'\r' | b'\n' => {
+                cell.extend_from_slice(format!("%{b:02X}").as_bytes());
+            }
+            _ => cell.push(b),
+        }
+    }
+    cell
+}
+
 /// Encodes one row into `out` (appended).
 #[inline]
 pub fn encode_row(out: &mut Vec<u8>, r: &Record, url: &[u8], epoch: &EpochMap) {
@@ -219,6 +234,12 @@ impl Drop for CsvFile {
 mod tests {
     use super::*;
     use crate::base::kind::ErrorKind;
+
+    #[test]
+    fn labels_cannot_break_the_row() {
+        assert_eq!(label_cell("http://a/x?q=1,2"), b"http://a/x?q=1%2C2");
+        assert_eq!(label_cell("a\"b\r\nc"), b"a%22b%0D%0Ac");
+    }
 
     #[test]
     fn encodes_contract_columns() {

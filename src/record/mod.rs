@@ -41,6 +41,8 @@ pub struct Record {
     /// HTTP status, 0 when no response.
     pub status: u16,
     pub phase: u16,
+    /// Which of the run's targets the arrival sent to.
+    pub target: u16,
     pub in_flight: u32,
     pub error: ErrorKindRepr,
     /// `status` is a gRPC code (0 = OK) rather than an HTTP status.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::csv::{encode_row, CsvFile};
+use super::csv::{encode_row, label_cell, CsvFile};
 use crate::base::clock::{now_ns, EpochMap};
 use crate::base::control::{RunControl, StopReason};
 use crate::base::fault::{self, panic_message, Fault};
@@ -27,7 +27,8 @@ const CHUNK_BYTES: usize = 256 * 1024;
 pub struct SinkSetup {
     pub inboxes: Vec<Inbox>,
     pub csv: Option<CsvFile>,
-    pub url: String,
+    /// What the `url` column says for each target, by index.
+    pub labels: Vec<String>,
     pub epoch: EpochMap,
     pub ctl: Arc<RunControl>,
     /// Cores that have shipped their last record.
@@ -84,7 +85,7 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 4096);
     // Rows encoded into `buf` and not yet copied into the file.
     let mut buffered_rows = 0u64;
-    let url = s.url.clone().into_bytes();
+    let labels: Vec<Vec<u8>> = s.labels.iter().map(|l| label_cell(l)).collect();
     let cores = s.inboxes.len();
     let mut idle_sleep_ms = 1;
     let panic_at_first_batch = fault::injected() == Fault::WriterPanic;
@@ -105,7 +106,8 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
                 for r in batch.iter() {
                     s.shape.observe(r, start_ns);
                     if s.csv.is_some() {
-                        encode_row(&mut buf, r, &url, &s.epoch);
+                        let label = labels.get(usize::from(r.target)).map_or(&[][..], |l| l);
+                        encode_row(&mut buf, r, label, &s.epoch);
                         buffered_rows += 1;
                         if buf.len() >= CHUNK_BYTES {
                             flush_chunk(&mut s.csv, &s.ctl, &mut buf, &mut report, buffered_rows);

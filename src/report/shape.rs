@@ -222,7 +222,6 @@ mod tests {
             max_requests: None,
             seed,
             workers: 1,
-            connections: 1,
         };
         let mut bins = vec![0u32; 1001];
         let mut s = Schedule::new(&plan);

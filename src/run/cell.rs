@@ -15,6 +15,10 @@ use crate::protocol::OpGuard;
 pub struct Slot {
     pub intended_ns: u64,
     pub phase: u16,
+    /// The target this arrival sends to (an index into the core's targets).
+    pub target: u16,
+    /// The arrival's number (see `plan::schedule::Schedule::seq`).
+    pub seq: u64,
 }
 
 /// A worker's deadline: armed per request, expired by the core's sweep (or by

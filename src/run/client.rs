@@ -1,41 +1,80 @@
-//! HOT: the core's protocol client, chosen once from the configuration:
-//! HTTP/1.1 on a pool of keep-alive connections (plain or TLS), or HTTP/2
-//! streams multiplexed over a few connections (h2c, h2 over TLS, gRPC).
+//! HOT: a core's protocol clients, one per origin, chosen once from the
+//! configuration: HTTP/1.1 on a pool of keep-alive connections (plain or
+//! TLS), or HTTP/2 streams multiplexed over a few connections (h2c, h2 over
+//! TLS, gRPC). Each target holds its encoded request and its origin's pool;
 //! [`exchange`] is the one call a worker makes per request.
 
+use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::base::clock::now_ns;
 use crate::base::kind::ErrorKind;
 use crate::protocol::h2::{self, H2Pool};
 use crate::protocol::h2_request::H2Request;
-use crate::protocol::http1::RequestBytes;
+use crate::protocol::http1::{Outgoing, RequestBytes, RequestTemplate};
 use crate::protocol::tls::TlsClient;
 use crate::protocol::WarmReport;
 use crate::protocol::{OpGuard, Response};
 use crate::run::pool::Pool;
 
-/// What a core's client is built from (crosses to the core threads).
+/// One origin's pool and requests, as every core builds them (crosses to
+/// the core threads).
+#[derive(Clone)]
+pub struct OriginSpec {
+    pub addr: SocketAddr,
+    pub tls: Option<TlsClient>,
+    /// Connections to this origin, all cores together.
+    pub connections: usize,
+    pub wire: OriginWire,
+}
+
+/// The protocol an origin speaks, with the requests of its targets.
 #[derive(Clone, Debug)]
-pub enum ClientSpec {
-    /// The encoded HTTP/1.1 request; `no_body` for HEAD; `idempotent` when
-    /// it may be sent again after a lost connection (RFC 9110 §9.2.2).
-    Http1 {
-        request: Vec<u8>,
-        no_body: bool,
-        idempotent: bool,
-    },
-    /// The HTTP/2 (or gRPC) request and the cap on streams per connection.
+pub enum OriginWire {
+    Http1(Vec<Http1Spec>),
+    /// HTTP/2 (or gRPC) requests and the cap on streams per connection.
     H2 {
-        request: Box<H2Request>,
         max_streams: usize,
+        requests: Vec<Box<H2Request>>,
     },
 }
 
+/// An HTTP/1.1 request (encoded once, or a template); `no_body` for HEAD;
+/// `idempotent` when it may be sent again after a lost connection
+/// (RFC 9110 §9.2.2).
+#[derive(Clone, Debug)]
+pub struct Http1Spec {
+    pub request: Http1Request,
+    pub no_body: bool,
+    pub idempotent: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum Http1Request {
+    Bytes(Vec<u8>),
+    Template(Arc<RequestTemplate>),
+}
+
+/// What a core's HTTP/1.1 target sends.
+#[derive(Clone)]
+pub enum Http1Payload {
+    Bytes(RequestBytes),
+    Template(Arc<RequestTemplate>),
+}
+
+/// One origin's connection pool on a core.
 pub enum Client {
+    Http1(Rc<Pool>),
+    H2(Rc<H2Pool>),
+}
+
+/// What one target sends, and the pool of its origin.
+#[derive(Clone)]
+pub enum Target {
     Http1 {
         pool: Rc<Pool>,
-        request: RequestBytes,
+        request: Http1Payload,
         no_body: bool,
         idempotent: bool,
     },
@@ -46,90 +85,112 @@ pub enum Client {
 }
 
 impl Client {
-    /// Builds the client and dials its connections (before the first send).
+    /// Builds `spec`'s pool with `connections` and dials them (before the
+    /// first send); returns it with the targets it serves, in the origin's
+    /// order.
     pub async fn warm(
-        spec: ClientSpec,
-        addr: std::net::SocketAddr,
-        tls: Option<TlsClient>,
+        spec: OriginSpec,
         connections: usize,
         connect_timeout_ns: u64,
         warm_parallel: usize,
-    ) -> (Client, WarmReport) {
-        match spec {
-            ClientSpec::Http1 {
-                request,
-                no_body,
-                idempotent,
-            } => {
-                let pool = Pool::new(addr, tls, connections, connect_timeout_ns);
+    ) -> (Client, Vec<Target>, WarmReport) {
+        match spec.wire {
+            OriginWire::Http1(requests) => {
+                let pool = Pool::new(spec.addr, spec.tls, connections, connect_timeout_ns);
                 let warm = pool.warm(warm_parallel).await;
-                let request = RequestBytes::new(request);
-                (
-                    Client::Http1 {
-                        pool,
-                        request,
-                        no_body,
-                        idempotent,
-                    },
-                    warm,
-                )
+                let targets = requests
+                    .into_iter()
+                    .map(|r| Target::Http1 {
+                        pool: pool.clone(),
+                        request: match r.request {
+                            Http1Request::Bytes(b) => Http1Payload::Bytes(RequestBytes::new(b)),
+                            Http1Request::Template(t) => Http1Payload::Template(t),
+                        },
+                        no_body: r.no_body,
+                        idempotent: r.idempotent,
+                    })
+                    .collect();
+                (Client::Http1(pool), targets, warm)
             }
-            ClientSpec::H2 {
-                request,
+            OriginWire::H2 {
                 max_streams,
+                requests,
             } => {
-                let pool = H2Pool::new(addr, tls, connections, max_streams, connect_timeout_ns);
+                let pool = H2Pool::new(
+                    spec.addr,
+                    spec.tls,
+                    connections,
+                    max_streams,
+                    connect_timeout_ns,
+                );
                 let warm = pool.warm().await;
-                (Client::H2 { pool, request }, warm)
+                let targets = requests
+                    .into_iter()
+                    .map(|request| Target::H2 {
+                        pool: pool.clone(),
+                        request,
+                    })
+                    .collect();
+                (Client::H2(pool), targets, warm)
             }
         }
-    }
-
-    /// Whether statuses are gRPC codes.
-    pub fn grpc(&self) -> bool {
-        matches!(self, Client::H2 { request, .. } if request.grpc)
     }
 
     /// Connections closed for bytes that no request asked for (HTTP/1.1).
     pub fn unsolicited_closes(&self) -> u64 {
         match self {
-            Client::Http1 { pool, .. } => pool.unsolicited(),
-            Client::H2 { .. } => 0,
+            Client::Http1(pool) => pool.unsolicited(),
+            Client::H2(_) => 0,
         }
     }
 
     /// Connections dialled again after warm-up.
     pub fn redials(&self) -> u64 {
         match self {
-            Client::Http1 { pool, .. } => pool.redials(),
-            Client::H2 { pool, .. } => pool.redials(),
+            Client::Http1(pool) => pool.redials(),
+            Client::H2(pool) => pool.redials(),
         }
     }
 
     pub fn close_all(&self) {
         match self {
-            Client::Http1 { pool, .. } => pool.close_all(),
-            Client::H2 { pool, .. } => pool.close_all(),
+            Client::Http1(pool) => pool.close_all(),
+            Client::H2(pool) => pool.close_all(),
         }
     }
 }
 
-/// One request; `sent_ns` is set when its first byte is handed over.
+impl Target {
+    /// Whether statuses are gRPC codes.
+    pub fn grpc(&self) -> bool {
+        matches!(self, Target::H2 { request, .. } if request.grpc)
+    }
+}
+
+/// The request of arrival `seq`; `sent_ns` is set when its first byte is
+/// handed over.
 pub async fn exchange(
-    client: &Client,
+    target: &Target,
+    seq: u64,
     guard: &impl OpGuard,
     sent_ns: &mut u64,
 ) -> Result<Response, ErrorKind> {
-    match client {
-        Client::Http1 {
+    match target {
+        Target::Http1 {
             pool,
             request,
             no_body,
             idempotent,
-        } => exchange_http1(pool, request, (*no_body, *idempotent), guard, sent_ns).await,
+        } => {
+            let outgoing = match request {
+                Http1Payload::Bytes(bytes) => Outgoing::Bytes(bytes),
+                Http1Payload::Template(t) => Outgoing::Template(t, seq),
+            };
+            exchange_http1(pool, outgoing, (*no_body, *idempotent), guard, sent_ns).await
+        }
         // Boxed: the h2 exchange future is large, and inline it would size
         // every worker's future (thousands per core) for the h2 case.
-        Client::H2 { pool, request } => Box::pin(h2::exchange(pool, request, guard, sent_ns)).await,
+        Target::H2 { pool, request } => Box::pin(h2::exchange(pool, request, guard, sent_ns)).await,
     }
 }
 
@@ -139,7 +200,7 @@ pub async fn exchange(
 /// other request may have been applied, so it is recorded as failed.
 async fn exchange_http1(
     pool: &Pool,
-    request: &RequestBytes,
+    request: Outgoing<'_>,
     (no_body, idempotent): (bool, bool),
     guard: &impl OpGuard,
     sent_ns: &mut u64,

@@ -10,15 +10,15 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::cell::{Slot, WorkerCell};
-use super::client::{Client, ClientSpec};
+use super::client::{Client, OriginSpec, Target};
 use crate::base::clock::{now_ns, yield_to_woken, PreciseTimer};
 use crate::base::control::{RunControl, StopReason};
 use crate::base::fault::{self, Fault};
 use crate::base::kind::ErrorKind;
 use crate::base::reap;
-use crate::plan::phases::CorePlan;
+use crate::plan::mix::Mix;
+use crate::plan::phases::{share, CorePlan};
 use crate::plan::schedule::{Schedule, Step};
-use crate::protocol::tls::TlsClient;
 use crate::protocol::WarmReport;
 use crate::record::ring::Outbox;
 use crate::record::stats::CoreStats;
@@ -46,9 +46,10 @@ enum Due {
 /// What one core needs to run.
 pub struct CoreSetup {
     pub plan: CorePlan,
-    pub addr: std::net::SocketAddr,
-    pub client: ClientSpec,
-    pub tls: Option<TlsClient>,
+    /// One pool per origin, and each target's `(origin, index)` in them.
+    pub origins: Vec<OriginSpec>,
+    pub placement: Vec<(usize, usize)>,
+    pub mix: Mix,
     pub timeout_ns: u64,
     pub connect_timeout_ns: u64,
     pub slo_ns: Option<u64>,
@@ -85,9 +86,11 @@ pub struct Core {
     index: usize,
     sched: RefCell<Schedule>,
     start_ns: Cell<u64>,
-    client: Client,
-    /// Statuses are gRPC codes.
-    pub grpc: bool,
+    /// One pool per origin.
+    clients: Vec<Client>,
+    /// What each target sends (indexed by a slot's `target`).
+    targets: Vec<Target>,
+    mix: Mix,
     pub timeout_ns: u64,
     ignore_errors: bool,
     /// Spin for the last stretch before each due slot (`--precise`).
@@ -114,21 +117,34 @@ impl Core {
     /// every worker starts idle.
     pub async fn warm(setup: CoreSetup) -> (Rc<Core>, WarmReport) {
         let plan = &setup.plan;
-        let (client, warm) = Client::warm(
-            setup.client,
-            setup.addr,
-            setup.tls,
-            plan.connections,
-            setup.connect_timeout_ns,
-            WARM_PARALLEL,
-        )
-        .await;
+        let mut clients = Vec::with_capacity(setup.origins.len());
+        let mut by_origin = Vec::with_capacity(setup.origins.len());
+        let mut warm = WarmReport::default();
+        for origin in setup.origins {
+            let connections = share(origin.connections as u64, plan.cores, plan.core_index);
+            let (client, targets, w) = Client::warm(
+                origin,
+                connections as usize,
+                setup.connect_timeout_ns,
+                WARM_PARALLEL,
+            )
+            .await;
+            warm.absorb(&w);
+            clients.push(client);
+            by_origin.push(targets);
+        }
+        let targets = setup
+            .placement
+            .iter()
+            .map(|&(origin, i)| by_origin[origin][i].clone())
+            .collect();
         let core = Rc::new(Core {
             index: plan.core_index,
             sched: RefCell::new(Schedule::new(plan)),
             start_ns: Cell::new(0),
-            grpc: client.grpc(),
-            client,
+            clients,
+            targets,
+            mix: setup.mix,
             timeout_ns: setup.timeout_ns,
             ignore_errors: setup.ignore_errors,
             precise: setup.precise,
@@ -174,7 +190,9 @@ impl Core {
             w.await;
         }
         sweeper.await;
-        self.client.close_all();
+        for c in &self.clients {
+            c.close_all();
+        }
         // Wait for the writer to take the last batches, unless it is gone.
         while !self.outbox.borrow_mut().flush() && !self.ctl.writer_gone() {
             monoio::time::sleep(Duration::from_millis(1)).await;
@@ -183,9 +201,9 @@ impl Core {
             stats: self.stats.borrow().clone(),
             warm,
             first_error: self.first_error.get(),
-            unsolicited_closes: self.client.unsolicited_closes(),
+            unsolicited_closes: self.clients.iter().map(Client::unsolicited_closes).sum(),
             timer_fallback: self.timer_fallback.get(),
-            redials: self.client.redials(),
+            redials: self.clients.iter().map(Client::redials).sum(),
         }
     }
 
@@ -193,8 +211,8 @@ impl Core {
         &self.workers[id]
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
+    pub fn target(&self, index: u16) -> &Target {
+        &self.targets[usize::from(index)]
     }
 
     pub fn finished(&self) -> bool {
@@ -254,24 +272,28 @@ impl Core {
                 self.finish();
                 return Due::Done;
             }
-            let step = self.sched.borrow().peek();
+            let (step, seq) = {
+                let sched = self.sched.borrow();
+                (sched.peek(), sched.seq())
+            };
+            let target = self.mix.target_of(seq);
             match step {
                 Step::Open { offset_ns, phase } => {
                     let intended_ns = start_ns + offset_ns;
                     if intended_ns > now_ns {
                         return Due::At(intended_ns);
                     }
+                    let slot = Slot {
+                        intended_ns,
+                        phase,
+                        target,
+                        seq,
+                    };
                     let idle = self.idle.borrow_mut().pop();
                     match idle {
-                        Some(id) => self.assign(id, Slot { intended_ns, phase }),
+                        Some(id) => self.assign(id, slot),
                         None => {
-                            let skipped = Record {
-                                intended_ns,
-                                phase,
-                                in_flight: self.in_flight.get(),
-                                error: ErrorKind::Skipped as u8,
-                                ..Record::default()
-                            };
+                            let skipped = self.unsent(slot, ErrorKind::Skipped);
                             self.emit(skipped, now_ns);
                             // Due longer ago than the lag bound: the
                             // dispatcher itself was behind, not the target.
@@ -296,6 +318,8 @@ impl Core {
                         Slot {
                             intended_ns: now_ns,
                             phase,
+                            target,
+                            seq,
                         },
                     );
                     self.sched.borrow_mut().advance();
@@ -315,7 +339,10 @@ impl Core {
     fn cancel_due(&self, now_ns: u64) {
         let start_ns = self.start_ns.get();
         while !self.finished.get() {
-            let step = self.sched.borrow().peek();
+            let (step, seq) = {
+                let sched = self.sched.borrow();
+                (sched.peek(), sched.seq())
+            };
             let Step::Open { offset_ns, phase } = step else {
                 break;
             };
@@ -323,15 +350,28 @@ impl Core {
             if intended_ns > now_ns {
                 break;
             }
-            let cancelled = Record {
+            let slot = Slot {
                 intended_ns,
                 phase,
-                in_flight: self.in_flight.get(),
-                error: ErrorKind::Cancelled as u8,
-                ..Record::default()
+                target: self.mix.target_of(seq),
+                seq,
             };
+            let cancelled = self.unsent(slot, ErrorKind::Cancelled);
             self.emit(cancelled, now_ns);
             self.sched.borrow_mut().advance();
+        }
+    }
+
+    /// The record of an arrival that was never sent (skipped, cancelled).
+    fn unsent(&self, slot: Slot, error: ErrorKind) -> Record {
+        Record {
+            intended_ns: slot.intended_ns,
+            phase: slot.phase,
+            target: slot.target,
+            grpc: self.target(slot.target).grpc(),
+            in_flight: self.in_flight.get(),
+            error: error as u8,
+            ..Record::default()
         }
     }
 

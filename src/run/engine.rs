@@ -16,7 +16,8 @@ use super::summarize::{summarize, Finished};
 use super::thread::{CoreFailure, CoreThreads};
 use crate::base::clock::{now_ns, EpochMap};
 use crate::base::control::RunControl;
-use crate::plan::config::{Config, ConfigError};
+use crate::plan::config::Config;
+use crate::plan::error::ConfigError;
 use crate::plan::phases::{CorePlan, Plan};
 use crate::record::csv::CsvFile;
 use crate::record::hlog::HlogWriter;
@@ -32,19 +33,18 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     let cpus = choose_cpus(&cfg.cpus).map_err(RunError::Config)?;
     let plan = Plan::from_config(cfg);
     let prepared = setup::prepare(cfg, cpus.len())?;
-    let connections = prepared.connections.max(cpus.len());
+    let connections = prepared.connections;
     let flag = match cfg.connections_given {
         true => "--connections",
         false => "--connections (by default --workers)",
     };
-    limits::check(cfg.workers, connections, flag, prepared.tls.is_some())
-        .map_err(RunError::Config)?;
+    limits::check(cfg.workers, connections, flag, prepared.tls).map_err(RunError::Config)?;
     let shared = Shared::new(cpus.len());
     let (outboxes, inboxes): (Vec<_>, Vec<_>) = cpus.iter().map(|_| ring::channel()).unzip();
     let writer = spawn_writer(cfg, &plan, inboxes, &shared)?;
 
     let signals = SignalGuard::install();
-    let core_plans = plan.split(cpus.len(), cfg.workers, connections);
+    let core_plans = plan.split(cpus.len(), cfg.workers);
     let setups = core_setups(cfg, &prepared, &cpus, core_plans, outboxes, &shared);
     let cores = CoreThreads::spawn(setups, shared.start_ns.clone(), shared.cores_done.clone())
         .map_err(RunError::Io)?;
@@ -152,7 +152,7 @@ fn spawn_writer(
     sink::spawn(SinkSetup {
         inboxes,
         csv,
-        url: cfg.target.url.clone(),
+        labels: cfg.targets.iter().map(|t| t.label.clone()).collect(),
         epoch: EpochMap::capture(),
         ctl: shared.ctl.clone(),
         cores_done: shared.cores_done.clone(),
@@ -182,9 +182,9 @@ fn core_setups(
         .map(|((cpu, plan), outbox)| {
             let setup = CoreSetup {
                 plan,
-                addr: cfg.target.addr,
-                client: prepared.spec.clone(),
-                tls: prepared.tls.clone(),
+                origins: prepared.origins.clone(),
+                placement: prepared.placement.clone(),
+                mix: cfg.mix.clone(),
                 timeout_ns: cfg.timeout_ns,
                 connect_timeout_ns: cfg.connect_timeout_ns,
                 slo_ns: cfg.slo_ns,

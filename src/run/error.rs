@@ -1,6 +1,6 @@
 //! Why a run could not happen, as opposed to a run that saw errors.
 
-use crate::plan::config::ConfigError;
+use crate::plan::error::ConfigError;
 
 /// Why a run could not happen (as opposed to a run that saw errors).
 #[derive(Debug)]

@@ -4,7 +4,7 @@
 //! (exit code 2), instead of allocating until the kernel kills the process.
 //! The soft open-file limit is raised up to the hard one when that suffices.
 
-use crate::plan::config::ConfigError;
+use crate::plan::error::ConfigError;
 
 /// Resident bytes per worker (its cell, task and future; measured 1.25 KiB:
 /// `-w 200000` vs `-w 1000` with 64 connections), rounded up.

@@ -1,66 +1,119 @@
-//! Cold: turns the configuration into what each core's client is built
-//! from, before any core starts: the TLS client (ALPN offer, SNI, roots,
+//! Cold: turns the configuration into what each core's clients are built
+//! from, before any core starts. Targets are grouped by origin (scheme,
+//! host, port): each origin gets its TLS client (ALPN offer, SNI, roots,
 //! client certificate), one probe handshake that fails fast on certificate
-//! problems and learns the server's ALPN choice, and for gRPC the encoded
-//! request (from `--proto` or server reflection). Runs on a short-lived
+//! problems and learns the server's ALPN choice, and one connection pool
+//! per core; each target's request is encoded once in its origin's protocol
+//! (for gRPC from `--proto` or server reflection). Runs on a short-lived
 //! monoio runtime of the calling thread.
 
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
-use super::client::ClientSpec;
+use super::client::{Http1Request, Http1Spec, OriginSpec, OriginWire};
 use super::error::{config_error, RunError};
 use crate::plan::config::{Config, HttpVersion};
+use crate::plan::error::ConfigError;
+use crate::plan::target::{Scheme, Target, TargetSpec};
+use crate::plan::template;
 use crate::protocol::h2::H2Pool;
 use crate::protocol::h2_request::H2Request;
-use crate::protocol::http1::encode_request;
+use crate::protocol::http1::{encode_request, RequestTemplate};
 use crate::protocol::tls::{self, TlsClient};
 use crate::protocol::{grpc, reflection};
 
 const ALPN_H2: &[u8] = b"h2";
 const ALPN_HTTP1: &[u8] = b"http/1.1";
 
-/// The client every core builds, and what the summary says about it.
+/// What every core builds, and what the summary says about it.
 pub struct Prepared {
-    pub spec: ClientSpec,
-    pub tls: Option<TlsClient>,
-    /// `http/1.1`, `h2`, `h2c` or `grpc`.
-    pub protocol: &'static str,
-    /// Connections, all cores together (HTTP/2 default: one per core).
+    /// One connection pool per distinct origin (scheme, host, port).
+    pub origins: Vec<OriginSpec>,
+    /// Per target of the configuration: its origin and its place in that
+    /// origin's requests.
+    pub placement: Vec<(usize, usize)>,
+    /// `http/1.1`, `h2`, `h2c` or `grpc`; several joined by `+`.
+    pub protocol: String,
+    /// Some origin is reached over TLS.
+    pub tls: bool,
+    /// Connections, all origins and cores together.
     pub connections: usize,
 }
 
-/// Builds the client spec for `cfg` on `cores` cores.
+/// Builds what each core needs to reach every target of `cfg` on `cores` cores.
 pub fn prepare(cfg: &Config, cores: usize) -> Result<Prepared, RunError> {
-    let scheme = cfg.target.scheme;
-    let tls = if scheme.tls() {
-        let offer: &[&[u8]] = match cfg.http {
-            _ if scheme.grpc() => &[ALPN_H2],
-            HttpVersion::Http2 => &[ALPN_H2],
-            HttpVersion::Http1 => &[ALPN_HTTP1],
-            HttpVersion::Auto => &[ALPN_H2, ALPN_HTTP1],
-        };
-        Some(TlsClient::new(&cfg.tls, &cfg.target.host, offer).map_err(config_error)?)
-    } else {
-        None
-    };
     let mut rt = monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
         .enable_timer()
         .build()
         .map_err(|e| RunError::Io(format!("cannot build a runtime: {e}")))?;
-    rt.block_on(prepare_async(cfg, cores, tls))
+    let mut prepared = Prepared {
+        origins: Vec::new(),
+        placement: Vec::with_capacity(cfg.targets.len()),
+        protocol: String::new(),
+        tls: false,
+        connections: 0,
+    };
+    let mut keys: Vec<(Scheme, String, SocketAddr)> = Vec::new();
+    let mut protocols: Vec<&'static str> = Vec::new();
+    for spec in &cfg.targets {
+        let t = &spec.target;
+        let key = (t.scheme, t.authority.clone(), t.addr);
+        let origin = match keys.iter().position(|k| *k == key) {
+            Some(i) => i,
+            None => {
+                let (origin, protocol) = rt.block_on(prepare_origin(cfg, cores, spec))?;
+                prepared.tls |= origin.tls.is_some();
+                prepared.connections += origin.connections;
+                if !protocols.contains(&protocol) {
+                    protocols.push(protocol);
+                }
+                prepared.origins.push(origin);
+                keys.push(key);
+                keys.len() - 1
+            }
+        };
+        let o = &mut prepared.origins[origin];
+        let index = rt.block_on(add_request(cfg, o, spec))?;
+        prepared.placement.push((origin, index));
+    }
+    prepared.protocol = protocols.join("+");
+    Ok(prepared)
 }
 
-async fn prepare_async(
+/// The TLS client of an origin (ALPN offer, SNI, roots, client certificate).
+fn tls_client(cfg: &Config, target: &Target) -> Result<Option<TlsClient>, RunError> {
+    let scheme = target.scheme;
+    if !scheme.tls() {
+        return Ok(None);
+    }
+    let offer: &[&[u8]] = match cfg.http {
+        _ if scheme.grpc() => &[ALPN_H2],
+        HttpVersion::Http2 => &[ALPN_H2],
+        HttpVersion::Http1 => &[ALPN_HTTP1],
+        HttpVersion::Auto => &[ALPN_H2, ALPN_HTTP1],
+    };
+    TlsClient::new(&cfg.tls, &target.host, offer)
+        .map(Some)
+        .map_err(config_error)
+}
+
+/// The origin of `spec`'s target: TLS client, one probe handshake that
+/// fails fast on certificate problems and learns the server's ALPN choice,
+/// the protocol, the connections.
+async fn prepare_origin(
     cfg: &Config,
     cores: usize,
-    tls: Option<TlsClient>,
-) -> Result<Prepared, RunError> {
-    let target = &cfg.target;
+    spec: &TargetSpec,
+) -> Result<(OriginSpec, &'static str), RunError> {
+    let target = &spec.target;
+    let tls = tls_client(cfg, target)?;
     let connect_timeout = Duration::from_nanos(cfg.connect_timeout_ns);
-    let mut h2 = cfg.forced_h2();
+    let mut h2 = cfg.forced_h2(target);
     if let Some(client) = &tls {
         let probe = tls::dial(target.addr, Some(client), connect_timeout)
             .await
@@ -72,60 +125,99 @@ async fn prepare_async(
             })?;
         h2 |= probe.alpn().as_deref() == Some(ALPN_H2);
     }
+    // HTTP/2 multiplexes: one connection per core unless told.
     let connections = if h2 && !cfg.connections_given {
         cores
     } else {
         cfg.connections
     };
-    if !h2 {
-        let request = encode_request(
-            &cfg.method,
-            &target.authority,
-            &target.path_and_query,
-            &cfg.headers,
-            &cfg.body,
-        );
-        return Ok(Prepared {
-            spec: ClientSpec::Http1 {
-                request,
-                no_body: cfg.method.eq_ignore_ascii_case("HEAD"),
-                idempotent: idempotent(&cfg.method),
-            },
-            tls,
-            protocol: "http/1.1",
-            connections,
-        });
-    }
-    let http_scheme = if tls.is_some() { "https" } else { "http" };
-    let base = format!("{http_scheme}://{}", target.authority);
-    let uri: Uri = format!("{base}{}", target.path_and_query)
-        .parse()
-        .map_err(|e| config_error(format!("invalid URL '{}': {e}", target.url)))?;
-    let (request, protocol) = if target.scheme.grpc() {
-        let request = grpc_request(cfg, &base, uri, tls.clone()).await?;
-        (request, "grpc")
-    } else {
-        (
-            plain_request(cfg, uri)?,
-            if tls.is_some() { "h2" } else { "h2c" },
-        )
+    let (wire, protocol) = match (h2, target.scheme.grpc(), tls.is_some()) {
+        (false, _, _) => (OriginWire::Http1(Vec::new()), "http/1.1"),
+        (true, true, _) => (h2_wire(cfg), "grpc"),
+        (true, false, true) => (h2_wire(cfg), "h2"),
+        (true, false, false) => (h2_wire(cfg), "h2c"),
     };
-    Ok(Prepared {
-        spec: ClientSpec::H2 {
-            request: Box::new(request),
-            max_streams: cfg.max_streams,
-        },
+    let origin = OriginSpec {
+        addr: target.addr,
         tls,
-        protocol,
         connections,
-    })
+        wire,
+    };
+    Ok((origin, protocol))
 }
 
-fn plain_request(cfg: &Config, uri: Uri) -> Result<H2Request, RunError> {
-    let method = Method::from_bytes(cfg.method.as_bytes())
-        .map_err(|_| config_error(format!("invalid --method '{}'", cfg.method)))?;
+fn h2_wire(cfg: &Config) -> OriginWire {
+    OriginWire::H2 {
+        max_streams: cfg.max_streams,
+        requests: Vec::new(),
+    }
+}
+
+/// Encodes `spec`'s request once, in its origin's protocol; returns its
+/// index among the origin's requests.
+async fn add_request(
+    cfg: &Config,
+    origin: &mut OriginSpec,
+    spec: &TargetSpec,
+) -> Result<usize, RunError> {
+    let target = &spec.target;
+    let tls = origin.tls.clone();
+    match &mut origin.wire {
+        OriginWire::Http1(requests) => {
+            let line = (
+                spec.method.as_str(),
+                target.authority.as_str(),
+                target.path_and_query.as_str(),
+            );
+            let mut csv = |file: &str, column: &str| csv_values(&spec.folder.join(file), column);
+            let template =
+                RequestTemplate::parse(line, &spec.headers, &spec.body, cfg.seed, &mut csv)
+                    .map_err(|e| config_error(format!("target '{}': {e}", spec.label)))?;
+            let request = match template {
+                Some(t) => Http1Request::Template(Arc::new(t)),
+                None => Http1Request::Bytes(encode_request(
+                    line.0,
+                    line.1,
+                    line.2,
+                    &spec.headers,
+                    &spec.body,
+                )),
+            };
+            requests.push(Http1Spec {
+                request,
+                no_body: spec.method.eq_ignore_ascii_case("HEAD"),
+                idempotent: idempotent(&spec.method),
+            });
+            Ok(requests.len() - 1)
+        }
+        OriginWire::H2 { requests, .. } => {
+            if has_placeholder(spec) {
+                return Err(config_error(format!(
+                    "target '{}': placeholders ({{{{…}}}}) work over HTTP/1.1 only for now, not HTTP/2 or gRPC",
+                    spec.label
+                )));
+            }
+            let http_scheme = if tls.is_some() { "https" } else { "http" };
+            let base = format!("{http_scheme}://{}", target.authority);
+            let uri: Uri = format!("{base}{}", target.path_and_query)
+                .parse()
+                .map_err(|e| config_error(format!("invalid URL '{}': {e}", target.url)))?;
+            let request = if target.scheme.grpc() {
+                grpc_request(cfg, spec, &base, uri, tls).await?
+            } else {
+                plain_request(spec, uri)?
+            };
+            requests.push(Box::new(request));
+            Ok(requests.len() - 1)
+        }
+    }
+}
+
+fn plain_request(spec: &TargetSpec, uri: Uri) -> Result<H2Request, RunError> {
+    let method = Method::from_bytes(spec.method.as_bytes())
+        .map_err(|_| config_error(format!("invalid --method '{}'", spec.method)))?;
     let mut headers = HeaderMap::new();
-    for (name, value) in &cfg.headers {
+    for (name, value) in &spec.headers {
         // Connection-specific headers are not allowed in HTTP/2; Host is
         // carried by :authority.
         let lower = name.to_ascii_lowercase();
@@ -151,7 +243,7 @@ fn plain_request(cfg: &Config, uri: Uri) -> Result<H2Request, RunError> {
         method,
         uri,
         headers,
-        body: Bytes::from(cfg.body.clone()),
+        body: Bytes::from(spec.body.clone()),
         grpc: false,
     })
 }
@@ -160,24 +252,25 @@ fn plain_request(cfg: &Config, uri: Uri) -> Result<H2Request, RunError> {
 /// request message once.
 async fn grpc_request(
     cfg: &Config,
+    spec: &TargetSpec,
     base: &str,
     uri: Uri,
     tls: Option<TlsClient>,
 ) -> Result<H2Request, RunError> {
-    let path = &cfg.target.path_and_query;
-    let (service, method) = grpc::split_path(path).ok_or_else(|| {
+    let (target, opts) = (&spec.target, &spec.grpc);
+    let (service, method) = grpc::split_path(&target.path_and_query).ok_or_else(|| {
         config_error(format!(
             "invalid gRPC URL '{}': expected grpc://host:port/package.Service/Method",
-            cfg.target.url
+            target.url
         ))
     })?;
-    let descriptors = if cfg.grpc.protos.is_empty() {
-        let pool = H2Pool::new(cfg.target.addr, tls, 1, 1, cfg.connect_timeout_ns);
+    let descriptors = if opts.protos.is_empty() {
+        let pool = H2Pool::new(target.addr, tls, 1, 1, cfg.connect_timeout_ns);
         let warm = pool.warm().await;
         if let Some(e) = warm.first_error {
             return Err(RunError::Io(format!(
                 "cannot reach {} for gRPC reflection: {e}",
-                cfg.target.addr
+                target.addr
             )));
         }
         let timeout = Duration::from_nanos(cfg.timeout_ns.max(cfg.connect_timeout_ns));
@@ -189,11 +282,11 @@ async fn grpc_request(
             Err(_) => return Err(RunError::Io("gRPC reflection timed out".into())),
         }
     } else {
-        grpc::compile(&cfg.grpc.protos, &cfg.grpc.includes).map_err(config_error)?
+        grpc::compile(&opts.protos, &opts.includes).map_err(config_error)?
     };
     let method = grpc::find_method(&descriptors, service, method).map_err(config_error)?;
-    let body = grpc::encode_json(&method, &cfg.grpc.data_json).map_err(config_error)?;
-    grpc::request(uri, body, &cfg.grpc.metadata, cfg.timeout_ns).map_err(config_error)
+    let body = grpc::encode_json(&method, &opts.data_json).map_err(config_error)?;
+    grpc::request(uri, body, &opts.metadata, cfg.timeout_ns).map_err(config_error)
 }
 
 /// Whether a request with this method may be sent again after a lost
@@ -202,4 +295,21 @@ fn idempotent(method: &str) -> bool {
     ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]
         .iter()
         .any(|m| m.eq_ignore_ascii_case(method))
+}
+
+/// Whether a target's path, header values or body hold `{{`.
+fn has_placeholder(spec: &TargetSpec) -> bool {
+    let has = |text: &[u8]| text.windows(2).any(|w| w == b"{{");
+    has(spec.target.path_and_query.as_bytes())
+        || spec.headers.iter().any(|(_, v)| has(v.as_bytes()))
+        || has(&spec.body)
+}
+
+/// `{{csv FILE COLUMN}}`'s values, read once before the run.
+fn csv_values(path: &Path, column: &str) -> Result<Arc<[Box<[u8]>]>, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read '{}': {e}", path.display())))?;
+    template::csv_column(&text, column)
+        .map(Arc::from)
+        .map_err(|e| ConfigError(format!("'{}': {e}", path.display())))
 }

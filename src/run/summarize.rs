@@ -149,7 +149,10 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         verdict.notes.extend(overall.shape_notes("the run"));
     }
     let run = RunInfo {
-        url: cfg.target.url.clone(),
+        url: match cfg.targets.as_slice() {
+            [one] => one.label.clone(),
+            many => format!("{} targets", many.len()),
+        },
         driver: if f.on_epoll { "epoll" } else { "io_uring" }.to_string(),
         send_mode: send_mode(
             cfg,
@@ -164,9 +167,9 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         warmup_failed: m.warm.failed,
         warmup_ms: m.warm.elapsed_ns as f64 / 1e6,
         warmup_error: m.warm.first_error,
-        protocol: f.prepared.protocol.to_string(),
+        protocol: f.prepared.protocol.clone(),
         alpn: m.warm.alpn,
-        tls: f.prepared.tls.is_some(),
+        tls: f.prepared.tls,
         handshake_ms: m.warm.handshake_ns as f64 / 1e6 / m.warm.connected.max(1) as f64,
         stopped: stop_text(f.stop),
         interrupted: f.stop == StopReason::Signal,

@@ -41,7 +41,8 @@ pub async fn run(core: Rc<Core>, id: usize) {
         let deadline_ns = start_ns + core.timeout_ns;
         cell.deadline.arm(deadline_ns);
         let mut sent_ns = 0;
-        let result = client::exchange(core.client(), &cell.deadline, &mut sent_ns).await;
+        let target = core.target(slot.target);
+        let result = client::exchange(target, slot.seq, &cell.deadline, &mut sent_ns).await;
         let now = now_ns();
         // A lazily read response ended when the kernel received it.
         let done_ns = match &result {
@@ -54,8 +55,9 @@ pub async fn run(core: Rc<Core>, id: usize) {
             sent_ns,
             done_ns,
             phase: slot.phase,
+            target: slot.target,
             in_flight,
-            grpc: core.grpc,
+            grpc: target.grpc(),
             ..Record::default()
         };
         match result {

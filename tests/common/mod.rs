@@ -244,9 +244,15 @@ pub fn run_with_env(
     env: &[(&str, Option<&str>)],
     limit: Duration,
 ) -> Outcome {
+    run_args_with_env(&[&[url], args].concat(), env, limit)
+}
+
+/// `rwg run ARGS …` as [`run_with_env`] does, the targets given in `args`
+/// (`--targets FILE`).
+pub fn run_args_with_env(args: &[&str], env: &[(&str, Option<&str>)], limit: Duration) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = rwg();
-    cmd.arg("run").arg(url).args(args);
+    cmd.arg("run").args(args);
     if !args.contains(&"--max-lag") {
         cmd.args(["--max-lag", TEST_MAX_LAG]);
     }
@@ -266,6 +272,10 @@ pub fn run_with_env(
 
 pub fn run(url: &str, args: &[&str]) -> Outcome {
     run_with_env(url, args, &[], Duration::from_secs(30))
+}
+
+pub fn run_args(args: &[&str]) -> Outcome {
+    run_args_with_env(args, &[], Duration::from_secs(30))
 }
 
 /// `http://ADDR/` of an in-process server.

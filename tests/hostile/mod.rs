@@ -9,11 +9,12 @@
 //! It uses only the standard library and is independent of rwg's own client
 //! and server code, so one bug cannot hide on both sides of a test at once.
 //!
-//! Requests are read as heads ending in `\r\n\r\n`; a `Content-Length` body is
-//! read and discarded. Every socket has 100 ms read and write timeouts and the
-//! stop flag is checked after each, so dropping the [`Hostile`] stops and
-//! joins the listener thread and every connection thread within a fraction of
-//! a second. I/O errors are never fatal: the connection is simply closed.
+//! Requests are read as heads ending in `\r\n\r\n` and a `Content-Length`
+//! body; each is kept byte for byte ([`Hostile::requests`]) so that tests can
+//! check the exact bytes rwg sent. Every socket has 100 ms read and write
+//! timeouts and the stop flag is checked after each, so dropping the
+//! [`Hostile`] stops and joins the listener thread and every connection
+//! thread within a fraction of a second. I/O errors are never fatal: the connection is simply closed.
 
 #![allow(dead_code)]
 
@@ -146,6 +147,8 @@ struct Shared {
     stop: AtomicBool,
     requests: AtomicU64,
     connections: AtomicU64,
+    /// Every complete request (head and body) as read, in arrival order.
+    captured: std::sync::Mutex<Vec<Vec<u8>>>,
 }
 
 impl Shared {
@@ -192,6 +195,11 @@ impl Hostile {
     /// Complete request heads read so far, over all connections.
     pub fn requests_seen(&self) -> u64 {
         self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// Every complete request so far, head and body, byte for byte.
+    pub fn requests(&self) -> Vec<Vec<u8>> {
+        self.shared.captured.lock().unwrap().clone()
     }
 
     /// Connections accepted so far.
@@ -418,21 +426,27 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> b
     };
     shared.requests.fetch_add(1, Ordering::SeqCst);
     let body_len = content_length(&buf[..head_len]);
-    buf.drain(..head_len);
-    discard_body(stream, buf, body_len, shared)
+    let mut raw: Vec<u8> = buf.drain(..head_len).collect();
+    if !discard_body(stream, buf, body_len, shared, &mut raw) {
+        return false;
+    }
+    shared.captured.lock().unwrap().push(raw);
+    true
 }
 
-/// Drops `remaining` body bytes, from `buf` first and then from the socket.
+/// Moves `remaining` body bytes into `body`, from `buf` first and then from
+/// the socket.
 fn discard_body(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
     remaining: u64,
     shared: &Shared,
+    body: &mut Vec<u8>,
 ) -> bool {
     let mut remaining = remaining;
     loop {
         let take = remaining.min(buf.len() as u64);
-        buf.drain(..take as usize);
+        body.extend(buf.drain(..take as usize));
         remaining -= take;
         if remaining == 0 {
             return true;
