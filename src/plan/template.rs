@@ -96,6 +96,24 @@ impl Template {
         Template { parts }
     }
 
+    /// This template, then `next`'s parts (adjacent texts merged).
+    pub fn followed_by(mut self, next: Template) -> Template {
+        for part in next.parts {
+            match (self.parts.last_mut(), part) {
+                (Some(Part::Text(a)), Part::Text(b)) => *a = [&a[..], &b[..]].concat().into(),
+                (_, part) => self.parts.push(part),
+            }
+        }
+        self
+    }
+
+    /// Whether it renders `{{now_ms}}` (which reads the clock).
+    pub fn uses_clock(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Value(Func::NowMs, _)))
+    }
+
     /// Whether it renders nothing.
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()
@@ -164,14 +182,19 @@ fn push_int(out: &mut Vec<u8>, v: u64) {
 fn push_uuid(out: &mut Vec<u8>, hi: u64, lo: u64) {
     let hi = (hi & !0xF000) | 0x4000; // version 4
     let lo = (lo & !(0xC << 60)) | (0x8 << 60); // variant 10xx
-    let bits = (u128::from(hi) << 64) | u128::from(lo);
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for i in 0..32 {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            out.push(b'-');
+    let mut text = *b"00000000-0000-0000-0000-000000000000";
+    // Two hex digits per byte, skipping the dashes.
+    let mut at = 0;
+    for byte in hi.to_be_bytes().into_iter().chain(lo.to_be_bytes()) {
+        if text[at] == b'-' {
+            at += 1;
         }
-        out.push(HEX[(bits >> (124 - 4 * i) & 0xF) as usize]);
+        text[at] = HEX[usize::from(byte >> 4)];
+        text[at + 1] = HEX[usize::from(byte & 0xF)];
+        at += 2;
     }
+    out.extend_from_slice(&text);
 }
 
 /// `format` with `%Y`, `%m`, `%d` (and `%%`) replaced for the civil date of

@@ -105,11 +105,15 @@ fn needs_length(method: &str, headers: &[(String, String)], has_body: bool) -> b
 /// Content-Length following the rendered body.
 #[derive(Debug)]
 pub struct RequestTemplate {
-    /// Request line and header lines (see [`head_text`]).
+    /// Request line and header lines (see [`head_text`]); with a static
+    /// body, also its Content-Length, the blank line and the body.
     head: Template,
-    body: Template,
-    /// Add Content-Length (see [`needs_length`]).
+    /// A body with placeholders: its length is known once it is rendered.
+    body: Option<Template>,
+    /// Add Content-Length before a rendered body (see [`needs_length`]).
     length: bool,
+    /// Some placeholder reads the clock (`{{now_ms}}`).
+    clock: bool,
     seed: u64,
 }
 
@@ -125,23 +129,40 @@ impl RequestTemplate {
     ) -> Result<Option<RequestTemplate>, ConfigError> {
         let (method, authority, path_and_query) = request;
         let mut salt = 0;
-        let head = Template::parse(
-            &head_text(method, authority, path_and_query, headers),
-            &mut salt,
-            csv,
-        )?;
-        let body = match std::str::from_utf8(body) {
+        let head_text = head_text(method, authority, path_and_query, headers);
+        let head = Template::parse(&head_text, &mut salt, csv)?;
+        let body_template = match std::str::from_utf8(body) {
             Ok(text) => Template::parse(text, &mut salt, csv)?,
             // A binary body is sent as it is.
             Err(_) => Template::literal(body),
         };
-        if head.is_static() && body.is_static() {
+        if head.is_static() && body_template.is_static() {
             return Ok(None);
         }
+        let length = needs_length(method, headers, !body.is_empty());
+        let clock = head.uses_clock() || body_template.uses_clock();
+        if !body_template.is_static() {
+            return Ok(Some(RequestTemplate {
+                head,
+                body: Some(body_template),
+                length,
+                clock,
+                seed,
+            }));
+        }
+        // Everything after the head is the same for every request: encode
+        // it once, into the head.
+        let mut tail = Vec::with_capacity(body.len() + 32);
+        if length {
+            tail.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+        }
+        tail.extend_from_slice(b"\r\n");
+        tail.extend_from_slice(body);
         Ok(Some(RequestTemplate {
-            length: needs_length(method, headers, !body.is_empty()),
-            head,
-            body,
+            head: head.followed_by(Template::literal(&tail)),
+            body: None,
+            length,
+            clock,
             seed,
         }))
     }
@@ -151,11 +172,14 @@ impl RequestTemplate {
         let arrival = Arrival {
             seq,
             seed: self.seed,
-            now_ms: wall_ms(),
+            now_ms: if self.clock { wall_ms() } else { 0 },
         };
         self.head.render(&arrival, out);
+        let Some(body) = &self.body else {
+            return;
+        };
         let at = out.len();
-        self.body.render(&arrival, out);
+        body.render(&arrival, out);
         // The body's length is known once it is rendered: its header line
         // goes in front of it (a move within the buffer, no allocation).
         let mut line = [0u8; 48];
@@ -658,6 +682,38 @@ mod tests {
             fitted_capacity(3 * INITIAL_BUF_BYTES, 0),
             Some(INITIAL_BUF_BYTES)
         );
+    }
+
+    /// A template renders what `encode_request` would encode for the same
+    /// values: Content-Length from the rendered body, none for a bare GET.
+    #[test]
+    fn templates_render_whole_requests() {
+        let mut no_csv = |_: &str, _: &str| -> Result<std::sync::Arc<[Box<[u8]>]>, ConfigError> {
+            Err(ConfigError("no csv".into()))
+        };
+        let headers = vec![("X-N".to_string(), "{{seq}}".to_string())];
+        let render = |method: &str, body: &[u8], csv: &mut CsvLoader| {
+            let t = RequestTemplate::parse((method, "h:1", "/p/{{seq}}"), &headers, body, 1, csv)
+                .unwrap()
+                .unwrap();
+            let mut out = Vec::new();
+            t.render(42, &mut out);
+            out
+        };
+        let h = vec![("X-N".to_string(), "42".to_string())];
+        for (method, body, sent) in [
+            ("GET", &b""[..], &b""[..]),
+            ("POST", b"", b""),
+            ("POST", b"static", b"static"),
+            ("POST", b"n={{seq}}", b"n=42"),
+            ("PUT", &[0xff, 0xfe][..], &[0xff, 0xfe][..]),
+        ] {
+            let want = encode_request(method, "h:1", "/p/42", &h, sent);
+            assert_eq!(render(method, body, &mut no_csv), want, "{method} {body:?}");
+        }
+        let none =
+            RequestTemplate::parse(("GET", "h:1", "/p"), &[], b"{}", 1, &mut no_csv).unwrap();
+        assert!(none.is_none(), "no placeholder: encoded once instead");
     }
 
     #[test]
