@@ -225,6 +225,17 @@ mod tests {
         out
     }
 
+    /// Every core's slots of `p` split over `cores`, in time order.
+    fn merged(p: &Plan, cores: usize) -> Vec<(u64, u16)> {
+        let mut all: Vec<(u64, u16)> = p
+            .split(cores, cores)
+            .iter()
+            .flat_map(|c| drain(&mut Schedule::new(c)))
+            .collect();
+        all.sort_unstable();
+        all
+    }
+
     #[test]
     fn fixed_counts_per_phase_and_spacing() {
         let p = plan(&[100, 400], &[1000, 500], Dist::Fixed);
@@ -240,13 +251,7 @@ mod tests {
     fn fixed_interleaves_across_cores() {
         let p = plan(&[7, 10], &[1000, 1000], Dist::Fixed);
         let single = drain(&mut Schedule::new(&p.split(1, 1)[0]));
-        let mut merged: Vec<(u64, u16)> = p
-            .split(3, 3)
-            .iter()
-            .flat_map(|c| drain(&mut Schedule::new(c)))
-            .collect();
-        merged.sort_unstable();
-        assert_eq!(merged, single);
+        assert_eq!(merged(&p, 3), single);
         let per_core: Vec<usize> = p
             .split(3, 3)
             .iter()
@@ -330,13 +335,7 @@ mod tests {
         assert_eq!(single.iter().filter(|s| s.1 == 0).count(), 550);
         assert_eq!(single.iter().filter(|s| s.1 == 1).count(), 500);
         assert_eq!(single[550].0, 1_000_000_000);
-        let mut merged: Vec<(u64, u16)> = p
-            .split(3, 3)
-            .iter()
-            .flat_map(|c| drain(&mut Schedule::new(c)))
-            .collect();
-        merged.sort_unstable();
-        assert_eq!(merged, single);
+        assert_eq!(merged(&p, 3), single);
     }
 
     /// `--dist exp` on a ramp from 0: a non-homogeneous Poisson process whose
