@@ -343,6 +343,22 @@ data = '{{"message":"hi"}}'
     );
     assert!(pages.iter().all(|r| r.status == Some(200)));
     assert_eq!(out.json()["run"]["protocol"], "http/1.1+grpc");
+    assert_eq!(out.json()["overall"]["ok"], 200);
+    assert!(out.json()["overall"]["status_errors_by_code"]
+        .as_object()
+        .unwrap()
+        .is_empty());
+    // rwg report tells gRPC codes from HTTP statuses without the URL.
+    let report = out.dir.path().join("report.json");
+    let done = rwg()
+        .args(["report", "--max-lag", TEST_MAX_LAG, "--json"])
+        .arg(&report)
+        .arg(out.csv_path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&done.stdout);
+    assert!(done.status.success(), "{said}");
+    assert_eq!(read_json(&report)["overall"]["ok"], 200);
 }
 
 /// One request as the server read it: (request line, headers, body).

@@ -52,6 +52,7 @@ impl ErrorKind {
 /// gRPC codes with a meaning of their own in the summary.
 pub const GRPC_OK: u16 = 0;
 pub const GRPC_CANCELLED: u16 = 1;
+pub const GRPC_UNKNOWN: u16 = 2;
 pub const GRPC_DEADLINE_EXCEEDED: u16 = 4;
 pub const GRPC_RESOURCE_EXHAUSTED: u16 = 8;
 

@@ -10,13 +10,17 @@ use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MethodDescriptor};
 
 use super::h2_request::H2Request;
-use crate::base::kind::ErrorKind;
+use crate::base::kind::{ErrorKind, GRPC_UNKNOWN};
 
 /// `grpc-status` absent where it must be: the response is not gRPC.
+/// A `grpc-status` value; a code beyond the 17 that gRPC defines counts as
+/// UNKNOWN (2), so a recorded gRPC code is always below 17 and never reads
+/// as an HTTP status (those start at 100).
 fn parse_code(value: &HeaderValue) -> Result<u16, ErrorKind> {
     std::str::from_utf8(value.as_bytes())
         .ok()
         .and_then(|v| v.trim().parse::<u16>().ok())
+        .map(|code| if code > 16 { GRPC_UNKNOWN } else { code })
         .ok_or(ErrorKind::Protocol)
 }
 
@@ -179,6 +183,8 @@ mod tests {
         t.insert("grpc-status", HeaderValue::from_static("8"));
         assert_eq!(status_of(200, &HeaderMap::new(), Some(&t)), Ok(8));
         assert_eq!(status_of(200, &t, None), Ok(8), "trailers-only");
+        t.insert("grpc-status", HeaderValue::from_static("200"));
+        assert_eq!(status_of(200, &t, None), Ok(2), "beyond the codes: UNKNOWN");
         assert_eq!(
             status_of(503, &HeaderMap::new(), None),
             Err(ErrorKind::Protocol)

@@ -50,8 +50,6 @@ pub struct Stats {
     pub last_intended_ns: u64,
     pub last_done_ns: u64,
     pub max_in_flight: u32,
-    /// Statuses are gRPC codes.
-    pub grpc: bool,
 }
 
 impl Default for Stats {
@@ -75,7 +73,6 @@ impl Default for Stats {
             last_intended_ns: 0,
             last_done_ns: 0,
             max_in_flight: 0,
-            grpc: false,
         }
     }
 }
@@ -90,7 +87,6 @@ impl Stats {
         self.last_done_ns = self.last_done_ns.max(r.done_ns);
         self.max_in_flight = self.max_in_flight.max(r.in_flight);
         self.bytes += r.bytes;
-        self.grpc |= r.grpc;
         if let Some(lag) = r.lag_ns() {
             self.lag.saturating_record(lag.max(1));
         }
@@ -124,7 +120,6 @@ impl Stats {
 
     pub fn merge(&mut self, other: &Stats) {
         self.scheduled += other.scheduled;
-        self.grpc |= other.grpc;
         self.ok += other.ok;
         self.goodput += other.goodput;
         self.dropped += other.dropped;

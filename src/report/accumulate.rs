@@ -33,10 +33,11 @@ fn classify(r: &Row<'_>) -> Class {
     if r.error == b"skipped" {
         return Class::Skipped;
     }
-    let grpc = r.url.starts_with(b"grpc");
+    // gRPC codes are 0–16, HTTP statuses 100 and up: the status tells
+    // which (the url column may be a target's name).
     let (dropped, ok) = match r.status {
         None => return Class::Error,
-        Some(s) if grpc => (s == 8, s == 0),
+        Some(s) if s < 100 => (s == 8, s == 0),
         Some(s) => (s == 503, (200..300).contains(&s)),
     };
     if dropped {
@@ -419,7 +420,10 @@ mod tests {
         assert_eq!(classify(&row(h, None, b"skipped")), Class::Skipped);
         assert_eq!(classify(&row(g, Some(0), b"")), Class::Ok);
         assert_eq!(classify(&row(g, Some(8), b"")), Class::Dropped);
-        assert_eq!(classify(&row(g, Some(200), b"")), Class::Error);
+        assert_eq!(classify(&row(g, Some(2), b"")), Class::Error);
+        // A workload target's name in the url column: the status decides.
+        assert_eq!(classify(&row(b"call", Some(0), b"")), Class::Ok);
+        assert_eq!(classify(&row(b"page", Some(200), b"")), Class::Ok);
         assert_eq!(error_kind(&row(h, Some(500), b"")), b"status");
         assert_eq!(error_kind(&row(h, None, b"")), b"unknown");
     }

@@ -139,29 +139,32 @@ impl Block {
             .failures_by_kind()
             .map(|(k, n)| (k.as_str().to_string(), n))
             .collect();
+        // gRPC codes are 0–16 and HTTP statuses 100 and up, so one table
+        // holds both when a run mixes gRPC and HTTP targets.
+        let fine = |code: usize| match code < 100 {
+            true => code == GRPC_OK as usize || code == GRPC_RESOURCE_EXHAUSTED as usize,
+            false => (200..300).contains(&code) || code == 503,
+        };
         let status_errors_by_code: BTreeMap<u16, u64> = s
             .statuses
             .iter()
             .enumerate()
-            .filter(|&(code, &n)| {
-                let fine = if s.grpc {
-                    code == GRPC_OK as usize || code == GRPC_RESOURCE_EXHAUSTED as usize
-                } else {
-                    (200..300).contains(&code) || code == 503
-                };
-                n > 0 && !fine
-            })
+            .filter(|&(code, &n)| n > 0 && !fine(code))
             .map(|(code, &n)| (code as u16, n))
             .collect();
-        if s.grpc {
-            // gRPC errors by name (DEADLINE_EXCEEDED is already a timeout).
-            for (&code, &n) in &status_errors_by_code {
-                if code != GRPC_DEADLINE_EXCEEDED {
+        let mut http_status_errors = 0;
+        for (&code, &n) in &status_errors_by_code {
+            match code < 100 {
+                // gRPC errors by name (DEADLINE_EXCEEDED is already a timeout).
+                true if code != GRPC_DEADLINE_EXCEEDED => {
                     errors_by_kind.insert(grpc_code_name(code).to_string(), n);
                 }
+                true => {}
+                false => http_status_errors += n,
             }
-        } else if s.status_errors > 0 {
-            errors_by_kind.insert("status".into(), s.status_errors);
+        }
+        if http_status_errors > 0 {
+            errors_by_kind.insert("status".into(), http_status_errors);
         }
         Block {
             phase,

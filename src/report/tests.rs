@@ -121,7 +121,7 @@ fn grpc_statuses() {
         format!("{T0},{g},0,0,10.0,9.0,1.0,5,,1"),
         format!("{},{g},0,8,10.0,9.0,1.0,5,,1", T0 + 1),
         format!("{},{g},0,14,10.0,9.0,1.0,5,,1", T0 + 2),
-        format!("{},{g},0,503,10.0,9.0,1.0,5,,1", T0 + 3),
+        format!("{},{g},0,16,10.0,9.0,1.0,5,,1", T0 + 3),
     ]);
     let o = run(&data, &ReportOptions::default()).analysis.overall;
     assert_eq!((o.ok.count, o.dropped.count, o.errors.count), (1, 1, 2));

@@ -95,9 +95,12 @@ fn stop_text(stop: StopReason) -> Option<String> {
     }
 }
 
-fn first_error_text((kind, status): (ErrorKind, u16), grpc: bool) -> String {
+/// gRPC codes are 0–16, HTTP statuses 100 and up (a run may mix both).
+fn first_error_text((kind, status): (ErrorKind, u16)) -> String {
     match kind {
-        ErrorKind::None if grpc => format!("gRPC status {status} {}", grpc_code_name(status)),
+        ErrorKind::None if status < 100 => {
+            format!("gRPC status {status} {}", grpc_code_name(status))
+        }
         ErrorKind::None => format!("HTTP status {status}"),
         k => k.as_str().to_string(),
     }
@@ -132,7 +135,6 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         [p] if !p.closed_loop() => Some(p.rate),
         _ => None,
     };
-    let grpc = m.stats.overall.grpc;
     let open_loop = plan.phases.iter().any(|p| !p.closed_loop());
     let mut overall = Block::of(&m.stats.overall, None, single_rate, open_loop, run_ns);
     if let ([_], [shape]) = (plan.phases.as_slice(), shapes.as_slice()) {
@@ -173,7 +175,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         handshake_ms: m.warm.handshake_ns as f64 / 1e6 / m.warm.connected.max(1) as f64,
         stopped: stop_text(f.stop),
         interrupted: f.stop == StopReason::Signal,
-        first_error: m.first_error.map(|e| first_error_text(e, grpc)),
+        first_error: m.first_error.map(first_error_text),
         unsolicited_closes: m.unsolicited_closes,
         redials: m.redials,
         csv_path: cfg.output.as_ref().map(|p| p.display().to_string()),
