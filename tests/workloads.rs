@@ -348,17 +348,49 @@ data = '{{"message":"hi"}}'
         .as_object()
         .unwrap()
         .is_empty());
-    // rwg report tells gRPC codes from HTTP statuses without the URL.
+    // rwg report tells gRPC codes from HTTP statuses without the URL, and
+    // splits the figures by target, the busiest first.
     let report = out.dir.path().join("report.json");
     let done = rwg()
-        .args(["report", "--max-lag", TEST_MAX_LAG, "--json"])
+        .args(["report", "--by-target", "--max-lag", TEST_MAX_LAG, "--json"])
         .arg(&report)
         .arg(out.csv_path())
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&done.stdout);
     assert!(done.status.success(), "{said}");
-    assert_eq!(read_json(&report)["overall"]["ok"], 200);
+    assert!(said.contains("by target"), "{said}");
+    let json = read_json(&report);
+    assert_eq!(json["overall"]["ok"], 200);
+    let by_target: Vec<(String, u64, u64)> = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let name = t["target"].as_str().unwrap().to_string();
+            (
+                name,
+                t["scheduled"].as_u64().unwrap(),
+                t["ok"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut expected = vec![
+        ("call".to_string(), calls.len() as u64, calls.len() as u64),
+        ("page".to_string(), pages.len() as u64, pages.len() as u64),
+    ];
+    expected.sort_by_key(|t| std::cmp::Reverse(t.1));
+    assert_eq!(by_target, expected);
+    assert_eq!(
+        json["targets"][0]["latency_answered"]["samples"],
+        by_target[0].1
+    );
+    // rwg plot draws the same split as a table.
+    let page = out.dir.path().join("plot.html");
+    rwg::plot::plot(&[out.csv_path()], &page, 100_000_000, None).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("<h2>By target</h2>"), "{html}");
+    assert!(html.contains(">call<") && html.contains(">page<"));
 }
 
 /// One request as the server read it: (request line, headers, body).

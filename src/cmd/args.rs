@@ -85,6 +85,10 @@ pub struct ReportArgs {
     /// One block per phase: offered vs achieved rate, latency.
     #[arg(long)]
     pub by_phase: bool,
+    /// One line per target (the CSV's url column: a URL or a workload
+    /// target's name): counts, errors, latency percentiles.
+    #[arg(long)]
+    pub by_target: bool,
     /// Send lag (send − plan) at p99 beyond which the verdict says the
     /// generator was behind (exit 4), as in `rwg run`.
     #[arg(long, default_value = "1ms")]
@@ -169,6 +173,7 @@ impl ReportArgs {
                 None => None,
             },
             by_phase: self.by_phase,
+            by_target: self.by_target,
             lag_bound_ns: dur("--max-lag", &self.max_lag)?,
         })
     }

@@ -2,7 +2,7 @@
 //! (entry: [`plot`]).
 //!
 //! COLD. Each file is analysed on its own ([`crate::report::analyze`], by
-//! phase and per interval) and becomes one series with its own colour, its
+//! phase, by target and per interval) and becomes one series with its own colour, its
 //! time axis relative to its own first planned request, so runs overlay for
 //! comparison. A second pass over each file fills a full latency histogram
 //! for the percentile-distribution chart (the analysis keeps only fixed
@@ -52,8 +52,8 @@ pub struct PlottedFile {
 
 /// Writes one HTML page charting `files` (one series each) to `out`:
 /// latency over time, offered vs achieved throughput with phase boundaries,
-/// errors/dropped/skipped over time, the latency percentile distribution and
-/// a summary table. `interval_ns` is the time-series bucket; `slo_ns` marks
+/// errors/dropped/skipped over time, the latency percentile distribution, a
+/// summary table and, when a file holds several targets, a table by target. `interval_ns` is the time-series bucket; `slo_ns` marks
 /// the objective and turns "ok" into "goodput" (ok at or under the SLO).
 ///
 /// Errors (a file that cannot be read, a malformed row or header, a file
@@ -194,6 +194,7 @@ fn load(
         cooldown_ns: 0,
         interval_ns: Some(interval_ns),
         by_phase: true,
+        by_target: true,
         ..ReportOptions::default()
     };
     // The histogram pass comes first: it names a bad header or row exactly.

@@ -1,5 +1,6 @@
-//! The HTML page of `rwg plot`: header, summary table, the four charts and
-//! their legends, with inline CSS only.
+//! The HTML page of `rwg plot`: header, summary table, the table by target
+//! (runs of several targets), the four charts and their legends, with
+//! inline CSS only.
 //!
 //! COLD. The charts come from [`super::charts`], drawn by [`super::svg`];
 //! numbers are formatted by [`super::fmt`].
@@ -60,6 +61,7 @@ pub(super) fn render(
         let _ = writeln!(s, "<p class=\"warn\">warning: {}</p>", esc(w));
     }
     summary_table(&mut s, series, slo_ns);
+    targets_table(&mut s, series);
     let good = if slo_ns.is_some() {
         "goodput (ok ≤ SLO)"
     } else {
@@ -194,6 +196,52 @@ fn summary_table(s: &mut String, series: &[Series], slo_ns: Option<u64>) {
             );
         }
         s.push_str("</tr>\n");
+    }
+    s.push_str("</table></div>\n");
+}
+
+/// One row per file and target, for files whose rows name more than one
+/// target (a workload mix, a targets file); nothing otherwise.
+fn targets_table(s: &mut String, series: &[Series]) {
+    if series.iter().all(|x| x.analysis.targets.len() < 2) {
+        return;
+    }
+    s.push_str(
+        "<h2>By target</h2><div class=\"scroll\"><table><tr><th class=\"l\">file</th><th class=\"l\">target</th>\
+         <th>total</th><th>% of file</th><th>ok</th><th>dropped</th><th>errors</th><th>skipped</th>\
+         <th>p50</th><th>p99</th><th>max</th><th class=\"l\">errors by kind</th></tr>\n",
+    );
+    for x in series.iter().filter(|x| x.analysis.targets.len() > 1) {
+        let all = x.analysis.overall.total.count;
+        for t in &x.analysis.targets {
+            let f = &t.figures;
+            let lat = |p: Pick| f.latency.as_ref().map_or("-".into(), |l| fmt_us(p(l)));
+            let share = crate::report::figures::pct(f.total.count, all)
+                .map_or("-".into(), |p| format!("{p:.2}%"));
+            let kinds: Vec<String> = f
+                .error_kinds
+                .iter()
+                .map(|(k, n)| format!("{k} {}", group(*n)))
+                .collect();
+            let _ = writeln!(
+                s,
+                "<tr><td class=\"l\"><i class=\"sw\" style=\"background:{}\"></i>{}</td><td class=\"l\">{}</td>\
+                 <td>{}</td><td>{share}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+                x.colour,
+                esc(&x.label),
+                esc(&t.target),
+                group(f.total.count),
+                group(f.ok.count),
+                group(f.dropped.count),
+                group(f.errors.count),
+                group(f.skipped.count),
+                lat(|l| l.p50_us),
+                lat(|l| l.p99_us),
+                lat(|l| l.max_us),
+                esc(&kinds.join(", ")),
+            );
+        }
     }
     s.push_str("</table></div>\n");
 }

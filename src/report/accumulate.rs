@@ -2,21 +2,26 @@
 //!
 //! HOT for `rwg report` (every row passes here): counters, exact extremes and
 //! HdrHistograms (ns, 3 significant digits, auto-resize) per slice of rows:
-//! overall (u64 counts), per phase, per interval bucket (u32 counts, to halve
-//! their memory). Turned into [`Figures`] at the end.
+//! overall (u64 counts), per phase, per target, per interval bucket (u32
+//! counts, to halve their memory). Turned into [`Figures`] at the end.
 
-use std::collections::BTreeMap;
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 
 use hdrhistogram::{Counter, Histogram};
 
 use super::csv_row::Row;
 use super::figures::{
-    Analysis, Count, Figures, Percentiles, PhaseFigures, ReportError, ReportOptions, MAX_BUCKETS,
+    Analysis, Count, Figures, Percentiles, PhaseFigures, ReportError, ReportOptions, TargetFigures,
+    MAX_BUCKETS,
 };
 use super::quantile::Distribution;
 
 /// Most distinct phases tracked by `by_phase`.
 pub(super) const MAX_PHASES: usize = 4_096;
+/// Most distinct targets tracked by `by_target` (each holds two histograms).
+pub(super) const MAX_TARGETS: usize = 1_024;
 /// Most distinct error kinds per accumulator; further kinds count as `other`.
 const MAX_KINDS: usize = 64;
 
@@ -263,6 +268,26 @@ impl<C: Counter> Acc<C> {
     }
 }
 
+/// `f` with its rates over `duration_ns`.
+fn over_duration(mut f: Figures, duration_ns: u64) -> Figures {
+    f.duration_ns = duration_ns;
+    for c in [
+        &mut f.total,
+        &mut f.ok,
+        &mut f.goodput,
+        &mut f.slo_violations,
+        &mut f.dropped,
+        &mut f.errors,
+        &mut f.skipped,
+        &mut f.responses,
+    ] {
+        c.per_sec = per_sec(c.count, duration_ns);
+    }
+    f.offered_per_sec = f.total.per_sec;
+    f.throughput_per_sec = f.responses.per_sec;
+    f
+}
+
 fn per_sec(count: u64, duration_ns: u64) -> f64 {
     if duration_ns == 0 {
         return 0.0;
@@ -278,9 +303,11 @@ pub(super) struct Accumulators {
     interval_ns: u64,
     pub(super) rows_read: u64,
     overall: Acc<u64>,
-    by_phase: bool,
-    phases: Vec<(u32, Acc<u64>)>,
-    pub(super) phases_overflowed: bool,
+    /// `Some` with `by_phase`.
+    pub(super) phases: Option<Groups<u32>>,
+    /// `Some` with `by_target`: keyed by the url column (a URL or a
+    /// workload target's name).
+    pub(super) targets: Option<Groups<Vec<u8>>>,
     buckets: Vec<Option<Box<Acc<u32>>>>,
     opts: ReportOptions,
 }
@@ -305,9 +332,8 @@ impl Accumulators {
             interval_ns,
             rows_read: 0,
             overall: Acc::new(),
-            by_phase: opts.by_phase,
-            phases: Vec::new(),
-            phases_overflowed: false,
+            phases: opts.by_phase.then(|| Groups::new(MAX_PHASES)),
+            targets: opts.by_target.then(|| Groups::new(MAX_TARGETS)),
             buckets,
             opts: opts.clone(),
         })
@@ -321,8 +347,11 @@ impl Accumulators {
         }
         let class = classify(r);
         self.overall.add(r, class, self.slo_ns);
-        if self.by_phase {
-            self.add_phase(r, class);
+        if let Some(g) = &mut self.phases {
+            g.add(&r.phase, r, class, self.slo_ns);
+        }
+        if let Some(g) = &mut self.targets {
+            g.add(r.url, r, class, self.slo_ns);
         }
         if !self.buckets.is_empty() {
             let i = ((ts - self.lo_ns) / self.interval_ns) as usize;
@@ -333,33 +362,37 @@ impl Accumulators {
         }
     }
 
-    fn add_phase(&mut self, r: &Row<'_>, class: Class) {
-        let slo = self.slo_ns;
-        if let Some((_, acc)) = self.phases.iter_mut().find(|(p, _)| *p == r.phase) {
-            acc.add(r, class, slo);
-        } else if self.phases.len() < MAX_PHASES {
-            let mut acc = Acc::new();
-            acc.add(r, class, slo);
-            self.phases.push((r.phase, acc));
-        } else {
-            self.phases_overflowed = true;
-        }
-    }
-
     pub(super) fn rows_kept(&self) -> u64 {
         self.overall.total
     }
 
-    pub(super) fn finish(mut self, files: Vec<String>) -> Analysis {
-        self.phases.sort_by_key(|(p, _)| *p);
-        let phases = self
+    pub(super) fn finish(self, files: Vec<String>) -> Analysis {
+        let mut phases: Vec<PhaseFigures> = self
             .phases
             .iter()
+            .flat_map(|g| &g.slots)
             .map(|(phase, acc)| PhaseFigures {
                 phase: *phase,
                 figures: acc.figures(None, true),
             })
             .collect();
+        phases.sort_by_key(|p| p.phase);
+        let overall = self.overall.figures(None, true);
+        // A target's rates are over the whole run's duration: a rare target's
+        // own first-to-last span would inflate them.
+        let mut targets: Vec<TargetFigures> = self
+            .targets
+            .iter()
+            .flat_map(|g| &g.slots)
+            .map(|(name, acc)| TargetFigures {
+                target: String::from_utf8_lossy(name).into_owned(),
+                figures: over_duration(acc.figures(None, true), overall.duration_ns),
+            })
+            .collect();
+        // The busiest target first; names break ties, so the order is stable.
+        targets.sort_by(|x, y| {
+            (y.figures.total.count, &x.target).cmp(&(x.figures.total.count, &y.target))
+        });
         let empty = Acc::<u32>::new();
         let timeseries = self
             .buckets
@@ -379,11 +412,52 @@ impl Accumulators {
             warmup_ns: self.opts.warmup_ns,
             cooldown_ns: self.opts.cooldown_ns,
             interval_ns: self.opts.interval_ns,
-            overall: self.overall.figures(None, true),
+            overall,
             phases,
+            targets,
             timeseries,
             verdict: Default::default(),
         }
+    }
+}
+
+/// Accumulators keyed by a row's phase or target, at most `cap` of them.
+pub(super) struct Groups<K> {
+    cap: usize,
+    slots: Vec<(K, Acc<u64>)>,
+    index: HashMap<K, usize>,
+    /// A row's key did not fit under `cap`; its group is incomplete.
+    pub(super) overflowed: bool,
+}
+
+impl<K: Hash + Eq + Clone> Groups<K> {
+    fn new(cap: usize) -> Self {
+        Groups {
+            cap,
+            slots: Vec::new(),
+            index: HashMap::new(),
+            overflowed: false,
+        }
+    }
+
+    fn add<Q>(&mut self, key: &Q, r: &Row<'_>, class: Class, slo_ns: Option<u64>)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let i = match self.index.get(key) {
+            Some(&i) => i,
+            None if self.slots.len() < self.cap => {
+                self.slots.push((key.to_owned(), Acc::new()));
+                self.index.insert(key.to_owned(), self.slots.len() - 1);
+                self.slots.len() - 1
+            }
+            None => {
+                self.overflowed = true;
+                return;
+            }
+        };
+        self.slots[i].1.add(r, class, slo_ns);
     }
 }
 

@@ -11,7 +11,7 @@
 //! pass finds those two (rows are in any order); a second pass accumulates.
 //! Several files merge into one analysis (as if concatenated).
 
-use super::accumulate::{Accumulators, MAX_PHASES};
+use super::accumulate::{Accumulators, MAX_PHASES, MAX_TARGETS};
 use super::csv_row::Row;
 use super::csv_scan::{self, Mapped};
 use super::figures::{Diagnostic, Outcome, ReportError, ReportOptions, Severity};
@@ -104,10 +104,18 @@ fn analyze_inputs(
             message: "warmup and cooldown trimmed away every row".into(),
         });
     }
-    if acc.phases_overflowed {
+    if acc.phases.as_ref().is_some_and(|g| g.overflowed) {
         diagnostics.push(Diagnostic {
             severity: Severity::Warning,
             message: format!("more than {MAX_PHASES} phases: per-phase figures incomplete"),
+        });
+    }
+    if acc.targets.as_ref().is_some_and(|g| g.overflowed) {
+        diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
+            message: format!(
+                "more than {MAX_TARGETS} distinct targets: rows of the others are left out of the per-target figures"
+            ),
         });
     }
     let mut analysis = acc.finish(inputs.iter().map(|(n, _)| n.to_string()).collect());

@@ -1,5 +1,5 @@
 //! What `rwg report` is asked ([`ReportOptions`]) and what it answers
-//! ([`Analysis`]: [`Figures`] overall, per phase and per interval, with
+//! ([`Analysis`]: [`Figures`] overall, per phase, per target and per interval, with
 //! [`Diagnostic`]s), shared by the accumulators, the renderers, the checks
 //! and the plot.
 
@@ -31,6 +31,8 @@ pub struct ReportOptions {
     /// Time-series bucket length.
     pub interval_ns: Option<u64>,
     pub by_phase: bool,
+    /// Figures per target (the CSV's url column).
+    pub by_target: bool,
     /// Send lag at p99 beyond which the generator was behind (`--max-lag`).
     pub lag_bound_ns: u64,
 }
@@ -44,6 +46,7 @@ impl Default for ReportOptions {
             cooldown_ns: 0,
             interval_ns: None,
             by_phase: false,
+            by_target: false,
             lag_bound_ns: DEFAULT_LAG_BOUND_NS,
         }
     }
@@ -137,6 +140,14 @@ pub struct PhaseFigures {
     pub figures: Figures,
 }
 
+/// One target's rows: a workload target's name or a URL, as the CSV's url
+/// column writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetFigures {
+    pub target: String,
+    pub figures: Figures,
+}
+
 /// The result of [`analyze`] (its JSON form: `schema::Document`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Analysis {
@@ -152,6 +163,9 @@ pub struct Analysis {
     pub overall: Figures,
     /// Empty unless `by_phase`; ordered by phase.
     pub phases: Vec<PhaseFigures>,
+    /// Empty unless `by_target`; the most rows first. Rates are over the
+    /// overall duration.
+    pub targets: Vec<TargetFigures>,
     /// Empty unless `interval_ns`; bucket `i` starts at
     /// earliest + warmup + i × interval.
     pub timeseries: Vec<Figures>,

@@ -1,5 +1,6 @@
-//! Presenting an [`Analysis`]: aligned text for stdout, JSON (overall and
-//! phases) and a time-series CSV (one row per interval).
+//! Presenting an [`Analysis`]: aligned text for stdout (overall, then per
+//! phase and per target when asked) and a time-series CSV (one row per
+//! interval). The JSON is `schema::Document`.
 //!
 //! COLD. Latencies in text use adaptive units (`us`, `ms`, `s`); JSON and CSV
 //! keep microseconds and nanoseconds as numbers.
@@ -72,6 +73,10 @@ pub fn to_text(a: &Analysis) -> String {
     if !a.phases.is_empty() {
         s.push('\n');
         phases_table(&mut s, a);
+    }
+    if !a.targets.is_empty() {
+        s.push('\n');
+        targets_table(&mut s, a);
     }
     s.push('\n');
     s.push_str(&a.verdict.to_text());
@@ -183,6 +188,74 @@ fn phases_table(s: &mut String, a: &Analysis) {
             lat(|p| p.max_us),
         );
     }
+}
+
+/// Widest target name shown; longer names keep their start and end.
+const TARGET_WIDTH: usize = 40;
+
+fn targets_table(s: &mut String, a: &Analysis) {
+    let width = a
+        .targets
+        .iter()
+        .map(|t| t.target.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp("target".len(), TARGET_WIDTH);
+    let _ = writeln!(
+        s,
+        "  by target (ok, errors, dropped, skipped: % of the target's arrivals):"
+    );
+    let _ = writeln!(
+        s,
+        "  {:<width$}{:>12}{:>9}{:>12}{:>9}{:>9}{:>9}{:>9}{:>10}{:>10}{:>10}",
+        "target",
+        "total",
+        "% all",
+        "per sec",
+        "ok",
+        "errors",
+        "dropped",
+        "skipped",
+        "p50",
+        "p99",
+        "max"
+    );
+    let all = a.overall.total.count;
+    for t in &a.targets {
+        let f = &t.figures;
+        let share = |n: u64, of: u64| pct(n, of).map_or("-".into(), |p| format!("{p:.2}%"));
+        let lat = |get: fn(&Percentiles) -> f64| {
+            f.latency.as_ref().map_or("-".into(), |p| fmt_us(get(p)))
+        };
+        let _ = writeln!(
+            s,
+            "  {:<width$}{:>12}{:>9}{:>12}{:>9}{:>9}{:>9}{:>9}{:>10}{:>10}{:>10}",
+            shorten(&t.target, width),
+            group(f.total.count),
+            share(f.total.count, all),
+            rate(f.total.per_sec),
+            share(f.ok.count, f.total.count),
+            share(f.errors.count, f.total.count),
+            share(f.dropped.count, f.total.count),
+            share(f.skipped.count, f.total.count),
+            lat(|p| p.p50_us),
+            lat(|p| p.p99_us),
+            lat(|p| p.max_us),
+        );
+    }
+}
+
+/// `name` in at most `width` characters: its start, `…`, its end.
+fn shorten(name: &str, width: usize) -> String {
+    let n = name.chars().count();
+    if n <= width {
+        return name.to_owned();
+    }
+    let head = (width - 1) / 2;
+    let tail = width - 1 - head;
+    let start: String = name.chars().take(head).collect();
+    let end: String = name.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
 }
 
 /// The time-series CSV header (see [`write_timeseries_csv`]).

@@ -40,6 +40,9 @@ pub struct Document<'a> {
     /// One per phase, numbered from 0 as in the CSV's `phase` column
     /// (`rwg report`: only with `--by-phase`).
     pub phases: Vec<Block>,
+    /// One per target, the most arrivals first (`rwg report --by-target`
+    /// only; `rwg run` leaves it empty).
+    pub targets: Vec<Block>,
     /// Whether the figures describe the target or the generator (`null`
     /// for interval logs: they hold no send lag).
     pub verdict: Option<&'a Verdict>,
@@ -67,6 +70,9 @@ pub struct Input {
 pub struct Block {
     /// `null` for the whole run.
     pub phase: Option<usize>,
+    /// The target's name or URL, as the CSV's url column writes it; `null`
+    /// outside `targets`.
+    pub target: Option<String>,
     /// The steady rate planned for the phase (`rwg run`; `null` in a closed
     /// loop, on a ramp, for several phases, or when unknown).
     pub planned_rate_per_sec: Option<u64>,
@@ -126,6 +132,7 @@ impl Block {
     fn of_run(b: &RunBlock) -> Block {
         Block {
             phase: b.phase,
+            target: None,
             planned_rate_per_sec: b
                 .planned_rate
                 .filter(|r| !r.is_ramp())
@@ -164,9 +171,10 @@ impl Block {
         }
     }
 
-    fn of_csv(f: &Figures, phase: Option<usize>) -> Block {
+    fn of_csv(f: &Figures, phase: Option<usize>, target: Option<&str>) -> Block {
         Block {
             phase,
+            target: target.map(str::to_owned),
             planned_rate_per_sec: None,
             planned_ramp_per_sec: None,
             duration_s: f.duration_ns as f64 / 1e9,
@@ -204,6 +212,7 @@ impl Block {
         let answered = a.overall.len();
         Block {
             phase: None,
+            target: None,
             planned_rate_per_sec: None,
             planned_ramp_per_sec: None,
             duration_s: span_s,
@@ -248,6 +257,7 @@ impl<'a> Document<'a> {
             slo_ms: s.slo_ms,
             overall: Block::of_run(&s.overall),
             phases: s.phases.iter().map(Block::of_run).collect(),
+            targets: Vec::new(),
             verdict: Some(&s.verdict),
             checks,
             exit_code,
@@ -270,11 +280,16 @@ impl<'a> Document<'a> {
                 intervals: None,
             }),
             slo_ms: a.slo_ns.map(|ns| ns as f64 / 1e6),
-            overall: Block::of_csv(&a.overall, None),
+            overall: Block::of_csv(&a.overall, None, None),
             phases: a
                 .phases
                 .iter()
-                .map(|p| Block::of_csv(&p.figures, Some(p.phase as usize)))
+                .map(|p| Block::of_csv(&p.figures, Some(p.phase as usize), None))
+                .collect(),
+            targets: a
+                .targets
+                .iter()
+                .map(|t| Block::of_csv(&t.figures, None, Some(&t.target)))
                 .collect(),
             verdict: Some(&a.verdict),
             checks,
@@ -299,6 +314,7 @@ impl<'a> Document<'a> {
             slo_ms: None,
             overall: Block::of_hlog(a),
             phases: Vec::new(),
+            targets: Vec::new(),
             verdict: None,
             checks,
             exit_code,

@@ -242,6 +242,66 @@ fn by_phase() {
     assert!(json.get("timeseries").is_none());
 }
 
+/// Rows of two targets (one a name with a comma, percent-encoded as the
+/// run writes it): counts, latencies and errors split by the url column,
+/// the busiest target first.
+#[test]
+fn by_target() {
+    let opts = ReportOptions {
+        by_target: true,
+        ..ReportOptions::default()
+    };
+    let renamed: Vec<String> = rows()
+        .iter()
+        .map(|r| {
+            let ts: u64 = r.split(',').next().unwrap().parse().unwrap();
+            if (ts - T0) / MS % 3 == 0 {
+                r.replace("http://127.0.0.1:8080/", "log%2Cin")
+            } else {
+                r.clone()
+            }
+        })
+        .collect();
+    let out = run(&csv(&renamed), &opts);
+    assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+    let a = out.analysis;
+    let t: Vec<(&str, u64, u64, u64, u64)> = a
+        .targets
+        .iter()
+        .map(|t| {
+            let f = &t.figures;
+            (
+                t.target.as_str(),
+                f.total.count,
+                f.ok.count,
+                f.errors.count,
+                f.skipped.count,
+            )
+        })
+        .collect();
+    // Rows 0, 3, 6, 9 are "log,in": ok, ok, ok, skipped.
+    assert_eq!(
+        t,
+        [
+            ("http://127.0.0.1:8080/", 6, 3, 2, 0),
+            ("log%2Cin", 4, 3, 0, 1)
+        ]
+    );
+    let login = &a.targets[1].figures;
+    assert_eq!(login.latency.map(|p| p.max_us), Some(700.0));
+    assert_eq!(login.duration_ns, 10 * MS, "the run's duration");
+    assert!(close(login.total.per_sec, 400.0), "{}", login.total.per_sec);
+    let text = render::to_text(&a);
+    assert!(text.contains("by target"), "{text}");
+    assert!(text.contains("log%2Cin"), "{text}");
+    let doc = schema::Document::of_csv(&a, &[], 0).to_json();
+    let json: serde_json::Value = serde_json::from_str(&doc).expect("json");
+    assert_eq!(json["targets"][1]["target"], "log%2Cin");
+    assert_eq!(json["targets"][1]["skipped"], 1);
+    assert!(json["targets"][0]["phase"].is_null());
+    assert!(json["overall"]["target"].is_null());
+}
+
 fn comparable(a: &Analysis) -> (Figures, Vec<(u32, Figures)>, Vec<Figures>) {
     let phases = a
         .phases
