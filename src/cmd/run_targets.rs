@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::run_args::RunArgs;
 use crate::plan::error::ConfigError;
 use crate::plan::mix::Mix;
-use crate::plan::target::{parse_header, parse_target, TargetSpec};
+use crate::plan::target::{parse_header, parse_method, parse_target, TargetSpec};
 use crate::plan::vegeta::{self, FileBody};
 use crate::plan::workload::WorkloadFile;
 
@@ -31,10 +31,8 @@ impl RunArgs {
         let grpc = self.proto.grpc()?;
         let Some(path) = &self.targets else {
             let url = self.url.as_deref().unwrap_or_default();
-            let method = self.method.to_ascii_uppercase();
-            if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-                return Err(ConfigError(format!("invalid --method '{}'", self.method)));
-            }
+            let method =
+                parse_method(&self.method).map_err(|e| ConfigError(format!("--method: {e}")))?;
             let spec = TargetSpec {
                 label: url.to_string(),
                 target: parse_target(url)?,

@@ -8,7 +8,7 @@ use std::path::Path;
 use super::run_args::RunArgs;
 use crate::plan::error::ConfigError;
 use crate::plan::mix::{Alias, Mix};
-use crate::plan::target::{parse_header, parse_target, GrpcOptions, TargetSpec};
+use crate::plan::target::{parse_header, parse_method, parse_target, GrpcOptions, TargetSpec};
 use crate::plan::workload::{self, RunSection, WorkloadFile, WorkloadTarget};
 
 impl RunArgs {
@@ -98,10 +98,7 @@ impl WorkloadFile {
     ) -> Result<TargetSpec, ConfigError> {
         let name = t.name.get_ref();
         let bad = |e: ConfigError| ConfigError(format!("target '{name}': {e}"));
-        let method = t.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
-        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(bad(ConfigError(format!("invalid method '{method}'"))));
-        }
+        let method = parse_method(t.method.as_deref().unwrap_or("GET")).map_err(bad)?;
         let mut headers = t
             .headers
             .iter()

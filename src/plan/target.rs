@@ -71,6 +71,16 @@ pub struct TargetSpec {
     pub folder: PathBuf,
 }
 
+/// An HTTP method, upper-cased: letters only (`GET`, `post`, `PROPFIND`).
+pub fn parse_method(text: &str) -> Result<String, ConfigError> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return err(format!(
+            "invalid method '{text}': expected letters, e.g. GET"
+        ));
+    }
+    Ok(text.to_ascii_uppercase())
+}
+
 /// Parses a `Name: value` header.
 pub fn parse_header(text: &str) -> Result<(String, String), ConfigError> {
     match text.split_once(':') {

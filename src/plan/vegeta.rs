@@ -18,6 +18,7 @@ use base64::Engine;
 use serde::Deserialize;
 
 use super::error::{err, ConfigError};
+use super::target::parse_method;
 
 /// A request as a targets file describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,14 +119,11 @@ fn request_line(line: &str, line_no: usize) -> Result<FileTarget, ConfigError> {
             "targets file line {line_no}: expected 'METHOD URL', got '{line}'"
         ));
     };
-    if !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return err(format!(
-            "targets file line {line_no}: invalid method '{method}'"
-        ));
-    }
+    let method = parse_method(method)
+        .map_err(|e| ConfigError(format!("targets file line {line_no}: {e}")))?;
     Ok(FileTarget {
         line: line_no,
-        method: method.to_ascii_uppercase(),
+        method,
         url: url.to_string(),
         headers: Vec::new(),
         body: FileBody::None,
