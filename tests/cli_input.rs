@@ -182,3 +182,30 @@ fn absurd_sizes_are_refused_before_allocating() {
         bad(&[&[URL][..], &args[..]].concat(), names);
     }
 }
+
+/// `rwg serve` refuses bad knobs the same way: exit 2 naming the value,
+/// before it listens.
+#[test]
+fn bad_serve_flags_exit_2_naming_the_value() {
+    for (args, named) in [
+        (&["--delay", "search=5ms"][..], "'search=5ms'"),
+        (&["--delay", "/a=1ms,2ms,3ms"][..], "only one"),
+        (&["--stall", "1s"][..], "'1s'"),
+        (
+            &["--capture", "/nonexistent/dir/c.bin"][..],
+            "/nonexistent/dir",
+        ),
+    ] {
+        let out = rwg()
+            .args(["serve", "-p", "0", "--duration", "1s"])
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let code = out.status.code();
+        let want = if named.starts_with('/') { 1 } else { 2 };
+        assert_eq!(code, Some(want), "{args:?}: {err}");
+        assert!(err.contains(named), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

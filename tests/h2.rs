@@ -181,16 +181,28 @@ fn h2_and_http1_over_tls_against_nginx() {
 fn h2c_and_grpc_against_rwg_serve() {
     use rwg::serve::{start, ServeConfig, ServeProtocol};
     let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("capture.txt");
     let h2c = start(ServeConfig {
         protocol: ServeProtocol::H2c,
+        capture: Some(capture.clone()),
         ..ServeConfig::default()
     })
     .unwrap();
     let url = format!("http://{}/", h2c.addr);
-    let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--h2c"]);
+    let post = ["--h2c", "-X", "POST", "--body", "hello", "-H", "X-A: b"];
+    let (code, out, err, rows, js) = short_run(dir.path(), &format!("{url}p?q=1"), &post);
     assert_eq!(code, 0, "{out}{err}");
     assert_all_200(&rows, 100);
     assert_eq!(js["run"]["alpn"], "h2c");
+    // The server's capture: each request as HTTP/1.1-style text.
+    let seen = std::fs::read_to_string(&capture).unwrap();
+    let requests: Vec<&str> = seen.split("POST /p?q=1 HTTP/2\r\n").skip(1).collect();
+    assert_eq!(requests.len(), 100, "{seen}");
+    for r in requests {
+        assert!(r.contains("x-a: b\r\n"), "{r}");
+        assert!(r.contains("content-length: 5\r\n"), "{r}");
+        assert!(r.ends_with("\r\n\r\nhello"), "{r}");
+    }
 
     // Closed loop, 32 workers on 2 streams: each freed stream goes to the
     // longest waiter (it once went back to the worker that freed it, and

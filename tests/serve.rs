@@ -139,6 +139,66 @@ fn fixed_delay_is_never_short() {
     }
 }
 
+/// Delay rules by path prefix: the longest prefix wins, the query is part
+/// of the path, other paths get the bare delay.
+#[test]
+fn delays_follow_the_path() {
+    let ms = |n: u64| Delay::Fixed { ns: n * 1_000_000 };
+    let srv = start(ServeConfig {
+        delay: Delay::None,
+        path_delays: vec![("/slow".into(), ms(60)), ("/slow/not".into(), ms(0))],
+        ..Default::default()
+    })
+    .unwrap();
+    let mut s = connect(srv.addr);
+    for (path, slow) in [
+        ("/slow", true),
+        ("/slower?x=1", true),
+        ("/slow/not", false),
+        ("/", false),
+        ("/fast/slow", false),
+    ] {
+        let t0 = Instant::now();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(read_response(&mut s).0, 200);
+        let took = t0.elapsed();
+        assert_eq!(took >= Duration::from_millis(60), slow, "{path}: {took:?}");
+    }
+}
+
+/// `capture`: every request exactly as sent, pipelined ones and a body
+/// split across writes included, and written before its answer.
+#[test]
+fn capture_keeps_every_request_as_received() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("capture.bin");
+    let srv = start(ServeConfig {
+        capture: Some(file.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut s = connect(srv.addr);
+    let post = b"POST /p?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789";
+    s.write_all(&[GET, GET].concat()).unwrap();
+    assert_eq!(read_response(&mut s).0, 200);
+    assert_eq!(read_response(&mut s).0, 200);
+    s.write_all(&post[..50]).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    s.write_all(&post[50..]).unwrap();
+    assert_eq!(read_response(&mut s).0, 200);
+    let seen = std::fs::read(&file).unwrap();
+    assert_eq!(seen, [GET, GET, &post[..]].concat());
+    let bad = ServeConfig {
+        capture: Some(dir.path().join("no/such/dir/capture.bin")),
+        ..Default::default()
+    };
+    let err = start(bad)
+        .err()
+        .expect("an unwritable capture file")
+        .to_string();
+    assert!(err.contains("no/such/dir"), "{err}");
+}
+
 #[test]
 fn stall_holds_responses_until_window_ends() {
     let t0 = Instant::now(); // no later than the server's start

@@ -393,6 +393,76 @@ data = '{{"message":"hi"}}'
     assert!(html.contains(">call<") && html.contains(">page<"));
 }
 
+/// `rwg serve`'s per-path delays seen through a mix: the slow target's
+/// latencies sit above its delay, the fast one's below, `rwg report
+/// --by-target` tells them apart, and the server's capture holds exactly
+/// the requests the CSV names.
+#[test]
+fn per_path_delays_show_per_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("capture.bin");
+    let srv = start(ServeConfig {
+        path_delays: vec![("/slow".into(), rwg::serve::Delay::Fixed { ns: 40_000_000 })],
+        capture: Some(capture.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let base = url_of(srv.addr);
+    let file = workload(
+        &dir,
+        &format!(
+            r#"
+[run]
+rate = 200
+duration = "1s"
+workers = 64
+
+[[target]]
+name = "slow"
+url = "{base}slow/{{{{seq}}}}"
+
+[[target]]
+name = "fast"
+method = "POST"
+url = "{base}fast"
+body = "n={{{{rand_int 0 9}}}}"
+"#
+        ),
+    );
+    let out = run_args(&["-f", &file, "--cpus", "0"]);
+    out.assert_code(0);
+    let rows = out.rows();
+    assert_eq!(rows.len(), 200);
+    let report = rwg()
+        .args(["report", "--by-target", "--max-lag", TEST_MAX_LAG, "--json"])
+        .arg(dir.path().join("r.json"))
+        .arg(out.csv_path())
+        .output()
+        .unwrap();
+    assert!(report.status.success());
+    let json = read_json(&dir.path().join("r.json"));
+    for t in json["targets"].as_array().unwrap() {
+        let p50 = pctl_us(&t["latency_answered"], "p50").unwrap();
+        match t["target"].as_str().unwrap() {
+            "slow" => assert!(p50 >= 40_000.0, "slow p50 {p50} us"),
+            _ => assert!(p50 < 30_000.0, "fast p50 {p50} us"),
+        }
+    }
+    let seen = std::fs::read(&capture).unwrap();
+    let slow = count(&seen, b"GET /slow/");
+    let fast = count(&seen, b"POST /fast HTTP/1.1\r\n");
+    let labelled = |name: &str| rows.iter().filter(|r| r.url == name).count();
+    assert_eq!((slow, fast), (labelled("slow"), labelled("fast")));
+    assert_eq!(count(&seen, b"Content-Length: 3\r\n\r\nn="), fast);
+}
+
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|w| w == &needle)
+        .count()
+}
+
 /// One request as the server read it: (request line, headers, body).
 fn split_request(raw: &[u8]) -> (String, Vec<(String, String)>, String) {
     let text = String::from_utf8(raw.to_vec()).unwrap();

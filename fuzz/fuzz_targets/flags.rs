@@ -1,7 +1,8 @@
 //! The command line's string parsers: `parse_duration_ns`, `split_list`,
 //! `parse_rate`, `parse_cpus`, `parse_header`, `parse_target` (IP literals
 //! only, see below), `Check::parse` and `parse_checks`, and `rwg serve`'s
-//! `parse_delay` (fixed, `exp:`, `ramp:`), `parse_stall`, `parse_status_mix`.
+//! `parse_delays` (fixed, `exp:`, `ramp:`, rules by path), `parse_stall`,
+//! `parse_status_mix`, and `parse_method`.
 //!
 //! Input: UTF-8 text (other inputs are skipped). Every parser gets the whole
 //! text and each of its lines; `parse_checks` gets all the lines at once.
@@ -19,10 +20,10 @@ use std::net::IpAddr;
 use libfuzzer_sys::fuzz_target;
 use rwg::base::units::{fmt_ns, parse_duration_ns};
 use rwg::plan::config::{parse_cpus, parse_rate, split_list};
-use rwg::plan::target::{parse_header, parse_target};
+use rwg::plan::target::{parse_header, parse_method, parse_target};
 use rwg::report::check::{evaluate_all, parse_checks, Check};
 use rwg::report::figures::Figures;
-use rwg::serve::{parse_delay, parse_stall, parse_status_mix};
+use rwg::serve::{parse_delays, parse_stall, parse_status_mix};
 
 /// Replaces libc's resolver in this executable: the fuzzer must never look a
 /// name up.
@@ -94,7 +95,12 @@ fn one(s: &str) {
     }
 
     // rwg serve's flags: an error or a value, never a panic.
-    let _ = parse_delay(s);
+    if let Ok((_, rules)) = parse_delays(s) {
+        assert!(rules.iter().all(|(path, _)| path.starts_with('/')), "{s:?}");
+    }
+    if let Ok(method) = parse_method(s) {
+        assert!(!method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase()));
+    }
     let _ = parse_stall(s);
     let _ = parse_status_mix(s);
 

@@ -11,7 +11,7 @@ use super::run_args::{dur, RunArgs};
 use crate::plan::config::parse_cpus;
 use crate::plan::error::ConfigError;
 use crate::report::figures::ReportOptions;
-use crate::serve::{parse_delay, parse_stall, parse_status_mix, ServeConfig, ServeProtocol};
+use crate::serve::{parse_delays, parse_stall, parse_status_mix, ServeConfig, ServeProtocol};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -106,7 +106,9 @@ pub struct ServeArgs {
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// Response delay: 0, 2ms (fixed), exp:2ms (exponential mean) or ramp:0:20ms:3s (growing from 0 to 20ms over the first 3s).
+    /// Response delay: 0, 2ms (fixed), exp:2ms (exponential mean) or ramp:0:20ms:3s (growing from 0 to 20ms over the first 3s);
+    /// or rules by path prefix, the longest matching prefix winning, with an optional delay for other paths:
+    /// '/search=exp:5ms,/reserve=20ms,1ms'.
     #[arg(long, default_value = "0")]
     pub delay: String,
     /// Freeze all responses: EVERY:FOR, e.g. 5s:1s.
@@ -137,6 +139,10 @@ pub struct ServeArgs {
     /// the status mix maps to gRPC codes (503 → RESOURCE_EXHAUSTED).
     #[arg(long)]
     pub grpc: bool,
+    /// Write every request to FILE exactly as received (HTTP/2 and gRPC:
+    /// as HTTP/1.1-style text), one after another (test knob: one write per request).
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -188,9 +194,11 @@ impl ServeArgs {
                 self.host
             ))
         })?;
+        let (delay, path_delays) = parse_delays(&self.delay).map_err(bad("--delay"))?;
         Ok(ServeConfig {
             addr: std::net::SocketAddr::new(ip, self.port),
-            delay: parse_delay(&self.delay).map_err(bad("--delay"))?,
+            delay,
+            path_delays,
             stall: self
                 .stall
                 .as_deref()
@@ -220,6 +228,7 @@ impl ServeArgs {
                 (true, _) => ServeProtocol::H2c,
                 _ => ServeProtocol::Http1,
             },
+            capture: self.capture.clone(),
         })
     }
 }

@@ -14,6 +14,9 @@ use super::{Delay, Shared};
 const READ_BUF_BYTES: usize = 16 * 1024;
 /// A request head that does not fit in this many bytes is rejected.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// With `--capture`, a whole request must fit in the buffer (it is written
+/// out before its answer); a larger one is rejected.
+const MAX_CAPTURED_BYTES: usize = 64 * 1024 * 1024;
 const MAX_HEADERS: usize = 64;
 const BAD_REQUEST: &[u8] =
     b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -55,8 +58,9 @@ impl ThreadState {
             .map_or(0, |m| m.1)
     }
 
-    pub(crate) fn delay_ns(&self) -> u64 {
-        match self.shared.delay {
+    /// A delay drawn for a request to `path`.
+    pub(crate) fn delay_ns(&self, path: &str) -> u64 {
+        match self.shared.delays.pick(path) {
             Delay::None => 0,
             Delay::Fixed { ns } => ns,
             // 1 - u is in (0, 1], so ln() is finite.
@@ -82,17 +86,18 @@ impl ThreadState {
     }
 }
 
-enum Head {
+enum Head<'a> {
     Partial,
     Bad,
     Done {
         head_bytes: usize,
         body_bytes: u64,
         close: bool,
+        path: &'a str,
     },
 }
 
-fn parse_head(bytes: &[u8]) -> Head {
+fn parse_head(bytes: &[u8]) -> Head<'_> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let head_bytes = match req.parse(bytes) {
@@ -123,6 +128,7 @@ fn parse_head(bytes: &[u8]) -> Head {
         head_bytes,
         body_bytes,
         close,
+        path: req.path.unwrap_or("/"),
     }
 }
 
@@ -155,9 +161,11 @@ pub(crate) async fn serve(mut stream: TcpStream, local: Rc<ThreadState>) {
     let mut served = 0u64;
     // Body bytes of the current request still to be read and discarded.
     let mut skip_bytes = 0u64;
+    // How far the buffer may grow: a head, or a whole captured request.
+    let mut limit_bytes = MAX_HEAD_BYTES;
     loop {
         if buf.len() == buf.capacity() {
-            if buf.capacity() >= MAX_HEAD_BYTES {
+            if buf.capacity() >= limit_bytes {
                 out.extend_from_slice(BAD_REQUEST);
                 flush(&mut stream, &mut out).await;
                 return;
@@ -182,7 +190,7 @@ pub(crate) async fn serve(mut stream: TcpStream, local: Rc<ThreadState>) {
             if skip_bytes > 0 {
                 break;
             }
-            let (head_bytes, body_bytes, mut close) = match parse_head(&buf[pos..]) {
+            let (head_bytes, body_bytes, mut close, delay_ns) = match parse_head(&buf[pos..]) {
                 Head::Partial => break,
                 Head::Bad => {
                     out.extend_from_slice(BAD_REQUEST);
@@ -193,8 +201,24 @@ pub(crate) async fn serve(mut stream: TcpStream, local: Rc<ThreadState>) {
                     head_bytes,
                     body_bytes,
                     close,
-                } => (head_bytes, body_bytes, close),
+                    path,
+                } => (head_bytes, body_bytes, close, local.delay_ns(path)),
             };
+            if let Some(capture) = &sh.capture {
+                let whole = head_bytes.saturating_add(body_bytes.try_into().unwrap_or(usize::MAX));
+                if whole > MAX_CAPTURED_BYTES {
+                    out.extend_from_slice(BAD_REQUEST);
+                    flush(&mut stream, &mut out).await;
+                    return;
+                }
+                if buf.len() - pos < whole {
+                    // Read the rest of the body first (the delay is drawn
+                    // again then: draws are independent anyway).
+                    limit_bytes = limit_bytes.max(whole);
+                    break;
+                }
+                capture.record(&buf[pos..pos + whole]);
+            }
             pos += head_bytes;
             skip_bytes = body_bytes;
             if sh.malformed {
@@ -202,7 +226,6 @@ pub(crate) async fn serve(mut stream: TcpStream, local: Rc<ThreadState>) {
                 flush(&mut stream, &mut out).await;
                 return;
             }
-            let delay_ns = local.delay_ns();
             if delay_ns > 0 {
                 // Send what is ready first, so one request's delay does not
                 // hold back the responses before it.
@@ -253,7 +276,8 @@ mod tests {
             Head::Done {
                 head_bytes: 38,
                 body_bytes: 3,
-                close: false
+                close: false,
+                path: "/",
             }
         ));
         assert!(matches!(

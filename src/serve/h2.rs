@@ -69,7 +69,7 @@ async fn handle(
 ) {
     let path = req.uri().path().to_string();
     let grpc = local.shared.grpc;
-    let mut body = req.into_body();
+    let (head, mut body) = req.into_parts();
     if grpc && REFLECTION_PATHS.contains(&path.as_str()) {
         reflect(&mut body, respond, &local).await;
         return;
@@ -79,7 +79,11 @@ async fn handle(
         let _ = body.flow_control().release_capacity(chunk.len());
         data.extend_from_slice(&chunk);
     }
-    let wait_ns = local.delay_ns().max(local.stall_wait_ns());
+    if let Some(capture) = &local.shared.capture {
+        capture.record_h2(&head, &data);
+    }
+    let target = head.uri.path_and_query().map_or("/", |p| p.as_str());
+    let wait_ns = local.delay_ns(target).max(local.stall_wait_ns());
     if wait_ns > 0 {
         let until = Instant::now() + Duration::from_nanos(wait_ns);
         super::conn::sleep_until(until).await;

@@ -8,9 +8,12 @@
 //! and answers with pre-encoded responses. Knobs emulate misbehaving servers:
 //! service delay, periodic freezes (coordinated-omission tests), a status mix
 //! (load shedding), periodic `Connection: close`, and non-HTTP garbage.
+//! Delays may differ by path ([`delay`]); `--capture` keeps every request
+//! as received ([`capture`]).
 
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
@@ -19,32 +22,17 @@ use std::time::{Duration, Instant};
 use monoio::net::TcpListener;
 use socket2::{Domain, Protocol, Socket, Type};
 
+use capture::Capture;
+use delay::DelayRules;
+
+mod capture;
 mod conn;
+mod delay;
 mod h2;
 mod parse;
 
-pub use parse::{parse_delay, parse_stall, parse_status_mix};
-
-/// Per-request service delay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delay {
-    None,
-    Fixed {
-        ns: u64,
-    },
-    /// Exponentially distributed with this mean.
-    Exp {
-        mean_ns: u64,
-    },
-    /// Growing linearly from `from_ns` to `to_ns` over `over_ns` after the
-    /// server starts, then staying at `to_ns` (a target getting slower: the
-    /// steady-state check's test).
-    Ramp {
-        from_ns: u64,
-        to_ns: u64,
-        over_ns: u64,
-    },
-}
+pub use delay::{parse_delay, parse_delays, Delay};
+pub use parse::{parse_stall, parse_status_mix};
 
 /// Freeze all responses for `for_ns` at the start of every `every_ns` window,
 /// windows measured from server start.
@@ -58,7 +46,10 @@ pub struct Stall {
 pub struct ServeConfig {
     /// Port 0 picks a free port; the chosen one is in `ServerHandle::addr`.
     pub addr: SocketAddr,
+    /// The delay of requests no `path_delays` rule matches.
     pub delay: Delay,
+    /// `(path prefix, delay)`: the longest matching prefix wins.
+    pub path_delays: Vec<(String, Delay)>,
     pub stall: Option<Stall>,
     /// `(status, fraction)`: e.g. `[(503, 0.1)]` answers 10% with 503, the rest 200.
     pub status_mix: Vec<(u16, f64)>,
@@ -71,6 +62,8 @@ pub struct ServeConfig {
     pub malformed: bool,
     /// What to speak: HTTP/1.1, h2c, or gRPC (echo + reflection) over h2c.
     pub protocol: ServeProtocol,
+    /// Write every request, as received, to this file.
+    pub capture: Option<PathBuf>,
 }
 
 /// The built-in target's protocol.
@@ -89,6 +82,7 @@ impl Default for ServeConfig {
         ServeConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             delay: Delay::None,
+            path_delays: Vec::new(),
             stall: None,
             status_mix: Vec::new(),
             body_bytes: 12,
@@ -96,6 +90,7 @@ impl Default for ServeConfig {
             close_every: None,
             malformed: false,
             protocol: ServeProtocol::Http1,
+            capture: None,
         }
     }
 }
@@ -133,7 +128,8 @@ impl Drop for ServerHandle {
 pub(crate) struct Shared {
     pub(crate) stop: AtomicBool,
     pub(crate) started_at: Instant,
-    pub(crate) delay: Delay,
+    pub(crate) delays: DelayRules,
+    pub(crate) capture: Option<Capture>,
     pub(crate) stall: Option<Stall>,
     pub(crate) close_every: Option<u64>,
     pub(crate) malformed: bool,
@@ -207,7 +203,8 @@ pub fn start(cfg: ServeConfig) -> io::Result<ServerHandle> {
     let shared = Arc::new(Shared {
         stop: AtomicBool::new(false),
         started_at,
-        delay: cfg.delay,
+        delays: DelayRules::new(cfg.delay, &cfg.path_delays),
+        capture: cfg.capture.as_deref().map(Capture::create).transpose()?,
         stall: cfg.stall,
         close_every: cfg.close_every.filter(|&n| n > 0),
         malformed: cfg.malformed,

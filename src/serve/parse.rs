@@ -1,7 +1,7 @@
 //! Parsing of the server's command-line knobs, with messages that name the
 //! offending value.
 
-use super::{Delay, Stall};
+use super::Stall;
 use crate::base::units::parse_duration_ns;
 
 pub(crate) fn validate_mix(mix: &[(u16, f64)]) -> Result<(), String> {
@@ -67,40 +67,6 @@ pub fn parse_stall(s: &str) -> Result<Stall, String> {
     Ok(stall)
 }
 
-/// Parses `"0"`, `"2ms"` (fixed), `"exp:2ms"` (exponential with that mean)
-/// or `"ramp:0:20ms:3s"` (from 0 to 20 ms over the first 3 s).
-pub fn parse_delay(s: &str) -> Result<Delay, String> {
-    let s = s.trim();
-    if s.eq_ignore_ascii_case("none") {
-        return Ok(Delay::None);
-    }
-    if let Some(spec) = s.strip_prefix("ramp:") {
-        let parts: Vec<&str> = spec.split(':').collect();
-        let [from, to, over] = parts[..] else {
-            return Err(format!(
-                "ramp '{s}': expected ramp:FROM:TO:OVER, e.g. ramp:0:20ms:3s"
-            ));
-        };
-        return Ok(Delay::Ramp {
-            from_ns: parse_duration_ns(from)?,
-            to_ns: parse_duration_ns(to)?,
-            over_ns: parse_duration_ns(over)?,
-        });
-    }
-    let delay = match s.strip_prefix("exp:") {
-        Some(mean) => Delay::Exp {
-            mean_ns: parse_duration_ns(mean)?,
-        },
-        None => Delay::Fixed {
-            ns: parse_duration_ns(s)?,
-        },
-    };
-    Ok(match delay {
-        Delay::Fixed { ns: 0 } | Delay::Exp { mean_ns: 0 } => Delay::None,
-        d => d,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,28 +101,5 @@ mod tests {
         assert!(parse_stall("1s:1s").is_err());
         assert!(parse_stall("5s").unwrap_err().contains("'5s'"));
         assert!(parse_stall("5s:zz").unwrap_err().contains("zz"));
-    }
-
-    #[test]
-    fn delay() {
-        assert_eq!(parse_delay("0"), Ok(Delay::None));
-        assert_eq!(parse_delay("2ms"), Ok(Delay::Fixed { ns: 2_000_000 }));
-        assert_eq!(
-            parse_delay("ramp:0:20ms:3s"),
-            Ok(Delay::Ramp {
-                from_ns: 0,
-                to_ns: 20_000_000,
-                over_ns: 3_000_000_000
-            })
-        );
-        assert!(parse_delay("ramp:1ms:2ms")
-            .unwrap_err()
-            .contains("ramp:FROM:TO:OVER"));
-        assert_eq!(
-            parse_delay("exp:2ms"),
-            Ok(Delay::Exp { mean_ns: 2_000_000 })
-        );
-        assert!(parse_delay("exp:").is_err());
-        assert!(parse_delay("fast").unwrap_err().contains("fast"));
     }
 }
