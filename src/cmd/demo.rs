@@ -43,6 +43,8 @@ pub fn main(args: &DemoArgs) -> ExitCode {
         rate: args.rate.clone(),
         duration: args.duration.clone(),
         dist: "exp".into(),
+        trace: None,
+        trace_speed: 1.0,
         workers: Some(256),
         connections: Some(if args.grpc || args.h2c { 1 } else { 64 }),
         requests: None,

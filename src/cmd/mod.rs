@@ -12,6 +12,7 @@ pub mod report;
 pub mod run;
 pub mod run_args;
 mod run_targets;
+mod run_trace;
 mod run_workload;
 pub mod serve;
 

@@ -51,6 +51,16 @@ pub struct RunArgs {
     /// Inter-arrival distribution: fixed or exp (Poisson arrivals).
     #[arg(long, default_value = "fixed", value_parser = ["fixed", "exp"])]
     pub dist: String,
+    /// Replay the arrivals of FILE instead of rate phases: one per line,
+    /// 'OFFSET [TARGET]' (OFFSET from the start with a unit, e.g. 1.5ms; a
+    /// bare number is ms, as in h2load's --timing-script-file). TARGET: a
+    /// workload target's name, or a path on the URL's origin; none: drawn
+    /// from the mix.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["rate", "duration", "dist"])]
+    pub trace: Option<PathBuf>,
+    /// Replay the trace this many times faster (0.5 = half speed).
+    #[arg(long, default_value_t = 1.0, requires = "trace")]
+    pub trace_speed: f64,
     /// Max requests in flight, all cores together [default: 256 per core;
     /// closed loop over HTTP/1.1 with -c N: N, as wrk -c N].
     #[arg(short = 'w', long)]
@@ -245,15 +255,15 @@ impl RunArgs {
     }
 
     fn to_config(&self, file: Option<&WorkloadFile>) -> Result<Config, ConfigError> {
-        let (targets, mix) = self.targets(file)?;
-        let rates = split_list("--rate", &self.rate)?
-            .into_iter()
-            .map(parse_rate)
-            .collect::<Result<Vec<_>, _>>()?;
-        let durations_ns = split_list("--duration", &self.duration)?
-            .into_iter()
-            .map(|d| dur("--duration", d))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (mut targets, mut mix) = self.targets(file)?;
+        let trace = match &self.trace {
+            Some(path) => Some(self.trace_plan(path, &mut targets, &mut mix)?),
+            None => None,
+        };
+        let (rates, durations_ns) = match &trace {
+            Some(t) => (vec![Rate::steady(t.mean_per_sec())], vec![t.duration_ns()]),
+            None => self.phases()?,
+        };
         let cpus = match &self.cpus {
             Some(text) => parse_cpus(text)?,
             None => all_cpus(),
@@ -274,7 +284,7 @@ impl RunArgs {
             mix,
             rates,
             durations_ns,
-            dist: if self.dist == "exp" {
+            dist: if self.dist == "exp" && trace.is_none() {
                 Dist::Exp
             } else {
                 Dist::Fixed
@@ -313,8 +323,22 @@ impl RunArgs {
                 cert: p.cert.clone(),
                 key: p.key.clone(),
             },
+            trace,
         };
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// `--rate` and `--duration`.
+    fn phases(&self) -> Result<(Vec<Rate>, Vec<u64>), ConfigError> {
+        let rates = split_list("--rate", &self.rate)?
+            .into_iter()
+            .map(parse_rate)
+            .collect::<Result<Vec<_>, _>>()?;
+        let durations_ns = split_list("--duration", &self.duration)?
+            .into_iter()
+            .map(|d| dur("--duration", d))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((rates, durations_ns))
     }
 }

@@ -91,7 +91,7 @@ fn read_bytes(path: &Path, what: &str) -> Result<Vec<u8>, ConfigError> {
         .map_err(|e| ConfigError(format!("cannot read {what} '{}': {e}", path.display())))
 }
 
-fn read_text(path: &Path, what: &str) -> Result<String, ConfigError> {
+pub(super) fn read_text(path: &Path, what: &str) -> Result<String, ConfigError> {
     String::from_utf8(read_bytes(path, what)?)
         .map_err(|_| ConfigError(format!("{what} '{}' is not UTF-8 text", path.display())))
 }

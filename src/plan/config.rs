@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use super::error::{err, ConfigError};
 use super::mix::{Mix, MAX_TARGETS};
 use super::target::{Scheme, Target, TargetSpec};
+use super::trace::TracePlan;
 
 /// Inter-arrival distribution of an open-loop phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +45,8 @@ pub struct Config {
     /// What arrivals send (at least one), and how each arrival picks one.
     pub targets: Vec<TargetSpec>,
     pub mix: Mix,
-    /// The rate of each phase (steady, ramp or closed loop).
+    /// The rate of each phase (steady, ramp or closed loop); with a trace,
+    /// one phase at the trace's mean rate.
     pub rates: Vec<Rate>,
     pub durations_ns: Vec<u64>,
     pub dist: Dist,
@@ -80,6 +82,8 @@ pub struct Config {
     /// Streams per HTTP/2 connection (capped by the server's SETTINGS).
     pub max_streams: usize,
     pub tls: TlsOptions,
+    /// `--trace`: the arrivals' instants, instead of the phases' rates.
+    pub trace: Option<TracePlan>,
 }
 
 impl Config {

@@ -2,6 +2,8 @@
 //! alone, so that cores (and machines) split a workload without
 //! coordinating. Pure.
 
+use std::sync::Arc;
+
 /// How an arrival's target is chosen.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Mix {
@@ -12,9 +14,16 @@ pub enum Mix {
     RoundRobin { targets: u16 },
     /// A weighted draw per arrival (alias method: O(1) per arrival).
     Weighted(Alias),
+    /// Trace replay: arrival `seq` goes to the target its line names
+    /// (`targets[seq]`), or, where that is [`FROM_MIX`], to `rest`'s pick.
+    Trace { targets: Arc<[u16]>, rest: Box<Mix> },
 }
 
-/// The most targets a run may hold (a record names its target in 16 bits).
+/// A trace line without a target: the arrival's target comes from the mix.
+pub const FROM_MIX: u16 = u16::MAX;
+
+/// The most targets a run may hold (a record names its target in 16 bits;
+/// [`FROM_MIX`] is not an index).
 pub const MAX_TARGETS: usize = u16::MAX as usize;
 
 impl Mix {
@@ -25,6 +34,10 @@ impl Mix {
             Mix::One => 0,
             Mix::RoundRobin { targets } => (seq % u64::from(*targets)) as u16,
             Mix::Weighted(alias) => alias.draw(seq),
+            Mix::Trace { targets, rest } => match targets.get(seq as usize) {
+                Some(&t) if t != FROM_MIX => t,
+                _ => rest.target_of(seq),
+            },
         }
     }
 }
@@ -129,6 +142,16 @@ mod tests {
         let seq_of = |m: &Mix| (0..200).map(|s| m.target_of(s)).collect::<Vec<_>>();
         assert_eq!(seq_of(&mix), seq_of(&again));
         assert_ne!(seq_of(&mix), seq_of(&other));
+    }
+
+    #[test]
+    fn a_trace_names_targets_or_leaves_them_to_the_mix() {
+        let mix = Mix::Trace {
+            targets: vec![2, FROM_MIX, 0, FROM_MIX].into(),
+            rest: Box::new(Mix::RoundRobin { targets: 3 }),
+        };
+        let picked: Vec<u16> = (0..5).map(|s| mix.target_of(s)).collect();
+        assert_eq!(picked, [2, 1, 0, 0, 1]);
     }
 
     #[test]

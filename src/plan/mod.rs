@@ -3,7 +3,8 @@
 //! per core ([`phases`]), the pure iterator of intended send instants
 //! ([`schedule`]; no clock inside), what each arrival sends (`target`) and
 //! which arrival sends what (`mix`), placeholders in requests (`template`); the readers of vegeta's targets files
-//! (`vegeta`) and of workload files (`workload`).
+//! (`vegeta`), of workload files (`workload`) and of traces to replay
+//! (`trace`).
 //!
 //! Imports: `base` only.
 
@@ -14,5 +15,6 @@ pub mod phases;
 pub mod schedule;
 pub mod target;
 pub mod template;
+pub mod trace;
 pub mod vegeta;
 pub mod workload;

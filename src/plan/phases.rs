@@ -5,6 +5,10 @@
 //! N-th slot of the global sequence, offset by k, so the merged stream stays
 //! evenly spaced. With exponential inter-arrivals each core runs its own
 //! Poisson process at rate/N (their superposition is Poisson at the full rate).
+//! A replayed trace is one phase whose instants come from the trace, split
+//! the fixed way: core k replays arrivals k, k + N, k + 2N…
+
+use std::sync::Arc;
 
 use super::config::{Config, Dist, Rate};
 
@@ -15,6 +19,9 @@ pub struct Phase {
     pub rate: Rate,
     pub start_ns: u64,
     pub duration_ns: u64,
+    /// Replays a trace: the instants come from [`Plan::trace`]; the rate is
+    /// the trace's mean, and neither steady nor a ramp.
+    pub traced: bool,
 }
 
 impl Phase {
@@ -81,6 +88,8 @@ pub struct Plan {
     pub dist: Dist,
     pub max_requests: Option<u64>,
     pub seed: u64,
+    /// The replayed trace's offsets from the start (`--trace`).
+    pub trace: Option<Arc<[u64]>>,
 }
 
 /// One core's share of the plan.
@@ -95,6 +104,8 @@ pub struct CorePlan {
     /// Seed of this core's exponential schedule.
     pub seed: u64,
     pub workers: usize,
+    /// The whole trace (each core replays its share of the arrivals).
+    pub trace: Option<Arc<[u64]>>,
 }
 
 /// Splits `total` into `parts` shares differing by at most one (the first get more).
@@ -115,6 +126,7 @@ impl Plan {
                     rate,
                     start_ns,
                     duration_ns,
+                    traced: cfg.trace.is_some(),
                 };
                 start_ns += duration_ns;
                 phase
@@ -125,6 +137,7 @@ impl Plan {
             dist: cfg.dist,
             max_requests: cfg.max_requests,
             seed: cfg.seed,
+            trace: cfg.trace.as_ref().map(|t| t.offsets_ns.clone()),
         }
     }
 
@@ -135,6 +148,10 @@ impl Plan {
     /// Scheduled arrivals when every phase is fixed-rate open loop (exact),
     /// else `None` (Poisson counts are random; closed loop has no schedule).
     pub fn exact_total(&self) -> Option<u64> {
+        if let Some(trace) = &self.trace {
+            let total = trace.len() as u64;
+            return Some(self.max_requests.map_or(total, |n| n.min(total)));
+        }
         if self.dist != Dist::Fixed || self.phases.iter().any(Phase::closed_loop) {
             return None;
         }
@@ -154,6 +171,7 @@ impl Plan {
                     .seed
                     .wrapping_add((k as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
                 workers: share(workers as u64, cores, k) as usize,
+                trace: self.trace.clone(),
             })
             .collect()
     }
@@ -173,6 +191,7 @@ mod tests {
                     rate: Rate::steady(r),
                     start_ns,
                     duration_ns: d * 1_000_000_000,
+                    traced: false,
                 };
                 start_ns += p.duration_ns;
                 p
@@ -183,6 +202,7 @@ mod tests {
             dist: Dist::Fixed,
             max_requests: None,
             seed: 1,
+            trace: None,
         }
     }
 
@@ -219,6 +239,7 @@ mod tests {
             },
             start_ns: 0,
             duration_ns: duration_s * 1_000_000_000,
+            traced: false,
         }
     }
 

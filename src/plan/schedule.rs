@@ -1,6 +1,9 @@
 //! WHEN one core sends: a pure iterator over the intended instants of its
-//! share of the plan (offsets from the run start). No clock inside, so the
-//! tests run instantly and a seed reproduces a schedule exactly.
+//! share of the plan (offsets from the run start), drawn from the rate
+//! phases or read from a replayed trace. No clock inside, so the tests run
+//! instantly and a seed reproduces a schedule exactly.
+
+use std::sync::Arc;
 
 use super::config::Dist;
 use super::phases::{CorePlan, Phase};
@@ -35,6 +38,8 @@ pub struct Schedule {
     next_exp_slots: f64,
     rng: u64,
     current: Step,
+    /// A replayed trace: arrival `seq()` is sent at `trace[seq()]`.
+    trace: Option<Arc<[u64]>>,
 }
 
 impl Schedule {
@@ -52,6 +57,7 @@ impl Schedule {
             next_exp_slots: 0.0,
             rng: rng_state(plan.seed),
             current: Step::Done,
+            trace: plan.trace.clone(),
         };
         s.enter_phase(0);
         s
@@ -137,6 +143,17 @@ impl Schedule {
     /// Sets `current` to the next open slot of phase `p`, stepping past the
     /// one just consumed when `step` is set, or to the next phase.
     fn compute_open_at(&mut self, p: Phase, step: bool) {
+        if let Some(trace) = &self.trace {
+            if let Some(&offset_ns) = trace.get(self.seq() as usize) {
+                self.current = Step::Open {
+                    offset_ns,
+                    phase: self.phase as u16,
+                };
+                return;
+            }
+            self.enter_phase(self.phase + 1);
+            return;
+        }
         match self.dist {
             Dist::Fixed => {
                 if step {
@@ -203,6 +220,7 @@ mod tests {
                     rate: Rate::steady(r),
                     start_ns,
                     duration_ns: d * 1_000_000,
+                    traced: false,
                 };
                 start_ns += p.duration_ns;
                 p
@@ -213,6 +231,7 @@ mod tests {
             dist,
             max_requests: None,
             seed: 42,
+            trace: None,
         }
     }
 
@@ -355,6 +374,29 @@ mod tests {
             assert!((n - expected).abs() < 4.0 * sigma, "{n} vs {expected}");
         }
         assert!(arrivals.iter().all(|a| a.0 < 10_000_000_000));
+    }
+
+    /// A replayed trace: every core sends its arrivals (k, k + N, …) at
+    /// exactly the traced instants; merged, they are the trace; the arrival
+    /// number is the line's index; `-n` cuts it short.
+    #[test]
+    fn a_trace_replays_its_instants_across_cores() {
+        let offsets: Vec<u64> = vec![0, 0, 5, 7, 7, 100, 2_000, 2_001, 9_999];
+        let mut p = plan(&[1], &[1], Dist::Fixed);
+        p.phases[0].traced = true;
+        p.trace = Some(offsets.clone().into());
+        let expected: Vec<(u64, u16)> = offsets.iter().map(|&o| (o, 0)).collect();
+        assert_eq!(merged(&p, 1), expected);
+        assert_eq!(merged(&p, 4), expected);
+        for core in p.split(4, 4) {
+            let mut s = Schedule::new(&core);
+            while let Step::Open { offset_ns, .. } = s.peek() {
+                assert_eq!(offsets[s.seq() as usize], offset_ns);
+                s.advance();
+            }
+        }
+        p.max_requests = Some(4);
+        assert_eq!(merged(&p, 2), expected[..4]);
     }
 
     #[test]

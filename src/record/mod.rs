@@ -11,6 +11,7 @@ pub mod csv;
 pub mod hlog;
 pub mod progress;
 pub mod ring;
+pub mod seconds;
 pub mod shape;
 pub mod sink;
 pub mod stats;

@@ -99,6 +99,7 @@ impl Progress {
             .position(|p| elapsed_ns < p.end_ns())
             .unwrap_or(self.phases.len().saturating_sub(1));
         let planned = match self.phases.get(phase) {
+            Some(p) if p.traced => "trace".to_string(),
             Some(p) if !p.closed_loop() => p.rate.to_string(),
             _ => "closed".to_string(),
         };

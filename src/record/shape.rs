@@ -71,8 +71,9 @@ impl ShapeCollector {
         let mut shapes = Vec::with_capacity(phases.len());
         for (i, p) in phases.iter().enumerate() {
             // Steadiness and conformance compare a phase against a constant
-            // rate: a ramp changes its load on purpose, so it is not judged.
-            let steady = !p.closed_loop() && !p.rate.is_ramp();
+            // rate: a ramp or a trace changes its load on purpose, so it is
+            // not judged.
+            let steady = !p.closed_loop() && !p.rate.is_ramp() && !p.traced;
             let tracked = steady && i < MAX_PHASES && p.duration_ns > 0;
             spans.push(tracked.then_some((p.start_ns, p.duration_ns)));
             shapes.push(tracked.then(|| PhaseShape {

@@ -1,6 +1,7 @@
 //! The writer thread: drains every core's ring, encodes rows into the
-//! memory-mapped CSV, feeds the progress line, the interval log and the
-//! phase-shape collector, and returns emptied batches.
+//! memory-mapped CSV, feeds the progress line, the interval log, the
+//! phase-shape collector and (replaying a trace) the per-second counts, and
+//! returns emptied batches.
 //! It exits once every core has finished and the rings are empty, so every
 //! record a core produced reaches the file exactly once.
 
@@ -17,6 +18,7 @@ use crate::base::fault::{self, panic_message, Fault};
 use crate::record::hlog::HlogWriter;
 use crate::record::progress::Progress;
 use crate::record::ring::Inbox;
+use crate::record::seconds::{PerSecond, SecondCounts};
 use crate::record::shape::{PhaseShape, ShapeCollector};
 
 /// Longest nap of an idle writer (also the most it adds to the end of a run).
@@ -36,6 +38,8 @@ pub struct SinkSetup {
     pub progress: Option<Progress>,
     pub hlog: Option<HlogWriter>,
     pub shape: ShapeCollector,
+    /// Replaying a trace: sent and answered per second.
+    pub per_second: Option<PerSecond>,
     /// Run start (monotonic ns); 0 until the engine publishes it.
     pub start_ns: Arc<AtomicU64>,
 }
@@ -54,6 +58,8 @@ pub struct SinkReport {
     pub internal_error: Option<String>,
     /// Per open-loop phase: what the steady-state and schedule checks need.
     pub shapes: Vec<PhaseShape>,
+    /// Replaying a trace: sent and answered per second of intended time.
+    pub per_second: Vec<SecondCounts>,
 }
 
 /// Starts the writer thread. Should it panic (a bug), the run is stopped,
@@ -105,6 +111,9 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
                 let start_ns = s.start_ns.load(Ordering::Acquire);
                 for r in batch.iter() {
                     s.shape.observe(r, start_ns);
+                    if let Some(p) = s.per_second.as_mut() {
+                        p.observe(r, start_ns);
+                    }
                     if s.csv.is_some() {
                         let label = labels.get(usize::from(r.target)).map_or(&[][..], |l| l);
                         encode_row(&mut buf, r, label, &s.epoch);
@@ -151,6 +160,7 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
         }
     }
     report.shapes = s.shape.finish();
+    report.per_second = s.per_second.take().map_or_else(Vec::new, PerSecond::finish);
     if let Some(h) = s.hlog.take() {
         let path = h.path().display().to_string();
         if let Err(e) = h.finish() {

@@ -217,11 +217,13 @@ mod tests {
                 rate: crate::plan::config::Rate::steady(2000),
                 start_ns: 0,
                 duration_ns: 10_000_000_000,
+                traced: false,
             }],
             dist,
             max_requests: None,
             seed,
             workers: 1,
+            trace: None,
         };
         let mut bins = vec![0u32; 1001];
         let mut s = Schedule::new(&plan);

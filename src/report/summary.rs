@@ -53,7 +53,35 @@ pub struct RunInfo {
     pub csv_path: Option<String>,
     pub csv_rows: u64,
     pub writer_error: Option<String>,
+    /// The replayed trace (`--trace`), else `null`.
+    pub trace: Option<TraceInfo>,
 }
+
+/// A replayed trace, and how each of its seconds went.
+#[derive(Clone, Debug, Serialize)]
+pub struct TraceInfo {
+    pub file: String,
+    /// `--trace-speed`.
+    pub speed: f64,
+    /// Lines replayed (the trace's arrivals).
+    pub arrivals: u64,
+    /// Per second from the start, by intended instant.
+    pub seconds: Vec<TraceSecond>,
+}
+
+/// One second of a replayed trace: arrivals the trace planned in it, and
+/// how many of them were sent and answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct TraceSecond {
+    pub second: u64,
+    pub planned: u64,
+    pub sent: u64,
+    pub answered: u64,
+}
+
+/// Seconds listed one by one in the text; a longer trace lists its
+/// shortfalls (the JSON has every second).
+const TRACE_SECONDS_SHOWN: usize = 30;
 
 /// Everything `rwg run` reports at the end.
 #[derive(Clone, Debug)]
@@ -148,6 +176,9 @@ impl Summary {
             }
         }
         self.block_text(&mut t, &self.overall);
+        if let Some(trace) = &self.run.trace {
+            trace_text(&mut t, trace);
+        }
         t.push('\n');
         t.push_str(&self.verdict.to_text());
         if let Some(path) = &self.run.csv_path {
@@ -201,6 +232,7 @@ impl Summary {
         let planned = match (b.planned_rate, b.offered_per_sec) {
             (Some(r), _) if r.is_ramp() => format!("planned {r} (mean {}/s)", r.mean_per_sec()),
             (Some(r), _) => format!("planned {r}"),
+            (None, Some(_)) if self.run.trace.is_some() => "planned by the trace".to_string(),
             (None, Some(_)) => format!("{} phases", self.phases.len()),
             (None, None) => "closed loop".to_string(),
         };
@@ -281,5 +313,49 @@ impl Summary {
             );
         }
         Self::shape_text(t, b);
+    }
+}
+
+/// The trace's seconds: planned, sent and answered arrivals.
+fn trace_text(t: &mut String, trace: &TraceInfo) {
+    let _ = writeln!(
+        t,
+        "  trace     {} at speed {}: {} arrivals over {} s",
+        trace.file,
+        trace.speed,
+        trace.arrivals,
+        trace.seconds.len()
+    );
+    let short: Vec<&TraceSecond> = trace
+        .seconds
+        .iter()
+        .filter(|s| s.answered < s.planned)
+        .collect();
+    let shown: Vec<&TraceSecond> = if trace.seconds.len() <= TRACE_SECONDS_SHOWN {
+        trace.seconds.iter().collect()
+    } else {
+        let _ = writeln!(
+            t,
+            "  {} of {} seconds answered every planned arrival{}",
+            trace.seconds.len() - short.len(),
+            trace.seconds.len(),
+            if short.is_empty() { "" } else { "; short:" }
+        );
+        short.into_iter().take(TRACE_SECONDS_SHOWN).collect()
+    };
+    if shown.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        t,
+        "  {:>8}{:>10}{:>10}{:>10}",
+        "second", "planned", "sent", "answered"
+    );
+    for s in shown {
+        let _ = writeln!(
+            t,
+            "  {:>8}{:>10}{:>10}{:>10}",
+            s.second, s.planned, s.sent, s.answered
+        );
     }
 }

@@ -23,6 +23,7 @@ use crate::record::csv::CsvFile;
 use crate::record::hlog::HlogWriter;
 use crate::record::progress::Progress;
 use crate::record::ring::{self, Inbox, Outbox};
+use crate::record::seconds::PerSecond;
 use crate::record::shape::ShapeCollector;
 use crate::record::sink::{self, SinkReport, SinkSetup};
 use crate::report::summary::Summary;
@@ -161,6 +162,10 @@ fn spawn_writer(
         // Send counts per 10 send windows (at least 10 ms): coarser than
         // the window, inside which sends go out together by design.
         shape: ShapeCollector::new(&plan.phases, (10 * cfg.send_window_ns).max(10_000_000)),
+        per_second: cfg
+            .trace
+            .as_ref()
+            .map(|t| PerSecond::new(t.duration_ns().div_ceil(1_000_000_000) as usize)),
         start_ns: shared.start_ns.clone(),
     })
     .map_err(|e| RunError::Io(format!("cannot start the writer thread: {e}")))

@@ -9,11 +9,13 @@ use crate::base::kind::{grpc_code_name, ErrorKind};
 use crate::base::units::fmt_ns;
 use crate::plan::config::{Config, Dist};
 use crate::plan::phases::{Phase, Plan};
+use crate::plan::trace::TracePlan;
 use crate::protocol::WarmReport;
+use crate::record::seconds::SecondCounts;
 use crate::record::sink::SinkReport;
 use crate::record::stats::CoreStats;
 use crate::report::block::Block;
-use crate::report::summary::{RunInfo, Summary};
+use crate::report::summary::{RunInfo, Summary, TraceInfo, TraceSecond};
 
 /// Everything a summary is made of, gathered by the engine.
 pub struct Finished<'a> {
@@ -66,6 +68,30 @@ fn merge(results: &[CoreResult], phases: usize, slo_ns: Option<u64>) -> Merged {
         m.redials += r.redials;
     }
     m
+}
+
+/// The trace's planned arrivals per second beside the sent and answered.
+fn trace_info(trace: &TracePlan, done: &[SecondCounts]) -> TraceInfo {
+    let seconds = trace
+        .per_second()
+        .into_iter()
+        .enumerate()
+        .map(|(i, planned)| {
+            let c = done.get(i).copied().unwrap_or_default();
+            TraceSecond {
+                second: i as u64,
+                planned,
+                sent: c.sent,
+                answered: c.answered,
+            }
+        })
+        .collect();
+    TraceInfo {
+        file: trace.file.clone(),
+        speed: trace.speed,
+        arrivals: trace.offsets_ns.len() as u64,
+        seconds,
+    }
 }
 
 /// How sends were timed and responses read, in words.
@@ -123,7 +149,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         .enumerate()
         .map(|(i, (p, s))| {
             let ran_ns = run_ns.saturating_sub(p.start_ns).min(p.duration_ns).max(1);
-            let rate = (!p.closed_loop()).then_some(p.rate);
+            let rate = (!p.closed_loop() && !p.traced).then_some(p.rate);
             let block = Block::of(s, Some(i), rate, rate.is_some(), ran_ns);
             match shapes.iter().find(|sh| sh.phase == i) {
                 Some(shape) => block.with_shape(shape, exponential),
@@ -132,7 +158,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         })
         .collect();
     let single_rate = match plan.phases.as_slice() {
-        [p] if !p.closed_loop() => Some(p.rate),
+        [p] if !p.closed_loop() && !p.traced => Some(p.rate),
         _ => None,
     };
     let open_loop = plan.phases.iter().any(|p| !p.closed_loop());
@@ -181,6 +207,10 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         csv_path: cfg.output.as_ref().map(|p| p.display().to_string()),
         csv_rows: f.sink.csv_rows,
         writer_error: f.sink.error,
+        trace: cfg
+            .trace
+            .as_ref()
+            .map(|t| trace_info(t, &f.sink.per_second)),
     };
     Summary {
         run,
