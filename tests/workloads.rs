@@ -456,6 +456,97 @@ body = "n={{{{rand_int 0 9}}}}"
     assert_eq!(count(&seen, b"Content-Length: 3\r\n\r\nn="), fast);
 }
 
+/// Placeholders over HTTP/2 (h2c) and in a gRPC message: each request, as
+/// the server captured it, carries its own arrival number in the path, a
+/// header, the body and the message, with the length and the gRPC framing
+/// of what was rendered.
+#[test]
+fn templates_render_over_h2_and_grpc() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("h2.txt");
+    let srv = start(ServeConfig {
+        protocol: ServeProtocol::H2c,
+        capture: Some(capture.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let file = workload(
+        &dir,
+        &format!(
+            r#"
+[run]
+rate = 100
+duration = "1s"
+
+[[target]]
+name = "item"
+method = "PUT"
+url = "http://{}/items/{{{{seq}}}}?q={{{{rand_choice x y}}}}"
+headers = ["X-Id: id-{{{{seq}}}}", "X-Static: s"]
+body = '{{"n":{{{{seq}}}}}}'
+"#,
+            srv.addr
+        ),
+    );
+    let out = run_args(&["-f", &file, "--h2c", "--cpus", "0"]);
+    out.assert_code(0);
+    let seen = std::fs::read_to_string(&capture).unwrap();
+    let requests: Vec<&str> = seen.split("PUT /items/").skip(1).collect();
+    assert_eq!(requests.len(), 100);
+    let mut seqs: Vec<u64> = Vec::new();
+    for r in requests {
+        let seq: u64 = r[..r.find('?').unwrap()].parse().unwrap();
+        let body = format!("{{\"n\":{seq}}}");
+        assert!(r.contains(&format!("x-id: id-{seq}\r\n")), "{r}");
+        assert!(r.contains("x-static: s\r\n"), "{r}");
+        assert!(
+            r.contains(&format!("content-length: {}\r\n", body.len())),
+            "{r}"
+        );
+        assert!(r.ends_with(&format!("\r\n\r\n{body}")), "{r}");
+        seqs.push(seq);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..100).collect::<Vec<u64>>());
+
+    let capture = dir.path().join("grpc.bin");
+    let grpc = start(ServeConfig {
+        protocol: ServeProtocol::Grpc,
+        capture: Some(capture.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let url = format!("grpc://{}/rwg.echo.v1.Echo/Call", grpc.addr);
+    let out = run(
+        &url,
+        &[
+            "-r",
+            "50",
+            "-d",
+            "1s",
+            "--data",
+            r#"{"message":"m-{{seq}}"}"#,
+        ],
+    );
+    out.assert_code(0);
+    let seen = std::fs::read(&capture).unwrap();
+    for seq in 0..50 {
+        let message = format!("m-{seq}");
+        // EchoRequest field 1 (string): tag 0x0a, length, bytes; framed
+        // with flag 0 and the message's length.
+        let encoded = [&[0x0a, message.len() as u8][..], message.as_bytes()].concat();
+        let framed = [&[0, 0, 0, 0, encoded.len() as u8][..], &encoded].concat();
+        assert_eq!(count(&seen, &framed), 1, "arrival {seq}");
+    }
+    // A message every arrival renders wrong is refused before the run.
+    let out = run(
+        &url,
+        &["-r", "5", "-d", "1s", "--data", r#"{"message": {{seq}}}"#],
+    );
+    out.assert_code(2);
+    assert!(out.stderr.contains("arrival 0"), "{}", out.stderr);
+}
+
 fn count(haystack: &[u8], needle: &[u8]) -> usize {
     haystack
         .windows(needle.len())

@@ -21,10 +21,14 @@ pub enum ErrorKind {
     Io,
     /// The run was stopped (Ctrl-C, first error) while the request was in flight.
     Cancelled,
+    /// The request could not be built from its template (over HTTP/2 or
+    /// gRPC: a rendered value that a header or the message cannot hold).
+    /// Nothing was sent.
+    Request,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 8] = [
         ErrorKind::Skipped,
         ErrorKind::Timeout,
         ErrorKind::Connect,
@@ -32,6 +36,7 @@ impl ErrorKind {
         ErrorKind::Protocol,
         ErrorKind::Io,
         ErrorKind::Cancelled,
+        ErrorKind::Request,
     ];
 
     /// The CSV `error` column's word.
@@ -45,6 +50,7 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::Io => "io",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Request => "request",
         }
     }
 }

@@ -7,7 +7,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use prost::Message;
-use prost_reflect::{DescriptorPool, DynamicMessage, MethodDescriptor};
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, MethodDescriptor};
 
 use super::h2_request::H2Request;
 use crate::base::kind::{ErrorKind, GRPC_UNKNOWN};
@@ -133,7 +133,11 @@ pub fn find_method(
 
 /// Encodes the JSON request as the method's input message, framed.
 pub fn encode_json(method: &MethodDescriptor, json: &str) -> Result<Bytes, String> {
-    let desc = method.input();
+    encode_message(&method.input(), json)
+}
+
+/// Encodes JSON as a message of type `desc`, framed.
+pub fn encode_message(desc: &MessageDescriptor, json: &str) -> Result<Bytes, String> {
     let mut de = serde_json::Deserializer::from_str(json);
     let msg = DynamicMessage::deserialize(desc.clone(), &mut de)
         .and_then(|m| de.end().map(|_| m))

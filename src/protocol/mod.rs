@@ -1,12 +1,14 @@
 //! Protocol clients: pure encode/parse plus one async exchange per request.
 //! `http1` speaks HTTP/1.1 over a pooled keep-alive connection (plain or
 //! TLS, see `tls`); `h2` multiplexes streams over a few HTTP/2 connections;
-//! `grpc` frames unary calls on top of `h2` and reads their status.
+//! `grpc` frames unary calls on top of `h2` and reads their status;
+//! `h2_template` renders placeholders into HTTP/2 and gRPC requests.
 
 pub mod chunked;
 pub mod grpc;
 pub mod h2;
 pub mod h2_request;
+pub mod h2_template;
 pub mod http1;
 pub mod reflection;
 pub mod tls;

@@ -63,6 +63,7 @@ impl Record {
             5 => ErrorKind::Protocol,
             6 => ErrorKind::Io,
             7 => ErrorKind::Cancelled,
+            8 => ErrorKind::Request,
             _ => ErrorKind::None,
         }
     }

@@ -7,6 +7,9 @@ use hdrhistogram::Histogram;
 use super::{Outcome, Record};
 use crate::base::kind::ErrorKind;
 
+/// Counters in `failures`: one per `ErrorKind` value, `None` included.
+const FAILURE_KINDS: usize = ErrorKind::ALL.len() + 1;
+
 /// Highest trackable value: one hour in ns (larger values saturate).
 const MAX_TRACKABLE_NS: u64 = 3_600_000_000_000;
 const SIGNIFICANT_DIGITS: u8 = 3;
@@ -31,7 +34,7 @@ pub struct Stats {
     /// by more than the lag bound (the generator, not the target).
     pub skipped_behind: u64,
     /// Failures by `ErrorKind` (index = repr).
-    pub failures: [u64; 8],
+    pub failures: [u64; FAILURE_KINDS],
     /// Responses per status code (index = code: every three-digit code,
     /// 600-999 included, which servers send and the CSV keeps).
     pub statuses: Vec<u64>,
@@ -62,7 +65,7 @@ impl Default for Stats {
             status_errors: 0,
             skipped: 0,
             skipped_behind: 0,
-            failures: [0; 8],
+            failures: [0; FAILURE_KINDS],
             statuses: vec![0; 1000],
             bytes: 0,
             latency: histogram(),
@@ -114,7 +117,7 @@ impl Stats {
             Outcome::Dropped => self.dropped += 1,
             Outcome::StatusError => self.status_errors += 1,
             Outcome::Skipped => self.skipped += 1,
-            Outcome::Failed => self.failures[r.error as usize & 7] += 1,
+            Outcome::Failed => self.failures[(r.error as usize).min(FAILURE_KINDS - 1)] += 1,
         }
     }
 

@@ -12,6 +12,7 @@ use crate::base::clock::now_ns;
 use crate::base::kind::ErrorKind;
 use crate::protocol::h2::{self, H2Pool};
 use crate::protocol::h2_request::H2Request;
+use crate::protocol::h2_template::H2Template;
 use crate::protocol::http1::{Outgoing, RequestBytes, RequestTemplate};
 use crate::protocol::tls::TlsClient;
 use crate::protocol::WarmReport;
@@ -36,8 +37,15 @@ pub enum OriginWire {
     /// HTTP/2 (or gRPC) requests and the cap on streams per connection.
     H2 {
         max_streams: usize,
-        requests: Vec<Box<H2Request>>,
+        requests: Vec<H2Spec>,
     },
+}
+
+/// An HTTP/2 or gRPC request, encoded once, and its placeholders if any.
+#[derive(Clone, Debug)]
+pub struct H2Spec {
+    pub request: Box<H2Request>,
+    pub template: Option<Arc<H2Template>>,
 }
 
 /// An HTTP/1.1 request (encoded once, or a template); `no_body` for HEAD;
@@ -81,6 +89,7 @@ pub enum Target {
     H2 {
         pool: Rc<H2Pool>,
         request: Box<H2Request>,
+        template: Option<Arc<H2Template>>,
     },
 }
 
@@ -126,9 +135,10 @@ impl Client {
                 let warm = pool.warm().await;
                 let targets = requests
                     .into_iter()
-                    .map(|request| Target::H2 {
+                    .map(|spec| Target::H2 {
                         pool: pool.clone(),
-                        request,
+                        request: spec.request,
+                        template: spec.template,
                     })
                     .collect();
                 (Client::H2(pool), targets, warm)
@@ -188,9 +198,24 @@ pub async fn exchange(
             };
             exchange_http1(pool, outgoing, (*no_body, *idempotent), guard, sent_ns).await
         }
-        // Boxed: the h2 exchange future is large, and inline it would size
-        // every worker's future (thousands per core) for the h2 case.
-        Target::H2 { pool, request } => Box::pin(h2::exchange(pool, request, guard, sent_ns)).await,
+        // Boxed: the h2 exchange future (and a rendered request) is large,
+        // and inline it would size every worker's future (thousands per
+        // core) for the h2 case.
+        Target::H2 {
+            pool,
+            request,
+            template,
+        } => {
+            Box::pin(async move {
+                let rendered = match template {
+                    Some(t) => Some(t.render(request, seq).map_err(|_| ErrorKind::Request)?),
+                    None => None,
+                };
+                let request = rendered.as_ref().unwrap_or(request);
+                h2::exchange(pool, request, guard, sent_ns).await
+            })
+            .await
+        }
     }
 }
 

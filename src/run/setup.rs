@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use prost_reflect::MessageDescriptor;
 
-use super::client::{Http1Request, Http1Spec, OriginSpec, OriginWire};
+use super::client::{H2Spec, Http1Request, Http1Spec, OriginSpec, OriginWire};
 use super::error::{config_error, RunError};
 use crate::plan::config::{Config, HttpVersion};
 use crate::plan::error::ConfigError;
@@ -23,6 +24,7 @@ use crate::plan::target::{Scheme, Target, TargetSpec};
 use crate::plan::template;
 use crate::protocol::h2::H2Pool;
 use crate::protocol::h2_request::H2Request;
+use crate::protocol::h2_template::{H2Parts, H2Template};
 use crate::protocol::http1::{encode_request, RequestTemplate};
 use crate::protocol::tls::{self, TlsClient};
 use crate::protocol::{grpc, reflection};
@@ -191,23 +193,41 @@ async fn add_request(
             Ok(requests.len() - 1)
         }
         OriginWire::H2 { requests, .. } => {
-            if has_placeholder(spec) {
-                return Err(config_error(format!(
-                    "target '{}': placeholders ({{{{…}}}}) work over HTTP/1.1 only for now, not HTTP/2 or gRPC",
-                    spec.label
-                )));
-            }
             let http_scheme = if tls.is_some() { "https" } else { "http" };
             let base = format!("{http_scheme}://{}", target.authority);
-            let uri: Uri = format!("{base}{}", target.path_and_query)
+            // A templated path is rendered per request; the static request
+            // holds the origin's root until then.
+            let path = match has_placeholder(target.path_and_query.as_bytes()) {
+                true => "/",
+                false => target.path_and_query.as_str(),
+            };
+            let uri: Uri = format!("{base}{path}")
                 .parse()
                 .map_err(|e| config_error(format!("invalid URL '{}': {e}", target.url)))?;
-            let request = if target.scheme.grpc() {
-                grpc_request(cfg, spec, &base, uri, tls).await?
+            let (request, message) = if target.scheme.grpc() {
+                let (request, input) = grpc_request(cfg, spec, &base, uri, tls).await?;
+                (request, Some(input))
             } else {
-                plain_request(spec, uri)?
+                (plain_request(spec, uri)?, None)
             };
-            requests.push(Box::new(request));
+            let (headers, body) = match &message {
+                Some(_) => (&spec.grpc.metadata, spec.grpc.data_json.as_bytes()),
+                None => (&spec.headers, &spec.body[..]),
+            };
+            let parts = H2Parts {
+                base: &base,
+                path_and_query: &target.path_and_query,
+                headers,
+                body,
+                message,
+            };
+            let mut csv = |file: &str, column: &str| csv_values(&spec.folder.join(file), column);
+            let template = H2Template::parse(&parts, cfg.seed, &mut csv)
+                .map_err(|e| config_error(format!("target '{}': {e}", spec.label)))?;
+            requests.push(H2Spec {
+                request: Box::new(request),
+                template: template.map(Arc::new),
+            });
             Ok(requests.len() - 1)
         }
     }
@@ -217,7 +237,12 @@ fn plain_request(spec: &TargetSpec, uri: Uri) -> Result<H2Request, RunError> {
     let method = Method::from_bytes(spec.method.as_bytes())
         .map_err(|_| config_error(format!("invalid --method '{}'", spec.method)))?;
     let mut headers = HeaderMap::new();
-    for (name, value) in &spec.headers {
+    // Templated values are added per request (`H2Template`).
+    for (name, value) in spec
+        .headers
+        .iter()
+        .filter(|(_, v)| !has_placeholder(v.as_bytes()))
+    {
         // Connection-specific headers are not allowed in HTTP/2; Host is
         // carried by :authority.
         let lower = name.to_ascii_lowercase();
@@ -249,14 +274,14 @@ fn plain_request(spec: &TargetSpec, uri: Uri) -> Result<H2Request, RunError> {
 }
 
 /// Resolves the gRPC method (from `--proto` or reflection) and encodes the
-/// request message once.
+/// request message once; returns the request and the message's type.
 async fn grpc_request(
     cfg: &Config,
     spec: &TargetSpec,
     base: &str,
     uri: Uri,
     tls: Option<TlsClient>,
-) -> Result<H2Request, RunError> {
+) -> Result<(H2Request, MessageDescriptor), RunError> {
     let (target, opts) = (&spec.target, &spec.grpc);
     let (service, method) = grpc::split_path(&target.path_and_query).ok_or_else(|| {
         config_error(format!(
@@ -285,8 +310,19 @@ async fn grpc_request(
         grpc::compile(&opts.protos, &opts.includes).map_err(config_error)?
     };
     let method = grpc::find_method(&descriptors, service, method).map_err(config_error)?;
-    let body = grpc::encode_json(&method, &opts.data_json).map_err(config_error)?;
-    grpc::request(uri, body, &opts.metadata, cfg.timeout_ns).map_err(config_error)
+    // A message with placeholders is encoded per request (`H2Template`).
+    let body = match has_placeholder(opts.data_json.as_bytes()) {
+        true => Bytes::new(),
+        false => grpc::encode_json(&method, &opts.data_json).map_err(config_error)?,
+    };
+    let metadata: Vec<(String, String)> = opts
+        .metadata
+        .iter()
+        .filter(|(_, v)| !has_placeholder(v.as_bytes()))
+        .cloned()
+        .collect();
+    let request = grpc::request(uri, body, &metadata, cfg.timeout_ns).map_err(config_error)?;
+    Ok((request, method.input()))
 }
 
 /// Whether a request with this method may be sent again after a lost
@@ -297,12 +333,9 @@ fn idempotent(method: &str) -> bool {
         .any(|m| m.eq_ignore_ascii_case(method))
 }
 
-/// Whether a target's path, header values or body hold `{{`.
-fn has_placeholder(spec: &TargetSpec) -> bool {
-    let has = |text: &[u8]| text.windows(2).any(|w| w == b"{{");
-    has(spec.target.path_and_query.as_bytes())
-        || spec.headers.iter().any(|(_, v)| has(v.as_bytes()))
-        || has(&spec.body)
+/// Whether `text` holds a placeholder (`{{` always starts one).
+fn has_placeholder(text: &[u8]) -> bool {
+    text.windows(2).any(|w| w == b"{{")
 }
 
 /// `{{csv FILE COLUMN}}`'s values, read once before the run.
