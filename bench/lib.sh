@@ -163,6 +163,23 @@ nginx_stop() {
     fi
 }
 
+# srv_grpc: `rwg serve --grpc` on CPU $SRV_CPU; NGINX_PID / NGINX_WORKER = its pid.
+srv_grpc() {
+    local port i
+    port=$(free_port)
+    taskset -c "$SRV_CPU" "$RWG_BIN" serve --grpc -p "$port" --cpus "$SRV_CPU" \
+        >"$BENCH_TMP/serve.log" 2>&1 &
+    NGINX_PID=$!
+    NGINX_WORKER=$NGINX_PID
+    SRV_PORT=$port
+    for i in $(seq 1 50); do
+        grep -q listening "$BENCH_TMP/serve.log" 2>/dev/null && break
+        kill -0 "$NGINX_PID" 2>/dev/null || { cat "$BENCH_TMP/serve.log" >&2; exit 2; }
+        sleep 0.1
+    done
+    log "rwg serve --grpc on 127.0.0.1:$port (pid $NGINX_PID, CPU $SRV_CPU)"
+}
+
 bench_cleanup() {
     nginx_stop
     if [[ ${BENCH_KEEP:-0} == 1 ]]; then

@@ -24,24 +24,9 @@ PROTO=${PROTO:-http1}
 raise_nofile
 D=${DUR_S}s
 
-# srv_grpc: `rwg serve --grpc` on CPU $SRV_CPU (lib.sh reads its CPU from
-# NGINX_WORKER).
-srv_grpc() {
-    local port i
-    port=$(free_port)
-    taskset -c "$SRV_CPU" "$RWG_BIN" serve --grpc -p "$port" --cpus "$SRV_CPU" \
-        >"$BENCH_TMP/serve.log" 2>&1 &
-    NGINX_PID=$!
-    NGINX_WORKER=$NGINX_PID
-    for i in $(seq 1 50); do
-        grep -q listening "$BENCH_TMP/serve.log" 2>/dev/null && break
-        sleep 0.1
-    done
-    GRPC_URL="grpc://127.0.0.1:$port/rwg.echo.v1.Echo/Call"
-}
-
 if [[ $PROTO == grpc ]]; then
     srv_grpc
+    GRPC_URL="grpc://127.0.0.1:$SRV_PORT/rwg.echo.v1.Echo/Call"
     CONNS=100
     STATIC_DATA='{"message":"12345-678901-0b7e4f5c-8f1e-4a5e-9d3c-2f6a1b7c8d9e"}'
     TEMPLATE_DATA='{"message":"{{seq}}-{{rand_int 1 999999}}-{{uuid}}"}'
