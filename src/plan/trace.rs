@@ -143,10 +143,14 @@ impl TracePlan {
         ((n * 1e9 / self.duration_ns() as f64).round() as u64).max(1)
     }
 
+    /// Whole seconds the replay spans (at least 1).
+    pub fn seconds(&self) -> usize {
+        (self.duration_ns().div_ceil(1_000_000_000) as usize).max(1)
+    }
+
     /// Planned arrivals in each whole second from the start.
     pub fn per_second(&self) -> Vec<u64> {
-        let seconds = self.duration_ns().div_ceil(1_000_000_000) as usize;
-        let mut counts = vec![0u64; seconds.max(1)];
+        let mut counts = vec![0u64; self.seconds()];
         for &ns in self.offsets_ns.iter() {
             let s = ((ns / 1_000_000_000) as usize).min(counts.len() - 1);
             counts[s] += 1;

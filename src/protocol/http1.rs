@@ -10,6 +10,7 @@ use monoio::buf::{IoBuf, IoBufMut};
 use super::chunked::ChunkedDecoder;
 use super::tls::{IdleState, Transport};
 use super::{OpGuard, Response};
+use crate::base::clock::wall_now_ns;
 use crate::base::kind::ErrorKind;
 use crate::plan::error::ConfigError;
 use crate::plan::template::{Arrival, CsvLoader, Template};
@@ -172,7 +173,11 @@ impl RequestTemplate {
         let arrival = Arrival {
             seq,
             seed: self.seed,
-            now_ms: if self.clock { wall_ms() } else { 0 },
+            now_ms: if self.clock {
+                wall_now_ns() / 1_000_000
+            } else {
+                0
+            },
         };
         self.head.render(&arrival, out);
         let Some(body) = &self.body else {
@@ -196,13 +201,6 @@ impl RequestTemplate {
         put(b"\r\n");
         out.splice(at..at, line[..n].iter().copied());
     }
-}
-
-/// Wall-clock ms since the epoch, for `{{now_ms}}`.
-fn wall_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// How the response body is delimited.

@@ -162,10 +162,7 @@ fn spawn_writer(
         // Send counts per 10 send windows (at least 10 ms): coarser than
         // the window, inside which sends go out together by design.
         shape: ShapeCollector::new(&plan.phases, (10 * cfg.send_window_ns).max(10_000_000)),
-        per_second: cfg
-            .trace
-            .as_ref()
-            .map(|t| PerSecond::new(t.duration_ns().div_ceil(1_000_000_000) as usize)),
+        per_second: cfg.trace.as_ref().map(|t| PerSecond::new(t.seconds())),
         start_ns: shared.start_ns.clone(),
     })
     .map_err(|e| RunError::Io(format!("cannot start the writer thread: {e}")))
