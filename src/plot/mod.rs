@@ -21,6 +21,7 @@ use hdrhistogram::Histogram;
 use crate::report::analyze::analyze;
 use crate::report::csv_scan;
 use crate::report::figures::{Analysis, Figures, Percentiles, ReportOptions, Severity};
+use crate::report::foreign::{ForeignOptions, Source, Tool};
 
 /// Series colours, in file order (colour-blind-friendly; repeats after 8).
 const COLOURS: [&str; 8] = [
@@ -80,6 +81,12 @@ pub fn plot(
         s.label = label;
         series.push(s);
     }
+    // Runs of several tools overlay: each series names its tool.
+    if series.iter().any(|s| s.tool != Tool::Rwg) {
+        for s in &mut series {
+            s.label = format!("{}: {}", s.tool.name(), s.label);
+        }
+    }
     let html = page::render(&series, interval_ns, slo_ns, &warnings);
     std::fs::write(out, &html).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     Ok(PlotSummary {
@@ -124,6 +131,8 @@ struct Series {
     /// Shown in legends and the table (see [`labels`]).
     label: String,
     colour: &'static str,
+    /// The tool that wrote the file.
+    tool: Tool,
     analysis: Analysis,
     points: Vec<Point>,
     /// (−log₁₀(1 − p), latency µs) from the full histogram, p rising to
@@ -197,8 +206,9 @@ fn load(
         by_target: true,
         ..ReportOptions::default()
     };
+    let source = Source::open(path, ForeignOptions::default())?;
     // The histogram pass comes first: it names a bad header or row exactly.
-    let (distribution, end) = distribution(path)?;
+    let (distribution, end) = distribution(&source)?;
     if let Some(stop) = end.stop.as_ref().filter(|s| s.kind.is_error()) {
         return Err(format!("{name}:{}: {}", stop.line, stop.message));
     }
@@ -221,6 +231,7 @@ fn load(
         label: name.clone(),
         name,
         colour,
+        tool: source.tool(),
         analysis,
         points,
         distribution,
@@ -274,20 +285,19 @@ fn points(a: &Analysis, interval_ns: u64, goodput: bool) -> Vec<Point> {
         .collect()
 }
 
-/// The latency distribution of `path` (rows with a response, as in the
+/// The latency distribution of `source` (rows with a response, as in the
 /// analysis) sampled along −log₁₀(1 − p), and how the scan ended.
-fn distribution(path: &Path) -> Result<(Vec<(f64, f64)>, csv_scan::ScanEnd), String> {
+fn distribution(source: &Source) -> Result<(Vec<(f64, f64)>, csv_scan::ScanEnd), String> {
     let mut hist = Histogram::<u64>::new(3).map_err(|e| format!("histogram: {e}"))?;
     let (mut min_ns, mut max_ns) = (u64::MAX, 0);
-    let end = csv_scan::scan_file(path, |r| {
+    let end = source.scan(|r| {
         if let (Some(_), Some(ns)) = (r.status, r.latency_ns) {
             // Only values beyond the histogram's range (centuries) can fail.
             let _ = hist.record(ns);
             min_ns = min_ns.min(ns);
             max_ns = max_ns.max(ns);
         }
-    })
-    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    });
     let samples = hist.len();
     if samples == 0 {
         return Ok((Vec::new(), end));

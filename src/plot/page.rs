@@ -14,6 +14,7 @@ use super::charts::{
 use super::fmt::{fmt_rate, fmt_us, group, utc};
 use super::svg::{esc, Dash};
 use super::Series;
+use crate::report::foreign::Tool;
 
 const CSS: &str = "body{font:14px/1.45 system-ui,sans-serif;color:#1d232b;margin:24px auto;max-width:1100px;padding:0 16px}\
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 4px}\
@@ -60,6 +61,7 @@ pub(super) fn render(
     for w in warnings {
         let _ = writeln!(s, "<p class=\"warn\">warning: {}</p>", esc(w));
     }
+    tools_note(&mut s, series);
     summary_table(&mut s, series, slo_ns);
     targets_table(&mut s, series);
     let good = if slo_ns.is_some() {
@@ -244,4 +246,24 @@ fn targets_table(s: &mut String, series: &[Series]) {
         }
     }
     s.push_str("</table></div>\n");
+}
+
+/// When the files come from several tools (or another tool), what each
+/// one's latency is timed from: the charts put them side by side.
+fn tools_note(s: &mut String, series: &[Series]) {
+    let mut tools: Vec<Tool> = series.iter().map(|x| x.tool).collect();
+    tools.dedup();
+    if tools.iter().all(|&t| t == Tool::Rwg) {
+        return;
+    }
+    tools.sort_by_key(|t| t.name());
+    tools.dedup();
+    for t in tools {
+        let _ = writeln!(
+            s,
+            "<p class=\"sub\">{}: latency timed {}.</p>",
+            esc(t.name()),
+            esc(t.latency_meaning())
+        );
+    }
 }

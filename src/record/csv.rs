@@ -48,12 +48,13 @@ fn push_int(out: &mut Vec<u8>, v: u64) {
 }
 
 /// A target's label as a CSV cell: the bytes that would end the cell or
-/// the row (`,` `"` CR LF) percent-encoded, as they would be in a URL.
+/// the row (`,` `"` CR LF, and NUL, which a reader takes for the zero-filled
+/// tail of a killed run) percent-encoded, as they would be in a URL.
 pub fn label_cell(label: &str) -> Vec<u8> {
     let mut cell = Vec::with_capacity(label.len());
     for &b in label.as_bytes() {
         match b {
-            b',' | b'"' | b'\r' | b'\n' => {
+            b',' | b'"' | b'\r' | b'\n' | 0 => {
                 cell.extend_from_slice(format!("%{b:02X}").as_bytes());
             }
             _ => cell.push(b),

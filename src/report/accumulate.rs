@@ -406,6 +406,7 @@ impl Accumulators {
             .collect();
         Analysis {
             files,
+            tools: Vec::new(),
             rows_read: self.rows_read,
             rows_kept: self.overall.total,
             slo_ns: self.opts.slo_ns,

@@ -13,23 +13,24 @@
 
 use super::accumulate::{Accumulators, MAX_PHASES, MAX_TARGETS};
 use super::csv_row::Row;
-use super::csv_scan::{self, Mapped};
+use super::csv_scan;
 use super::figures::{Diagnostic, Outcome, ReportError, ReportOptions, Severity};
+use super::foreign::{Source, Tool};
 
-/// Reads every file in `opts.files` and analyses them together.
+/// Reads every file in `opts.files` (rwg's CSVs, or another tool's: see
+/// [`super::foreign`]) and analyses them together.
 pub fn analyze(opts: &ReportOptions) -> Result<Outcome, ReportError> {
     if opts.files.is_empty() {
         return Err(ReportError("no CSV files given".into()));
     }
-    let mut maps = Vec::with_capacity(opts.files.len());
+    let mut sources = Vec::with_capacity(opts.files.len());
     for path in &opts.files {
-        let map = Mapped::open(path)
-            .map_err(|e| ReportError(format!("cannot read {}: {e}", path.display())))?;
-        maps.push((path.display().to_string(), map));
+        let source = Source::open(path, opts.foreign).map_err(ReportError)?;
+        sources.push((path.display().to_string(), source));
     }
-    let inputs: Vec<(&str, Input<'_>)> = maps
+    let inputs: Vec<(&str, Input<'_>)> = sources
         .iter()
-        .map(|(n, m)| (n.as_str(), Input::Mapped(m)))
+        .map(|(n, s)| (n.as_str(), Input::Source(s)))
         .collect();
     analyze_inputs(&inputs, opts)
 }
@@ -46,14 +47,21 @@ pub fn analyze_bytes(
 
 enum Input<'a> {
     Bytes(&'a [u8]),
-    Mapped(&'a Mapped),
+    Source(&'a Source),
 }
 
 impl Input<'_> {
     fn scan<F: FnMut(&Row<'_>)>(&self, visit: F) -> csv_scan::ScanEnd {
         match self {
             Input::Bytes(data) => csv_scan::scan_bytes(data, visit),
-            Input::Mapped(map) => map.scan(visit),
+            Input::Source(source) => source.scan(visit),
+        }
+    }
+
+    fn tool(&self) -> Tool {
+        match self {
+            Input::Bytes(_) => Tool::Rwg,
+            Input::Source(source) => source.tool(),
         }
     }
 }
@@ -119,7 +127,9 @@ fn analyze_inputs(
         });
     }
     let mut analysis = acc.finish(inputs.iter().map(|(n, _)| n.to_string()).collect());
+    analysis.tools = inputs.iter().map(|(_, i)| i.tool()).collect();
     analysis.verdict = analysis.judge(opts.lag_bound_ns);
+    analysis.verdict.schedule_unknown = analysis.tools.iter().any(|t| !t.from_intended());
     Ok(Outcome {
         analysis,
         diagnostics,

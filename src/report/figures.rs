@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use super::foreign::{ForeignOptions, Tool};
 use super::quantile::Distribution;
 use super::verdict::{judge, Evidence, Verdict};
 
@@ -35,6 +36,8 @@ pub struct ReportOptions {
     pub by_target: bool,
     /// Send lag at p99 beyond which the generator was behind (`--max-lag`).
     pub lag_bound_ns: u64,
+    /// How to read other tools' files.
+    pub foreign: ForeignOptions,
 }
 
 impl Default for ReportOptions {
@@ -48,6 +51,7 @@ impl Default for ReportOptions {
             by_phase: false,
             by_target: false,
             lag_bound_ns: DEFAULT_LAG_BOUND_NS,
+            foreign: ForeignOptions::default(),
         }
     }
 }
@@ -152,6 +156,8 @@ pub struct TargetFigures {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Analysis {
     pub files: Vec<String>,
+    /// The tool that wrote each file (what its latency means).
+    pub tools: Vec<Tool>,
     /// Rows parsed, before trimming.
     pub rows_read: u64,
     /// Rows left after warmup/cooldown trimming.

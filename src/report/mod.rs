@@ -13,6 +13,7 @@ pub mod check;
 pub mod csv_row;
 pub mod csv_scan;
 pub mod figures;
+pub mod foreign;
 pub mod hlog_read;
 pub mod quantile;
 pub mod render;

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::figures::{pct, Analysis, Count, Figures, Percentiles};
+use super::foreign::Tool;
 use crate::base::units::{fmt_ns, fmt_us};
 
 /// The report a performance engineer reads: totals, rates, percentiles and,
@@ -26,6 +27,16 @@ pub fn to_text(a: &Analysis) -> String {
         fmt_ns(o.duration_ns),
         fmt_ns(o.span_ns),
     );
+    for (file, tool) in a.files.iter().zip(&a.tools) {
+        if *tool != Tool::Rwg {
+            let _ = writeln!(
+                s,
+                "  {file}: written by {}; its latency is timed {}",
+                tool.name(),
+                tool.latency_meaning()
+            );
+        }
+    }
     let mut notes = Vec::new();
     if a.warmup_ns > 0 {
         notes.push(format!("warmup {} trimmed", fmt_ns(a.warmup_ns)));

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::block::Block as RunBlock;
 use super::check::CheckResult;
 use super::figures::{Analysis, Figures};
+use super::foreign::Tool;
 use super::hlog_read::HlogAnalysis;
 use super::quantile::Distribution;
 use super::shape::{Conformance, Steadiness};
@@ -56,6 +57,9 @@ pub struct Document<'a> {
 #[derive(Debug, Serialize)]
 pub struct Input {
     pub files: Vec<String>,
+    /// The tool that wrote each file, and what its latency is timed from:
+    /// `intended` (rwg: the planned instant) or `send` (the actual send).
+    pub tools: Vec<InputTool>,
     /// CSV: rows parsed, and rows left after `--warmup` / `--cooldown`.
     pub rows_read: Option<u64>,
     pub rows_kept: Option<u64>,
@@ -63,6 +67,26 @@ pub struct Input {
     pub cooldown_s: Option<f64>,
     /// Interval logs: intervals read.
     pub intervals: Option<u64>,
+}
+
+/// Who wrote one input file.
+#[derive(Debug, Serialize)]
+pub struct InputTool {
+    pub tool: &'static str,
+    pub latency_from: &'static str,
+}
+
+impl InputTool {
+    fn of(tool: Tool) -> InputTool {
+        InputTool {
+            tool: tool.name(),
+            latency_from: if tool.from_intended() {
+                "intended"
+            } else {
+                "send"
+            },
+        }
+    }
 }
 
 /// The figures of one phase or of the whole run, whichever source.
@@ -102,6 +126,8 @@ pub struct Block {
     pub errors: Option<u64>,
     pub errors_by_kind: Option<BTreeMap<String, u64>>,
     pub status_errors_by_code: Option<BTreeMap<u16, u64>>,
+    /// Every response by its HTTP status or gRPC code (`rwg run`).
+    pub responses_by_status: Option<BTreeMap<u16, u64>>,
     pub skipped: Option<u64>,
     /// Skipped because every worker was waiting on the target.
     pub skipped_worker_cap: Option<u64>,
@@ -156,6 +182,7 @@ impl Block {
             errors: Some(b.errors),
             errors_by_kind: Some(b.errors_by_kind.clone()),
             status_errors_by_code: Some(b.status_errors_by_code.clone()),
+            responses_by_status: Some(b.responses_by_status.clone()),
             skipped: Some(b.skipped),
             skipped_worker_cap: Some(b.skipped_worker_cap),
             skipped_generator_behind: Some(b.skipped_generator_behind),
@@ -192,6 +219,7 @@ impl Block {
             errors: Some(f.errors.count),
             errors_by_kind: Some(f.error_kinds.clone()),
             status_errors_by_code: None,
+            responses_by_status: None,
             skipped: Some(f.skipped.count),
             skipped_worker_cap: None,
             skipped_generator_behind: None,
@@ -230,6 +258,7 @@ impl Block {
             errors: None,
             errors_by_kind: None,
             status_errors_by_code: None,
+            responses_by_status: None,
             skipped: None,
             skipped_worker_cap: None,
             skipped_generator_behind: None,
@@ -273,6 +302,7 @@ impl<'a> Document<'a> {
             run: None,
             input: Some(Input {
                 files: a.files.clone(),
+                tools: a.tools.iter().map(|&t| InputTool::of(t)).collect(),
                 rows_read: Some(a.rows_read),
                 rows_kept: Some(a.rows_kept),
                 warmup_s: s(a.warmup_ns),
@@ -305,6 +335,8 @@ impl<'a> Document<'a> {
             run: None,
             input: Some(Input {
                 files: a.files.clone(),
+                // Interval logs come from `rwg run --hlog`.
+                tools: a.files.iter().map(|_| InputTool::of(Tool::Rwg)).collect(),
                 rows_read: None,
                 rows_kept: None,
                 warmup_s: None,

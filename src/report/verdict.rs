@@ -61,6 +61,9 @@ pub struct Verdict {
     pub unreliable: Vec<String>,
     /// One sentence per finding, most important first.
     pub notes: Vec<String>,
+    /// The input holds no intended send instants (another tool's results):
+    /// whether its generator kept the schedule cannot be judged.
+    pub schedule_unknown: bool,
 }
 
 fn pct(part: u64, whole: u64) -> Option<f64> {
@@ -161,6 +164,9 @@ impl Verdict {
         let mut t = String::new();
         let head = if self.generator_behind {
             "GENERATOR BEHIND: these figures describe rwg, not the target (exit 4)"
+        } else if self.schedule_unknown {
+            "NOT VOUCHED FOR: no intended send instants, so whether the generator kept its \
+             schedule is unknown (latency is timed from the actual send)"
         } else {
             "the figures describe the target"
         };
