@@ -52,8 +52,11 @@ fn rate_and_duration_counts_differ() {
 fn negative_rate() {
     let c = cpus_arg(1);
     bad(&[URL, "--rate=-5", "-d", "1s", "--cpus", &c], &["-5"]);
-    // As two words clap takes -5 for a flag; still exit 2, naming it.
-    bad(&[URL, "-r", "-5", "-d", "1s", "--cpus", &c], &["-5"]);
+    // As two words, too: the rate's own message, not clap's `-- -5` tip.
+    bad(
+        &[URL, "-r", "-5", "-d", "1s", "--cpus", &c],
+        &["invalid rate '-5'"],
+    );
 }
 
 #[test]
@@ -81,6 +84,18 @@ fn bad_url() {
     let c = cpus_arg(1);
     bad(&["not a url", "--cpus", &c], &["not a url"]);
     bad(&["not_a_url", "--cpus", &c], &["not_a_url"]);
+}
+
+#[test]
+fn a_url_without_scheme_suggests_one() {
+    let c = cpus_arg(1);
+    bad(
+        &["127.0.0.1:9/api", "--cpus", &c],
+        &["'127.0.0.1:9/api'", "try 'http://127.0.0.1:9/api'"],
+    );
+    // The Go tool's --url, too; and not both.
+    bad(&["--url", "127.0.0.1:9", "--cpus", &c], &["try 'http://"]);
+    bad(&[URL, "--url", URL, "--cpus", &c], &["--url"]);
 }
 
 #[test]

@@ -248,6 +248,20 @@ fn grpc_against_tonic() {
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("mesage"), "{text}");
     assert!(rows.is_empty());
+    // A value of the wrong type names its field, not just a column.
+    let (code, text, rows, _) = call(
+        addr,
+        "Call",
+        &[
+            "--proto",
+            proto,
+            "--data",
+            r#"{"message":"m","code":"12x"}"#,
+        ],
+    );
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("field 'code'"), "{text}");
+    assert!(rows.is_empty());
 
     // Unknown method: clear error before the run, with and without --proto.
     for extra in [&["--proto", proto][..], &[][..]] {

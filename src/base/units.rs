@@ -54,9 +54,28 @@ pub fn fmt_ns(ns: u64) -> String {
     }
 }
 
+/// Bytes in decimal units, as network rates are quoted: `812 B`,
+/// `12.4 kB`, `1.23 MB`, `4.56 GB`.
+pub fn fmt_bytes(bytes: f64) -> String {
+    match bytes {
+        b if b < 1e3 => format!("{b:.0} B"),
+        b if b < 1e6 => format!("{:.1} kB", b / 1e3),
+        b if b < 1e9 => format!("{:.2} MB", b / 1e6),
+        b => format!("{:.2} GB", b / 1e9),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_in_decimal_units() {
+        assert_eq!(fmt_bytes(812.0), "812 B");
+        assert_eq!(fmt_bytes(12_400.0), "12.4 kB");
+        assert_eq!(fmt_bytes(1_234_567.0), "1.23 MB");
+        assert_eq!(fmt_bytes(4.56e9), "4.56 GB");
+    }
 
     #[test]
     fn formats() {

@@ -7,10 +7,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use super::parse::ParseArgs;
 use super::run_args::{dur, RunArgs};
 use crate::plan::config::parse_cpus;
 use crate::plan::error::ConfigError;
 use crate::report::figures::ReportOptions;
+use crate::report::foreign::ForeignOptions;
 use crate::serve::{parse_delays, parse_stall, parse_status_mix, ServeConfig, ServeProtocol};
 
 #[derive(Parser, Debug)]
@@ -21,7 +23,8 @@ use crate::serve::{parse_delays, parse_stall, parse_status_mix, ServeConfig, Ser
     long_about = "Offers exactly the planned load (fixed or exponential inter-arrivals, several rate \
 phases), measures every request from its intended send time (no coordinated omission), writes \
 every request to a CSV and prints a summary.\n\nExit codes: 0 success, 1 the run saw errors, \
-2 bad usage or input, 3 a --check failed, 70 internal error (a bug in rwg), 130 interrupted."
+2 bad usage or input, 3 a --check failed, 4 the generator fell behind its schedule (the figures \
+describe rwg, not the target), 70 internal error (a bug in rwg), 130 interrupted."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -31,13 +34,19 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a load test against a URL.
+    #[command(allow_negative_numbers = true)]
     Run(Box<RunArgs>),
-    /// Serve the built-in HTTP/1.1 test target (for demos and tests).
+    /// Serve the built-in test target: HTTP/1.1, h2c (--h2c) or gRPC (--grpc), with delays, stalls and status mixes (for demos and tests).
     Serve(ServeArgs),
     /// Start the built-in target and run a short two-phase open-loop test against it.
+    #[command(allow_negative_numbers = true)]
     Demo(DemoArgs),
     /// Analyse per-request CSV files (several files merge into one report).
     Report(ReportArgs),
+    /// The Go tool's analysis under its name and flags: `rwg report` with
+    /// --rwg_output, --overall_output, --realtime_output, --freq, --warmup,
+    /// --cooldown, --version and --slo mapped onto it.
+    Parse(ParseArgs),
     /// Draw a self-contained HTML report of one or more CSVs (overlaid).
     Plot(PlotArgs),
 }
@@ -60,7 +69,8 @@ pub struct PlotArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ReportArgs {
-    /// CSV files written by `rwg run -o`.
+    /// CSV files written by `rwg run -o`, the Go tool or `vegeta encode
+    /// --to csv` (recognised by their first line).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Latency objective for goodput and SLO violations (e.g. 50ms).
@@ -96,6 +106,10 @@ pub struct ReportArgs {
     /// Pass/fail check, e.g. 'p99<50ms', 'errors<0.1%', 'goodput>99%' (repeatable; exit 3 on failure).
     #[arg(long = "check")]
     pub checks: Vec<String>,
+    /// The Go tool's CSV: its status codes are gRPC codes (`rwg parse
+    /// --version 2`); unset: decided by each row's url.
+    #[arg(skip)]
+    pub go_grpc: Option<bool>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -156,7 +170,7 @@ pub struct DemoArgs {
     /// Write the per-request CSV to FILE.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
-    /// CPUs for the generator [default: 0].
+    /// CPUs for the generator.
     #[arg(long, default_value = "0")]
     pub cpus: String,
     /// Demo HTTP/2 (h2c) instead of HTTP/1.1.
@@ -181,6 +195,9 @@ impl ReportArgs {
             by_phase: self.by_phase,
             by_target: self.by_target,
             lag_bound_ns: dur("--max-lag", &self.max_lag)?,
+            foreign: ForeignOptions {
+                go_grpc: self.go_grpc,
+            },
         })
     }
 }

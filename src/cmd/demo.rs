@@ -38,6 +38,7 @@ pub fn main(args: &DemoArgs) -> ExitCode {
     );
     let run = RunArgs {
         url: Some(url),
+        url_flag: None,
         targets: None,
         file: None,
         rate: args.rate.clone(),

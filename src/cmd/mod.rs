@@ -1,12 +1,14 @@
 //! The binary's commands: the command line ([`args`], [`run_args`]; the
 //! only place that sees clap) and one handler per subcommand, each a `main`
 //! that returns the process exit code: 0 success, 1 the run saw errors,
-//! 2 bad usage or input, 3 a `--check` failed, 130 interrupted.
+//! 2 bad usage or input, 3 a `--check` failed, 4 the generator fell
+//! behind (the figures describe rwg), 70 internal error, 130 interrupted.
 //!
 //! Imports: every part below it; nothing imports `cmd`.
 
 pub mod args;
 pub mod demo;
+pub mod parse;
 pub mod plot;
 pub mod report;
 pub mod run;
@@ -32,9 +34,13 @@ pub fn main() -> ExitCode {
             if let Some(m) = matches.subcommand_matches("run") {
                 args.given = given_on_command_line(m);
             }
+            if args.url.is_none() {
+                args.url = args.url_flag.take();
+            }
             run::main(&args)
         }
         Command::Report(args) => report::main(&args),
+        Command::Parse(args) => parse::main(&args),
         Command::Plot(args) => plot::main(&args),
         Command::Serve(args) => serve::main(&args),
         Command::Demo(args) => demo::main(&args),

@@ -3,9 +3,11 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use super::run_args::RunArgs;
 use crate::plan::config::Config;
+use crate::protocol::diagnose::{self, Spoke};
 use crate::report::check::{evaluate_all, parse_checks, Check, CheckResult, CheckSource};
 use crate::report::schema::Document;
 use crate::report::summary::Summary;
@@ -59,21 +61,26 @@ pub const GENERATOR_BEHIND: u8 = 4;
 /// Runs, prints the summary, evaluates `--check`s, picks the exit code and
 /// writes `--json` (a JSON that cannot be written: exit 1).
 pub fn run_and_report(cfg: &Config, checks: &[Check]) -> ExitCode {
-    let summary = match engine::run(cfg) {
+    let mut summary = match engine::run(cfg) {
         Ok(s) => s,
-        Err(RunError::Config(e)) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
         Err(RunError::Internal(e)) => {
             eprintln!("internal error: {e} (a bug in rwg, not the target's fault)");
             return ExitCode::from(INTERNAL_ERROR);
         }
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(1);
+            if let Some(hint) = explain_failure(cfg) {
+                eprintln!("  hint: {hint}");
+            }
+            let code = if matches!(e, RunError::Config(_)) {
+                2
+            } else {
+                1
+            };
+            return ExitCode::from(code);
         }
     };
+    add_protocol_hint(cfg, &mut summary);
     print!("{}", summary.to_text());
     let results = print_checks(checks, &summary.overall);
     let code = exit_code(&summary, &results);
@@ -89,6 +96,40 @@ pub fn run_and_report(cfg: &Config, checks: &[Check]) -> ExitCode {
         }
     }
     ExitCode::from(code)
+}
+
+/// A first error that says only `protocol` or `reset`, or connections
+/// that failed their TLS handshake, get what the port speaks instead.
+fn add_protocol_hint(cfg: &Config, summary: &mut Summary) {
+    let run = &mut summary.run;
+    let vague = matches!(run.first_error.as_deref(), Some("protocol" | "reset"));
+    let tls_failed = run.tls && run.warmup_failed > 0;
+    if !(vague || tls_failed) {
+        return;
+    }
+    if let Some(hint) = explain_failure(cfg) {
+        let slot = match run.first_error.is_some() {
+            true => &mut run.first_error,
+            false => &mut run.warmup_error,
+        };
+        if let Some(e) = slot {
+            *e = format!("{e} — {hint}");
+        }
+    }
+}
+
+/// Probes the first target for what it speaks (see `protocol::diagnose`).
+fn explain_failure(cfg: &Config) -> Option<String> {
+    let spec = cfg.targets.first()?;
+    let t = &spec.target;
+    let spoke = if t.scheme.tls() {
+        Spoke::Tls
+    } else if t.scheme.grpc() || cfg.h2c {
+        Spoke::H2Prior
+    } else {
+        Spoke::Http1
+    };
+    diagnose::explain(t.addr, &t.authority, spoke, Duration::from_secs(1))
 }
 
 /// Precedence: 130 interrupted, 4 generator behind, 1 errors, 3 checks.

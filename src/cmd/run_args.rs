@@ -20,11 +20,21 @@ pub const DEFAULT_SEND_WINDOW: &str = "200us";
 pub struct RunArgs {
     /// Target URL, e.g. http://127.0.0.1:8080/api (or give --targets, or a
     /// workload file with targets).
-    #[arg(required_unless_present_any = ["targets", "file"])]
+    #[arg(required_unless_present_any = ["targets", "file", "url_flag"])]
     pub url: Option<String>,
+    /// The target URL as a flag, as the Go tool took it (`--url URL`): the
+    /// same as giving it bare.
+    #[arg(
+        id = "url_flag",
+        short = 'u',
+        long = "url",
+        value_name = "URL",
+        conflicts_with = "url"
+    )]
+    pub url_flag: Option<String>,
     /// vegeta's targets file (HTTP or JSON-lines format): its requests are
     /// sent in turn, in file order. -H headers are added to each.
-    #[arg(long, value_name = "FILE", conflicts_with = "url")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "url_flag"])]
     pub targets: Option<PathBuf>,
     /// Workload file (TOML): named, weighted targets and the run's settings
     /// ([run]: rate, duration, dist, workers, connections, requests, timeout,

@@ -131,6 +131,13 @@ fn templated_path(url: &str, at: usize) -> Result<String, ConfigError> {
 /// Placeholders (`{{…}}`, see `template`) may stand in the path and query:
 /// the URL is checked with each replaced by `0`.
 pub fn parse_target(url: &str) -> Result<Target, ConfigError> {
+    // `host:port/path` (as curl and wrk users type it) would parse as a
+    // scheme named after the host, or not at all.
+    if !url.contains("://") {
+        return err(format!(
+            "invalid URL '{url}': missing scheme: try 'http://{url}' (or https://, grpc://, grpcs://)"
+        ));
+    }
     let checked = without_placeholders(url);
     let uri: http::Uri = checked
         .parse()
@@ -141,11 +148,7 @@ pub fn parse_target(url: &str) -> Result<Target, ConfigError> {
         Some("grpc") => Scheme::Grpc,
         Some("grpcs") => Scheme::Grpcs,
         Some(other) => return err(format!("invalid URL '{url}': unknown scheme '{other}'")),
-        None => {
-            return err(format!(
-                "invalid URL '{url}': missing scheme (http://host:port/path)"
-            ))
-        }
+        None => return err(format!("invalid URL '{url}': missing scheme")),
     };
     let host = match uri.host() {
         Some(h) if !h.is_empty() => h,

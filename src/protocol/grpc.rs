@@ -139,9 +139,23 @@ pub fn encode_json(method: &MethodDescriptor, json: &str) -> Result<Bytes, Strin
 /// Encodes JSON as a message of type `desc`, framed.
 pub fn encode_message(desc: &MessageDescriptor, json: &str) -> Result<Bytes, String> {
     let mut de = serde_json::Deserializer::from_str(json);
-    let msg = DynamicMessage::deserialize(desc.clone(), &mut de)
-        .and_then(|m| de.end().map(|_| m))
-        .map_err(|e| format!("invalid --data for message '{}': {e}", desc.full_name()))?;
+    let bad = |e: &dyn std::fmt::Display, path: Option<String>| {
+        let field = path.map_or(String::new(), |p| format!(" field '{p}':"));
+        format!(
+            "invalid --data for message '{}':{field} {e}",
+            desc.full_name()
+        )
+    };
+    // The path names the field a value does not fit (serde_json alone
+    // gives only a line and column).
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(&mut de, &mut track);
+    let msg =
+        serde::de::DeserializeSeed::deserialize(DescriptorSeed(desc), tracked).map_err(|e| {
+            let path = track.path().to_string();
+            bad(&e, (path != ".").then_some(path))
+        })?;
+    de.end().map_err(|e| bad(&e, None))?;
     Ok(frame(&msg.encode_to_vec()))
 }
 
@@ -175,6 +189,18 @@ pub fn request(
         body,
         grpc: true,
     })
+}
+
+/// Deserializes a message of a descriptor's type through any deserializer
+/// (prost-reflect's own entry point takes the deserializer directly).
+struct DescriptorSeed<'a>(&'a MessageDescriptor);
+
+impl<'de> serde::de::DeserializeSeed<'de> for DescriptorSeed<'_> {
+    type Value = DynamicMessage;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<DynamicMessage, D::Error> {
+        DynamicMessage::deserialize(self.0.clone(), d)
+    }
 }
 
 #[cfg(test)]

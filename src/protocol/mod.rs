@@ -5,6 +5,7 @@
 //! `h2_template` renders placeholders into HTTP/2 and gRPC requests.
 
 pub mod chunked;
+pub mod diagnose;
 pub mod grpc;
 pub mod h2;
 pub mod h2_request;

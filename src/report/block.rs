@@ -44,6 +44,8 @@ pub struct Block {
     pub errors: u64,
     pub errors_by_kind: BTreeMap<String, u64>,
     pub status_errors_by_code: BTreeMap<u16, u64>,
+    /// Every response by its status (HTTP status or gRPC code).
+    pub responses_by_status: BTreeMap<u16, u64>,
     pub skipped: u64,
     /// Skipped because every worker was waiting on the target (raise `-w`).
     pub skipped_worker_cap: u64,
@@ -152,6 +154,13 @@ impl Block {
             .filter(|&(code, &n)| n > 0 && !fine(code))
             .map(|(code, &n)| (code as u16, n))
             .collect();
+        let responses_by_status: BTreeMap<u16, u64> = s
+            .statuses
+            .iter()
+            .enumerate()
+            .filter(|&(_, &n)| n > 0)
+            .map(|(code, &n)| (code as u16, n))
+            .collect();
         let mut http_status_errors = 0;
         for (&code, &n) in &status_errors_by_code {
             match code < 100 {
@@ -183,6 +192,7 @@ impl Block {
             errors: s.errors(),
             errors_by_kind,
             status_errors_by_code,
+            responses_by_status,
             skipped: s.skipped,
             skipped_worker_cap: s.skipped - s.skipped_behind,
             skipped_generator_behind: s.skipped_behind,

@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::base::units::{fmt_ns, fmt_us};
+use crate::base::kind::grpc_code_name;
+use crate::base::units::{fmt_bytes, fmt_ns, fmt_us};
 use crate::report::block::Block;
 use crate::report::quantile::Distribution;
 use crate::report::verdict::Verdict;
@@ -30,8 +31,8 @@ pub struct RunInfo {
     pub warmup_error: Option<String>,
     /// `http/1.1`, `h2`, `h2c` or `grpc` (over h2 / h2c).
     pub protocol: String,
-    /// The protocol the server chose by TLS ALPN (`h2c` for prior
-    /// knowledge, `http/1.1` in cleartext).
+    /// The protocol the server chose by TLS ALPN; `null` in cleartext
+    /// (HTTP/1.1, or HTTP/2 by prior knowledge: no ALPN is sent).
     pub alpn: Option<String>,
     /// Whether connections use TLS.
     pub tls: bool,
@@ -39,6 +40,8 @@ pub struct RunInfo {
     pub handshake_ms: f64,
     /// Why the run ended early, if it did.
     pub stopped: Option<String>,
+    /// `--requests N` ended the run before its planned duration: N.
+    pub ended_at_requests: Option<u64>,
     /// Stopped by SIGINT / SIGTERM (exit 130).
     pub interrupted: bool,
     pub first_error: Option<String>,
@@ -141,16 +144,30 @@ impl Summary {
                 _ => String::new(),
             }
         );
+        let transport = match (self.run.tls, &self.run.alpn) {
+            (true, Some(alpn)) => format!("over TLS (ALPN {alpn})"),
+            (true, None) => "over TLS (no ALPN)".to_string(),
+            (false, _) if self.run.protocol == "http/1.1" => "cleartext".to_string(),
+            (false, _) => "cleartext, prior knowledge".to_string(),
+        };
+        let handshake = match self.run.warmup_connected {
+            0 => "no connection made".to_string(),
+            _ => format!("handshake {:.2} ms per connection", self.run.handshake_ms),
+        };
         let _ = writeln!(
             t,
-            "  protocol {}{} (ALPN {}), handshake {:.2} ms per connection",
-            self.run.protocol,
-            if self.run.tls { " over TLS" } else { "" },
-            self.run.alpn.as_deref().unwrap_or("-"),
-            self.run.handshake_ms
+            "  protocol {} ({transport}), {handshake}",
+            self.run.protocol
         );
         if let Some(why) = &self.run.stopped {
             let _ = writeln!(t, "  STOPPED EARLY: {why}");
+        }
+        if let Some(n) = self.run.ended_at_requests {
+            let _ = writeln!(
+                t,
+                "  ended at --requests {n}, after {:.2}s of the planned time",
+                self.overall.duration_s
+            );
         }
         if let Some(e) = &self.run.first_error {
             let _ = writeln!(t, "  first error: {e}");
@@ -237,8 +254,10 @@ impl Summary {
             (None, None) => "closed loop".to_string(),
         };
         let offered = match b.offered_per_sec {
+            // One arrival makes no rate.
+            Some(_) if b.scheduled < 2 => format!(", offered {} arrival(s)", b.scheduled),
             Some(r) => format!(", offered {r:.1}/s"),
-            None => String::new(),
+            None => format!(", sent {:.1}/s", b.scheduled as f64 / b.duration_s),
         };
         let _ = writeln!(
             t,
@@ -251,17 +270,38 @@ impl Summary {
             b.scheduled, b.ok, b.dropped, b.errors, b.skipped
         );
         if !b.errors_by_kind.is_empty() {
+            let http_codes: Vec<String> = b
+                .status_errors_by_code
+                .iter()
+                .filter(|(&c, _)| c >= 100)
+                .map(|(c, n)| format!("HTTP {c} ×{n}"))
+                .collect();
             let kinds: Vec<String> = b
                 .errors_by_kind
                 .iter()
-                .map(|(k, n)| format!("{k} {n}"))
+                .map(|(k, n)| match k.as_str() {
+                    "status" => format!("status {n} ({})", http_codes.join(", ")),
+                    _ => format!("{k} {n}"),
+                })
                 .collect();
+            let _ = writeln!(t, "  errors    {}", kinds.join(", "));
+        }
+        if !b.responses_by_status.is_empty() {
             let codes: Vec<String> = b
-                .status_errors_by_code
+                .responses_by_status
                 .iter()
-                .map(|(c, n)| format!("{c}×{n}"))
+                .map(|(&c, n)| match c < 100 {
+                    true => format!("gRPC {} ×{n}", grpc_code_name(c)),
+                    false => format!("HTTP {c} ×{n}"),
+                })
                 .collect();
-            let _ = writeln!(t, "  errors    {}  {}", kinds.join(", "), codes.join(" "));
+            let _ = writeln!(t, "  responses {}", codes.join(", "));
+            let _ = writeln!(
+                t,
+                "  received  {} in responses, {}/s",
+                fmt_bytes(b.bytes as f64),
+                fmt_bytes(b.bytes as f64 / b.duration_s)
+            );
         }
         if let Some(slo) = self.slo_ms {
             let _ = writeln!(

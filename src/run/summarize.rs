@@ -196,10 +196,15 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         warmup_ms: m.warm.elapsed_ns as f64 / 1e6,
         warmup_error: m.warm.first_error,
         protocol: f.prepared.protocol.clone(),
-        alpn: m.warm.alpn,
+        // Cleartext connections negotiate nothing (prior knowledge or HTTP/1.1).
+        alpn: m.warm.alpn.filter(|_| f.prepared.tls),
         tls: f.prepared.tls,
         handshake_ms: m.warm.handshake_ns as f64 / 1e6 / m.warm.connected.max(1) as f64,
         stopped: stop_text(f.stop),
+        ended_at_requests: cfg
+            .max_requests
+            .filter(|&n| f.stop == StopReason::None && m.stats.overall.scheduled >= n)
+            .filter(|_| run_ns < plan.total_duration_ns()),
         interrupted: f.stop == StopReason::Signal,
         first_error: m.first_error.map(first_error_text),
         unsolicited_closes: m.unsolicited_closes,
