@@ -286,3 +286,74 @@ fn protocol_mismatches_are_named_with_a_fix() {
         out.stderr
     );
 }
+
+/// `rwg serve --tls` (self-signed, or the certificate given) serves
+/// HTTP/1.1, h2 and gRPC over TLS, so the README's https:// and grpcs://
+/// examples run locally; cleartext sent to it is told to use https://.
+#[test]
+fn serve_speaks_tls_with_a_certificate_of_its_own() {
+    use rwg::serve::{ServeProtocol, ServeTls};
+    let dir = tempfile::tempdir().unwrap();
+    let tls = ServeTls::self_signed(&["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &tls.cert_pem).unwrap();
+    let c = cpus_arg(1);
+    for (protocol, scheme, path, alpn) in [
+        (ServeProtocol::Http1, "https", "/", "http/1.1"),
+        (ServeProtocol::H2c, "https", "/", "h2"),
+        (ServeProtocol::Grpc, "grpcs", "/rwg.echo.v1.Echo/Call", "h2"),
+    ] {
+        let srv = start(ServeConfig {
+            protocol,
+            tls: Some(tls.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        let url = format!("{scheme}://localhost:{}{path}", srv.addr.port());
+        let out = run(
+            &url,
+            &[
+                "-n",
+                "50",
+                "-r",
+                "500",
+                "--cacert",
+                ca.to_str().unwrap(),
+                "--cpus",
+                &c,
+            ],
+        );
+        out.assert_code(0);
+        let js = out.json();
+        assert_eq!(u(&js["overall"], "ok"), 50, "{url}");
+        assert_eq!(
+            (js["run"]["tls"].as_bool(), js["run"]["alpn"].as_str()),
+            (Some(true), Some(alpn))
+        );
+        if protocol == ServeProtocol::Http1 {
+            let plain = run(
+                &format!("http://127.0.0.1:{}/", srv.addr.port()),
+                &["-n", "2", "--cpus", &c],
+            );
+            plain.assert_code(1);
+            assert!(
+                plain.stdout.contains("the port speaks TLS: try https://"),
+                "{}",
+                plain.stdout
+            );
+        }
+    }
+}
+
+/// The README's first command, over TLS and HTTP/2 too.
+#[test]
+fn demo_runs_over_tls_and_h2() {
+    let out = rwg_in(&["demo", "-d", "0.5s,0.5s", "-r", "200,400", "--tls", "--h2c"]);
+    assert!(matches!(out.code, Some(0 | 4)), "{}", out.all_output());
+    assert!(
+        out.stdout.contains("protocol h2 over TLS (ALPN h2)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("https://127.0.0.1:"), "{}", out.stderr);
+}

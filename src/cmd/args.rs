@@ -13,7 +13,9 @@ use crate::plan::config::parse_cpus;
 use crate::plan::error::ConfigError;
 use crate::report::figures::ReportOptions;
 use crate::report::foreign::ForeignOptions;
-use crate::serve::{parse_delays, parse_stall, parse_status_mix, ServeConfig, ServeProtocol};
+use crate::serve::{
+    parse_delays, parse_stall, parse_status_mix, ServeConfig, ServeProtocol, ServeTls,
+};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -157,6 +159,20 @@ pub struct ServeArgs {
     /// as HTTP/1.1-style text), one after another (test knob: one write per request).
     #[arg(long, value_name = "FILE")]
     pub capture: Option<PathBuf>,
+    /// Speak TLS (https://, grpcs://; ALPN offers http/1.1, or h2 with
+    /// --h2c and --grpc), with a self-signed certificate for localhost and
+    /// the --host address made at start, or --cert and --key.
+    #[arg(long)]
+    pub tls: bool,
+    /// Certificate chain (PEM) for --tls.
+    #[arg(long, value_name = "FILE", requires_all = ["key", "tls"])]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM) for --tls.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Write the self-signed certificate to FILE, for clients' --cacert.
+    #[arg(long, value_name = "FILE", requires = "tls", conflicts_with = "cert")]
+    pub cert_out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -179,6 +195,10 @@ pub struct DemoArgs {
     /// Demo gRPC (unary echo over h2c, described by server reflection).
     #[arg(long)]
     pub grpc: bool,
+    /// Over TLS (https://, grpcs://): the target makes a self-signed
+    /// certificate, which the run accepts (-k).
+    #[arg(long)]
+    pub tls: bool,
 }
 
 impl ReportArgs {
@@ -246,6 +266,26 @@ impl ServeArgs {
                 _ => ServeProtocol::Http1,
             },
             capture: self.capture.clone(),
+            tls: self.tls_config(ip)?,
         })
+    }
+
+    /// `--tls`: `--cert`/`--key`, or a self-signed certificate (also
+    /// written to `--cert-out`).
+    fn tls_config(&self, ip: std::net::IpAddr) -> Result<Option<ServeTls>, ConfigError> {
+        if !self.tls {
+            return Ok(None);
+        }
+        let tls = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => ServeTls::from_files(cert, key),
+            _ => ServeTls::self_signed(&["localhost".to_string(), ip.to_string()]),
+        }
+        .map_err(ConfigError)?;
+        if let Some(path) = &self.cert_out {
+            std::fs::write(path, &tls.cert_pem).map_err(|e| {
+                ConfigError(format!("cannot write --cert-out '{}': {e}", path.display()))
+            })?;
+        }
+        Ok(Some(tls))
     }
 }

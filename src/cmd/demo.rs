@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use super::args::DemoArgs;
 use super::run::run_and_report;
 use super::run_args::{ProtoArgs, RunArgs, DEFAULT_SEND_WINDOW};
-use crate::serve::{self, Delay, ServeConfig, ServeProtocol};
+use crate::serve::{self, Delay, ServeConfig, ServeProtocol, ServeTls};
 
 pub fn main(args: &DemoArgs) -> ExitCode {
     let handle = match serve::start(ServeConfig {
@@ -19,6 +19,16 @@ pub fn main(args: &DemoArgs) -> ExitCode {
         } else {
             ServeProtocol::Http1
         },
+        tls: match args.tls {
+            true => match ServeTls::self_signed(&["localhost".into(), "127.0.0.1".into()]) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(1);
+                }
+            },
+            false => None,
+        },
         ..ServeConfig::default()
     }) {
         Ok(h) => h,
@@ -27,10 +37,11 @@ pub fn main(args: &DemoArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let s = if args.tls { "s" } else { "" };
     let url = if args.grpc {
-        format!("grpc://{}/rwg.echo.v1.Echo/Call", handle.addr)
+        format!("grpc{s}://{}/rwg.echo.v1.Echo/Call", handle.addr)
     } else {
-        format!("http://{}/demo", handle.addr)
+        format!("http{s}://{}/demo", handle.addr)
     };
     eprintln!(
         "rwg demo: built-in target on {url} (exponential 1 ms delay, 1% 503 / RESOURCE_EXHAUSTED); phases {} req/s for {}",
@@ -70,7 +81,11 @@ pub fn main(args: &DemoArgs) -> ExitCode {
         checks: Vec::new(),
         given: Vec::new(),
         proto: ProtoArgs {
-            h2c: args.h2c,
+            // Over TLS, HTTP/2 is asked for by ALPN, not prior knowledge.
+            h2c: args.h2c && !args.tls,
+            http2: args.h2c && args.tls,
+            // The target's own self-signed certificate.
+            insecure: args.tls,
             data: args.grpc.then(|| r#"{"message":"demo"}"#.to_string()),
             max_streams: 100,
             ..Default::default()

@@ -30,8 +30,23 @@ pub fn main(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let scheme = if args.grpc { "grpc" } else { "http" };
+    let scheme = match (args.grpc, args.tls) {
+        (true, false) => "grpc",
+        (true, true) => "grpcs",
+        (false, false) => "http",
+        (false, true) => "https",
+    };
     eprintln!("rwg serve: listening on {scheme}://{}/", handle.addr);
+    if args.tls && args.cert.is_none() {
+        let trust = match &args.cert_out {
+            Some(p) => format!("--cacert {}", p.display()),
+            None => "-k (or --cert-out FILE, then --cacert FILE)".to_string(),
+        };
+        eprintln!(
+            "  TLS with a self-signed certificate for localhost and {}: clients need {trust}",
+            handle.addr.ip()
+        );
+    }
     match duration_ns {
         Some(ns) => std::thread::sleep(Duration::from_nanos(ns)),
         None => wait_for_signal(),

@@ -147,8 +147,8 @@ impl Summary {
         let transport = match (self.run.tls, &self.run.alpn) {
             (true, Some(alpn)) => format!("over TLS (ALPN {alpn})"),
             (true, None) => "over TLS (no ALPN)".to_string(),
-            (false, _) if self.run.protocol == "http/1.1" => "cleartext".to_string(),
-            (false, _) => "cleartext, prior knowledge".to_string(),
+            (false, _) if self.run.protocol == "http/1.1" => "(cleartext)".to_string(),
+            (false, _) => "(cleartext, prior knowledge)".to_string(),
         };
         let handshake = match self.run.warmup_connected {
             0 => "no connection made".to_string(),
@@ -156,7 +156,7 @@ impl Summary {
         };
         let _ = writeln!(
             t,
-            "  protocol {} ({transport}), {handshake}",
+            "  protocol {} {transport}, {handshake}",
             self.run.protocol
         );
         if let Some(why) = &self.run.stopped {

@@ -6,8 +6,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
-use monoio::net::TcpStream;
+use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
 
 use super::{Delay, Shared};
 
@@ -133,7 +132,7 @@ fn parse_head(bytes: &[u8]) -> Head<'_> {
 }
 
 /// Writes and clears `out`; false when the peer is gone.
-async fn flush(stream: &mut TcpStream, out: &mut Vec<u8>) -> bool {
+async fn flush<S: AsyncWriteRent>(stream: &mut S, out: &mut Vec<u8>) -> bool {
     if out.is_empty() {
         return true;
     }
@@ -154,7 +153,10 @@ pub(crate) async fn sleep_until(deadline: Instant) {
     }
 }
 
-pub(crate) async fn serve(mut stream: TcpStream, local: Rc<ThreadState>) {
+pub(crate) async fn serve<S: AsyncReadRent + AsyncWriteRent>(
+    mut stream: S,
+    local: Rc<ThreadState>,
+) {
     let sh = &*local.shared;
     let mut buf = Vec::with_capacity(READ_BUF_BYTES);
     let mut out = Vec::with_capacity(READ_BUF_BYTES);

@@ -14,7 +14,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use h2::server::SendResponse;
 use h2::RecvStream;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
-use monoio::net::TcpStream;
+use monoio::io::{AsyncReadRent, AsyncWriteRent};
 use monoio_compat::StreamWrapper;
 use prost::Message;
 
@@ -50,7 +50,10 @@ pub(crate) fn echo_descriptor() -> Result<Vec<u8>, String> {
 }
 
 /// One h2c connection: accept streams until the client goes away.
-pub(crate) async fn serve(stream: TcpStream, local: Rc<ThreadState>) {
+pub(crate) async fn serve<S>(stream: S, local: Rc<ThreadState>)
+where
+    S: AsyncReadRent + AsyncWriteRent + Unpin + 'static,
+{
     // The wrapper holds pointers into itself: box it before h2 moves it.
     let io = Box::new(StreamWrapper::new(stream));
     let Ok(mut conn) = h2::server::handshake(io).await else {

@@ -30,9 +30,11 @@ mod conn;
 mod delay;
 mod h2;
 mod parse;
+mod tls;
 
 pub use delay::{parse_delay, parse_delays, Delay};
 pub use parse::{parse_stall, parse_status_mix};
+pub use tls::ServeTls;
 
 /// Freeze all responses for `for_ns` at the start of every `every_ns` window,
 /// windows measured from server start.
@@ -64,6 +66,8 @@ pub struct ServeConfig {
     pub protocol: ServeProtocol,
     /// Write every request, as received, to this file.
     pub capture: Option<PathBuf>,
+    /// Speak TLS with this certificate (`https://`, `grpcs://`).
+    pub tls: Option<ServeTls>,
 }
 
 /// The built-in target's protocol.
@@ -91,6 +95,7 @@ impl Default for ServeConfig {
             malformed: false,
             protocol: ServeProtocol::Http1,
             capture: None,
+            tls: None,
         }
     }
 }
@@ -145,6 +150,8 @@ pub(crate) struct Shared {
     pub(crate) grpc: bool,
     /// Encoded FileDescriptorProto of echo.proto (gRPC reflection).
     pub(crate) descriptor: Vec<u8>,
+    /// TLS handshakes (`--tls`), else cleartext.
+    pub(crate) tls: Option<monoio_rustls::TlsAcceptor>,
 }
 
 /// One status code's response, pre-encoded once at start.
@@ -221,6 +228,10 @@ pub fn start(cfg: ServeConfig) -> io::Result<ServerHandle> {
         protocol: cfg.protocol,
         grpc,
         descriptor,
+        tls: match &cfg.tls {
+            Some(t) => Some(t.acceptor(cfg.protocol).map_err(invalid)?),
+            None => None,
+        },
     });
     // From here on, dropping `handle` (on any error) stops what was started.
     let mut handle = ServerHandle {
@@ -316,17 +327,38 @@ async fn accept_loop(listener: TcpListener, state: std::rc::Rc<conn::ThreadState
         match res {
             Ok((stream, _)) => {
                 let _ = stream.set_nodelay(true);
-                if state.shared.protocol == ServeProtocol::Http1 {
-                    monoio::spawn(conn::serve(stream, state.clone()));
-                } else {
-                    monoio::spawn(h2::serve(stream, state.clone()));
-                }
+                monoio::spawn(connection(stream, state.clone()));
             }
             // The listener was shut down under us.
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return,
             // E.g. EMFILE: back off instead of spinning on the error.
             Err(_) => monoio::time::sleep(Duration::from_millis(10)).await,
         }
+    }
+}
+
+/// One accepted connection: the TLS handshake (with `--tls`), then the
+/// protocol.
+async fn connection(stream: monoio::net::TcpStream, state: std::rc::Rc<conn::ThreadState>) {
+    match &state.shared.tls {
+        Some(acceptor) => {
+            // A failed handshake ends the connection: the client sees why.
+            if let Ok(tls) = acceptor.accept(stream).await {
+                speak(tls, state).await;
+            }
+        }
+        None => speak(stream, state).await,
+    }
+}
+
+async fn speak<S>(stream: S, state: std::rc::Rc<conn::ThreadState>)
+where
+    S: monoio::io::AsyncReadRent + monoio::io::AsyncWriteRent + Unpin + 'static,
+{
+    if state.shared.protocol == ServeProtocol::Http1 {
+        conn::serve(stream, state).await;
+    } else {
+        h2::serve(stream, state).await;
     }
 }
 
