@@ -63,7 +63,12 @@ fn negative_rate() {
 fn non_numeric_rate() {
     let c = cpus_arg(1);
     bad(&[URL, "-r", "abc", "-d", "1s", "--cpus", &c], &["abc"]);
-    bad(&[URL, "-r", "1.5", "-d", "1s", "--cpus", &c], &["1.5"]);
+    // Decimals are rates (0.5/s), to the thousandth.
+    bad(&[URL, "-r", "1.5x", "-d", "1s", "--cpus", &c], &["1.5x"]);
+    bad(
+        &[URL, "-r", "0.0001", "-d", "1s", "--cpus", &c],
+        &["0.0001", "finer than 0.001"],
+    );
 }
 
 #[test]

@@ -357,3 +357,40 @@ fn demo_runs_over_tls_and_h2() {
     );
     assert!(out.stderr.contains("https://127.0.0.1:"), "{}", out.stderr);
 }
+
+/// Fractional rates for slow soaks: `-r 0.5` plans one arrival every 2 s,
+/// exactly, and the rates divide by the planned time even though the run
+/// ends with its last answer.
+#[test]
+fn fractional_rates_plan_exact_instants() {
+    let srv = start(ServeConfig::default()).unwrap();
+    let out = run(
+        &url_of(srv.addr),
+        &["-r", "0.5,4", "-d", "4s,1s", "--cpus", &cpus_arg(1)],
+    );
+    out.assert_code(0);
+    let mut rows = out.rows();
+    rows.sort_by_key(|r| r.timestamp_ns);
+    let t0 = rows[0].timestamp_ns;
+    let planned: Vec<(u64, u32)> = rows
+        .iter()
+        .map(|r| (r.timestamp_ns - t0, r.phase))
+        .collect();
+    let s = 1_000_000_000;
+    assert_eq!(
+        planned,
+        [
+            (0, 0),
+            (2 * s, 0),
+            (4 * s, 1),
+            (4 * s + s / 4, 1),
+            (4 * s + s / 2, 1),
+            (4 * s + 3 * s / 4, 1)
+        ]
+    );
+    let js = out.json();
+    assert_eq!(js["phases"][0]["planned_rate_per_sec"].as_f64(), Some(0.5));
+    assert_eq!(js["phases"][1]["planned_rate_per_sec"], 4);
+    assert_eq!(js["phases"][0]["offered_per_sec"].as_f64(), Some(0.5));
+    assert_eq!(js["overall"]["offered_per_sec"].as_f64(), Some(1.2));
+}

@@ -111,43 +111,70 @@ pub fn split_list<'a>(what: &str, text: &'a str) -> Result<Vec<&'a str>, ConfigE
     Ok(items)
 }
 
-/// A phase's planned rate in requests/s: steady (`from == to`), a linear
-/// ramp from `from` to `to`, or a closed loop (both 0).
+/// A phase's planned rate: steady (`from == to`), a linear ramp from `from`
+/// to `to`, or a closed loop (both 0). Held in thousandths of a request per
+/// second, so a fractional rate (`-r 0.5`, a slow soak) keeps the fixed
+/// schedule's instants exact integers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rate {
-    pub from_per_sec: u64,
-    pub to_per_sec: u64,
+    pub from_milli_per_sec: u64,
+    pub to_milli_per_sec: u64,
 }
 
 impl Rate {
+    /// A steady whole rate.
     pub fn steady(rate_per_sec: u64) -> Rate {
+        Rate::steady_milli(rate_per_sec * 1000)
+    }
+
+    pub fn steady_milli(milli_per_sec: u64) -> Rate {
         Rate {
-            from_per_sec: rate_per_sec,
-            to_per_sec: rate_per_sec,
+            from_milli_per_sec: milli_per_sec,
+            to_milli_per_sec: milli_per_sec,
         }
+    }
+
+    pub fn from_per_sec(&self) -> f64 {
+        self.from_milli_per_sec as f64 / 1000.0
+    }
+
+    pub fn to_per_sec(&self) -> f64 {
+        self.to_milli_per_sec as f64 / 1000.0
     }
 
     /// Back to back, no schedule: `0`. A ramp from 0 is never a closed loop.
     pub fn closed_loop(&self) -> bool {
-        self.from_per_sec == 0 && self.to_per_sec == 0
+        self.from_milli_per_sec == 0 && self.to_milli_per_sec == 0
     }
 
     pub fn is_ramp(&self) -> bool {
-        self.from_per_sec != self.to_per_sec
+        self.from_milli_per_sec != self.to_milli_per_sec
     }
 
     /// The mean rate over the phase (the ramp's midpoint).
     pub fn mean_per_sec(&self) -> f64 {
-        (self.from_per_sec as f64 + self.to_per_sec as f64) / 2.0
+        (self.from_per_sec() + self.to_per_sec()) / 2.0
+    }
+}
+
+/// Thousandths of a request per second as a rate: `500`, `0.5`, `2.25`.
+fn fmt_milli(milli: u64) -> String {
+    match milli % 1000 {
+        0 => (milli / 1000).to_string(),
+        frac => {
+            let digits = format!("{frac:03}");
+            format!("{}.{}", milli / 1000, digits.trim_end_matches('0'))
+        }
     }
 }
 
 impl fmt::Display for Rate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let from = fmt_milli(self.from_milli_per_sec);
         if self.is_ramp() {
-            write!(f, "{}→{}/s", self.from_per_sec, self.to_per_sec)
+            write!(f, "{from}→{}/s", fmt_milli(self.to_milli_per_sec))
         } else {
-            write!(f, "{}/s", self.from_per_sec)
+            write!(f, "{from}/s")
         }
     }
 }
@@ -155,28 +182,42 @@ impl fmt::Display for Rate {
 /// The highest rate a phase may plan: 10^9/s, one arrival per nanosecond.
 const MAX_RATE_PER_SEC: u64 = 1_000_000_000;
 
-/// Parses one rate: `N` requests/s (0 = closed loop) or a ramp `FROM:TO`.
-pub fn parse_rate(text: &str) -> Result<Rate, ConfigError> {
-    let one = |part: &str| {
-        match part.parse::<u64>() {
-        Ok(v) if v <= MAX_RATE_PER_SEC => Ok(v),
-        Ok(_) => err(format!(
-            "invalid rate '{text}': more than {MAX_RATE_PER_SEC} requests/s"
-        )),
-        Err(_) if part.starts_with('-') => err(format!(
-            "invalid rate '{text}': must be 0 (closed loop), a positive number of requests/s or a ramp FROM:TO"
-        )),
-        Err(_) => err(format!(
-            "invalid rate '{text}': expected a whole number of requests/s or a ramp FROM:TO"
-        )),
+/// One rate of a list: requests/s with at most three decimals, in
+/// thousandths.
+fn parse_milli(text: &str, part: &str) -> Result<u64, ConfigError> {
+    let bad = |why: &str| err(format!("invalid rate '{text}': {why}"));
+    if part.starts_with('-') {
+        return bad("must be 0 (closed loop), a positive number of requests/s or a ramp FROM:TO");
     }
+    let (whole, frac) = part.split_once('.').unwrap_or((part, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !digits(frac) {
+        return bad("expected a number of requests/s (e.g. 100 or 0.5) or a ramp FROM:TO");
+    }
+    if frac.len() > 3 {
+        return bad("finer than 0.001 requests/s");
+    }
+    let whole: u64 = match whole.parse() {
+        Ok(w) if w <= MAX_RATE_PER_SEC => w,
+        _ => return bad(&format!("more than {MAX_RATE_PER_SEC} requests/s")),
     };
+    let frac_milli = format!("{frac:0<3}").parse::<u64>().unwrap_or(0);
+    let milli = whole * 1000 + frac_milli;
+    if milli > MAX_RATE_PER_SEC * 1000 {
+        return bad(&format!("more than {MAX_RATE_PER_SEC} requests/s"));
+    }
+    Ok(milli)
+}
+
+/// Parses one rate: `N` requests/s (0 = closed loop; decimals allowed,
+/// e.g. `0.5`) or a ramp `FROM:TO`.
+pub fn parse_rate(text: &str) -> Result<Rate, ConfigError> {
     match text.split_once(':') {
-        None => one(text).map(Rate::steady),
+        None => parse_milli(text, text).map(Rate::steady_milli),
         Some((from, to)) => {
             let rate = Rate {
-                from_per_sec: one(from)?,
-                to_per_sec: one(to)?,
+                from_milli_per_sec: parse_milli(text, from)?,
+                to_milli_per_sec: parse_milli(text, to)?,
             };
             if rate.closed_loop() {
                 return err(format!(
@@ -336,6 +377,20 @@ mod tests {
             .contains("more than"));
         assert!(parse_rate("-5").unwrap_err().0.contains("'-5'"));
         assert!(parse_rate("abc").unwrap_err().0.contains("'abc'"));
+        // Fractional rates, for slow soaks: thousandths at most.
+        let half = parse_rate("0.5").unwrap();
+        assert_eq!(
+            (half.from_milli_per_sec, half.to_string()),
+            (500, "0.5/s".into())
+        );
+        assert_eq!(parse_rate("0.25:2").unwrap().to_string(), "0.25→2/s");
+        assert!(parse_rate("0.0001")
+            .unwrap_err()
+            .0
+            .contains("finer than 0.001"));
+        for bad in ["1.", ".5", "1.2.3", "1e3", "+5", "0x10"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
         assert_eq!(parse_cpus("0-3,8").unwrap(), vec![0, 1, 2, 3, 8]);
         assert!(parse_cpus("3-1").is_err());
         assert!(parse_cpus("1,,2").is_err());

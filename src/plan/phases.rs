@@ -40,8 +40,9 @@ impl Phase {
 
     /// Slots of a fixed-rate phase: the integral of its rate, rounded.
     pub fn fixed_slot_count(&self) -> u64 {
-        let twice_rate = self.rate.from_per_sec as u128 + self.rate.to_per_sec as u128;
-        ((twice_rate * self.duration_ns as u128 + 1_000_000_000) / 2_000_000_000) as u64
+        // Thousandths of a request per second × ns: 10^12 per arrival.
+        let twice_milli = self.rate.from_milli_per_sec as u128 + self.rate.to_milli_per_sec as u128;
+        ((twice_milli * self.duration_ns as u128 + 1_000_000_000_000) / 2_000_000_000_000) as u64
     }
 
     /// Offset of global slot `i` of a fixed-rate phase: exact integers when
@@ -50,7 +51,8 @@ impl Phase {
         if self.rate.is_ramp() {
             return self.start_ns + self.ramp_offset_ns(i as f64);
         }
-        self.start_ns + (i as u128 * 1_000_000_000 / self.rate.from_per_sec as u128) as u64
+        self.start_ns
+            + (i as u128 * 1_000_000_000_000 / self.rate.from_milli_per_sec as u128) as u64
     }
 
     /// The instant, from the phase's start, at which the rate has integrated
@@ -61,7 +63,7 @@ impl Phase {
         if self.rate.is_ramp() {
             self.ramp_offset_ns(slots)
         } else {
-            (slots * 1e9 / self.rate.from_per_sec as f64) as u64
+            (slots * 1e9 / self.rate.from_per_sec()) as u64
         }
     }
 
@@ -69,8 +71,8 @@ impl Phase {
         if slots <= 0.0 {
             return 0;
         }
-        let r0 = self.rate.from_per_sec as f64;
-        let r1 = self.rate.to_per_sec as f64;
+        let r0 = self.rate.from_per_sec();
+        let r1 = self.rate.to_per_sec();
         let duration_s = self.duration_ns as f64 / 1e9;
         let a = (r1 - r0) / (2.0 * duration_s);
         // The root of a·t² + r0·t − slots in the form that stays accurate when
@@ -234,8 +236,8 @@ mod tests {
     fn ramp(from: u64, to: u64, duration_s: u64) -> Phase {
         Phase {
             rate: Rate {
-                from_per_sec: from,
-                to_per_sec: to,
+                from_milli_per_sec: from * 1000,
+                to_milli_per_sec: to * 1000,
             },
             start_ns: 0,
             duration_ns: duration_s * 1_000_000_000,

@@ -339,8 +339,8 @@ mod tests {
 
     fn with_ramp(mut p: Plan, phase: usize, from: u64, to: u64) -> Plan {
         p.phases[phase].rate = Rate {
-            from_per_sec: from,
-            to_per_sec: to,
+            from_milli_per_sec: from * 1000,
+            to_milli_per_sec: to * 1000,
         };
         p
     }

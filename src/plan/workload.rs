@@ -58,11 +58,12 @@ pub struct RunSection {
     pub checks: Vec<String>,
 }
 
-/// `rate = 1000` or `rate = "100:1000,1000"`.
+/// `rate = 1000`, `rate = 0.5` or `rate = "100:1000,1000"`.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum NumberOrText {
     Number(u64),
+    Decimal(f64),
     Text(String),
 }
 
@@ -70,6 +71,7 @@ impl NumberOrText {
     pub fn text(&self) -> String {
         match self {
             NumberOrText::Number(n) => n.to_string(),
+            NumberOrText::Decimal(d) => d.to_string(),
             NumberOrText::Text(t) => t.clone(),
         }
     }

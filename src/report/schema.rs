@@ -69,6 +69,21 @@ pub struct Input {
     pub intervals: Option<u64>,
 }
 
+/// A planned rate in requests/s: a whole number as a JSON integer (as
+/// before fractional rates), else a decimal.
+#[derive(Clone, Copy, Debug)]
+pub struct PerSec(pub f64);
+
+impl Serialize for PerSec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.fract() == 0.0 && self.0 >= 0.0 && self.0 < 1e15 {
+            s.serialize_u64(self.0 as u64)
+        } else {
+            s.serialize_f64(self.0)
+        }
+    }
+}
+
 /// Who wrote one input file.
 #[derive(Debug, Serialize)]
 pub struct InputTool {
@@ -99,9 +114,9 @@ pub struct Block {
     pub target: Option<String>,
     /// The steady rate planned for the phase (`rwg run`; `null` in a closed
     /// loop, on a ramp, for several phases, or when unknown).
-    pub planned_rate_per_sec: Option<u64>,
+    pub planned_rate_per_sec: Option<PerSec>,
     /// A ramp's planned rates at its start and end (`rwg run`; else `null`).
-    pub planned_ramp_per_sec: Option<[u64; 2]>,
+    pub planned_ramp_per_sec: Option<[PerSec; 2]>,
     /// What the rates divide by: the planned duration (up to an early
     /// stop); from a CSV, the planned span plus one mean gap.
     pub duration_s: f64,
@@ -162,11 +177,11 @@ impl Block {
             planned_rate_per_sec: b
                 .planned_rate
                 .filter(|r| !r.is_ramp())
-                .map(|r| r.from_per_sec),
+                .map(|r| PerSec(r.from_per_sec())),
             planned_ramp_per_sec: b
                 .planned_rate
                 .filter(Rate::is_ramp)
-                .map(|r| [r.from_per_sec, r.to_per_sec]),
+                .map(|r| [PerSec(r.from_per_sec()), PerSec(r.to_per_sec())]),
             duration_s: b.duration_s,
             span_s: b.span_s,
             scheduled: b.scheduled,

@@ -138,10 +138,20 @@ pub fn summarize(f: Finished<'_>) -> Summary {
     let shapes = &f.sink.shapes;
     let exponential = cfg.dist == Dist::Exp;
     let m = merge(&f.results, plan.phases.len(), cfg.slo_ns);
-    let run_ns = plan
-        .total_duration_ns()
-        .min(f.end_ns.saturating_sub(f.t0_ns))
-        .max(1);
+    let planned_ns = plan.total_duration_ns();
+    let elapsed_ns = f.end_ns.saturating_sub(f.t0_ns);
+    let cut_by_requests = cfg
+        .max_requests
+        .filter(|&n| f.stop == StopReason::None && m.stats.overall.scheduled >= n)
+        .filter(|_| elapsed_ns < planned_ns);
+    // What rates divide by. A run that nothing cut short offered its
+    // arrivals over the whole planned time, though it ends with its last
+    // answer: at 2/s for 1 s, the last arrival is planned at 0.5 s.
+    let run_ns = match (f.stop, cut_by_requests) {
+        (StopReason::None, None) => planned_ns,
+        _ => planned_ns.min(elapsed_ns),
+    }
+    .max(1);
     let phases: Vec<Block> = plan
         .phases
         .iter()
@@ -201,10 +211,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         tls: f.prepared.tls,
         handshake_ms: m.warm.handshake_ns as f64 / 1e6 / m.warm.connected.max(1) as f64,
         stopped: stop_text(f.stop),
-        ended_at_requests: cfg
-            .max_requests
-            .filter(|&n| f.stop == StopReason::None && m.stats.overall.scheduled >= n)
-            .filter(|_| run_ns < plan.total_duration_ns()),
+        ended_at_requests: cut_by_requests,
         interrupted: f.stop == StopReason::Signal,
         first_error: m.first_error.map(first_error_text),
         unsolicited_closes: m.unsolicited_closes,
