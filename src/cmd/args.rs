@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use super::parse::ParseArgs;
 use super::run_args::{dur, RunArgs};
 use crate::plan::config::parse_cpus;
 use crate::plan::error::ConfigError;
@@ -288,4 +287,45 @@ impl ServeArgs {
         }
         Ok(Some(tls))
     }
+}
+
+/// `rwg parse`: the Go tool's analysis flags (mapped onto `report` in
+/// `cmd::parse`).
+#[derive(Args, Debug, Clone)]
+pub struct ParseArgs {
+    /// The per-request CSV: rwg's, or the Go tool's
+    /// (url,latency,status_code,error,timestamp).
+    #[arg(long = "rwg_output", visible_alias = "rwg-output", value_name = "FILE")]
+    pub rwg_output: PathBuf,
+    /// Write the overall figures as JSON (rwg report --json).
+    #[arg(
+        long = "overall_output",
+        visible_alias = "overall-output",
+        value_name = "FILE"
+    )]
+    pub overall_output: Option<PathBuf>,
+    /// Write one CSV row per --freq interval (rwg report --timeseries).
+    #[arg(
+        long = "realtime_output",
+        visible_alias = "realtime-output",
+        value_name = "FILE"
+    )]
+    pub realtime_output: Option<PathBuf>,
+    /// Interval of the --realtime_output rows; a bare number is ms.
+    #[arg(long, default_value = "1000")]
+    pub freq: String,
+    /// Drop rows of the first DUR; a bare number is seconds.
+    #[arg(long, default_value = "0")]
+    pub warmup: String,
+    /// Drop rows of the last DUR; a bare number is seconds.
+    #[arg(long, default_value = "0")]
+    pub cooldown: String,
+    /// 1: the Go tool's status_code column holds HTTP statuses; 2: gRPC codes
+    /// [default: by each row's url, http(s):// being HTTP]. rwg's own CSVs
+    /// say which.
+    #[arg(long = "version", value_name = "1|2", value_parser = ["1", "2"])]
+    pub http_version: Option<String>,
+    /// Latency objective for goodput; a bare number is ms.
+    #[arg(long)]
+    pub slo: Option<String>,
 }
