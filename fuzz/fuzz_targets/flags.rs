@@ -73,13 +73,25 @@ fn one(s: &str) {
         }
     }
 
-    // Rates: the u64s up to 10^9, or two of them as a ramp FROM:TO (not 0:0).
-    let rate = |t: &str| t.parse::<u64>().ok().filter(|&v| v <= 1_000_000_000);
+    // Rates: decimals with at most three places (digits on both sides of
+    // the point) up to 10^9, in thousandths; or two of them as a ramp
+    // FROM:TO (not 0:0). The oracle goes through f64 (exact at this size).
+    let rate = |t: &str| {
+        let (whole, frac) = t.split_once('.').unwrap_or((t, "0"));
+        let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+        if !digits(whole) || !digits(frac) || frac.len() > 3 {
+            return None;
+        }
+        let v: f64 = t.parse().ok()?;
+        (v <= 1e9).then(|| (v * 1000.0).round() as u64)
+    };
     let expected = match s.split_once(':') {
         None => rate(s).map(|r| (r, r)),
         Some((a, b)) => rate(a).zip(rate(b)).filter(|&(a, b)| a > 0 || b > 0),
     };
-    let got = parse_rate(s).ok().map(|r| (r.from_per_sec, r.to_per_sec));
+    let got = parse_rate(s)
+        .ok()
+        .map(|r| (r.from_milli_per_sec, r.to_milli_per_sec));
     assert_eq!(got, expected, "parse_rate({s:?})");
 
     // CPU lists.
