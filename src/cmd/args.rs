@@ -54,7 +54,8 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct PlotArgs {
-    /// CSV files written by `rwg run -o` (several overlay for comparison).
+    /// CSV files written by `rwg run -o`, the Go tool or `vegeta encode
+    /// --to csv` (several overlay for comparison, each named by its tool).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// The HTML file to write.

@@ -99,8 +99,13 @@ pub fn run_and_report(cfg: &Config, checks: &[Check]) -> ExitCode {
 }
 
 /// A first error that says only `protocol` or `reset`, or connections
-/// that failed their TLS handshake, get what the port speaks instead.
+/// that failed their TLS handshake, get what the port speaks instead. Only
+/// when nothing was answered (a protocol mismatch answers nothing): the
+/// probe is one more request, which a server that did answer should not see.
 fn add_protocol_hint(cfg: &Config, summary: &mut Summary) {
+    if summary.overall.answered > 0 {
+        return;
+    }
     let run = &mut summary.run;
     let vague = matches!(run.first_error.as_deref(), Some("protocol" | "reset"));
     let tls_failed = run.tls && run.warmup_failed > 0;
