@@ -59,6 +59,22 @@ pub struct Arrival {
     pub now_ms: u64,
 }
 
+impl Arrival {
+    /// Arrival `seq`; the wall clock is read only when a `{{now_ms}}`
+    /// needs it (`clock`).
+    pub fn new(seq: u64, seed: u64, clock: bool) -> Arrival {
+        Arrival {
+            seq,
+            seed,
+            now_ms: if clock {
+                crate::base::clock::wall_now_ns() / 1_000_000
+            } else {
+                0
+            },
+        }
+    }
+}
+
 /// Reads `{{csv FILE COLUMN}}`'s column: the values of `COLUMN` of `FILE`.
 pub type CsvLoader<'a> = dyn FnMut(&str, &str) -> Result<Arc<[Box<[u8]>]>, ConfigError> + 'a;
 

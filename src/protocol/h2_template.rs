@@ -15,7 +15,6 @@ use prost_reflect::MessageDescriptor;
 
 use super::grpc;
 use super::h2_request::H2Request;
-use crate::base::clock::wall_now_ns;
 use crate::plan::error::ConfigError;
 use crate::plan::template::{Arrival, CsvLoader, Template};
 
@@ -109,15 +108,7 @@ impl H2Template {
 
     /// `request` with the placeholders of arrival `seq` rendered in.
     pub fn render(&self, request: &H2Request, seq: u64) -> Result<H2Request, String> {
-        let arrival = Arrival {
-            seq,
-            seed: self.seed,
-            now_ms: if self.clock {
-                wall_now_ns() / 1_000_000
-            } else {
-                0
-            },
-        };
+        let arrival = Arrival::new(seq, self.seed, self.clock);
         let mut out = request.clone();
         let mut buf = Vec::new();
         if let Some(t) = &self.uri {

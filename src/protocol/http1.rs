@@ -10,7 +10,6 @@ use monoio::buf::{IoBuf, IoBufMut};
 use super::chunked::ChunkedDecoder;
 use super::tls::{IdleState, Transport};
 use super::{OpGuard, Response};
-use crate::base::clock::wall_now_ns;
 use crate::base::kind::ErrorKind;
 use crate::plan::error::ConfigError;
 use crate::plan::template::{Arrival, CsvLoader, Template};
@@ -170,15 +169,7 @@ impl RequestTemplate {
 
     /// Appends the request of arrival `seq` to `out`.
     pub fn render(&self, seq: u64, out: &mut Vec<u8>) {
-        let arrival = Arrival {
-            seq,
-            seed: self.seed,
-            now_ms: if self.clock {
-                wall_now_ns() / 1_000_000
-            } else {
-                0
-            },
-        };
+        let arrival = Arrival::new(seq, self.seed, self.clock);
         self.head.render(&arrival, out);
         let Some(body) = &self.body else {
             return;
