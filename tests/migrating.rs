@@ -1,5 +1,6 @@
 //! Users coming from the Go tool, vegeta and wrk: the Go tool's command
-//! line (`--url`, `rwg parse`), its CSV and vegeta's read by `rwg report`
+//! line (`--url`, `rwg parse`), its CSV, vegeta's and wrk2's `--latency`
+//! summary read by `rwg report`
 //! and overlaid by `rwg plot`, each labelled with its tool and what its
 //! latency means. The foreign files in tests/data/ are written in each
 //! tool's documented format (see the comments of `report::foreign`).
@@ -160,16 +161,83 @@ fn plot_overlays_runs_of_several_tools() {
         rwg_csv.to_str().unwrap(),
         &data("vegeta.csv"),
         &data("go_rwg.csv"),
+        &data("wrk2.txt"),
         "-o",
         "p.html",
     ]);
     out.assert_code(0);
     let html = std::fs::read_to_string(out.dir.path().join("p.html")).unwrap();
-    for label in ["rwg: out.csv", "vegeta: vegeta.csv", "rwg (Go): go_rwg.csv"] {
+    for label in [
+        "rwg: out.csv",
+        "vegeta: vegeta.csv",
+        "rwg (Go): go_rwg.csv",
+        "wrk2: wrk2.txt",
+    ] {
         assert!(html.contains(label), "no series {label}");
     }
     assert!(html.contains("vegeta: latency timed from the actual send"));
     assert!(html.contains("rwg: latency timed from the intended send instant"));
+    assert!(html.contains("wrk2: latency timed from the instant wrk2"));
+    // The summary's own row: its 60 013 requests, 39 999 in percentiles.
+    assert!(html.contains("Percentile summaries"));
+    assert!(html.contains("60,013") && html.contains("39,999"));
+    // Four curves on the distribution chart: the last section's legend.
+    let dist = &html[html.rfind("<section>").unwrap()..];
+    assert_eq!(dist.matches("class=\"sw\"").count(), 4);
+}
+
+/// wrk2's `--latency` summary: its percentiles come back as printed, its
+/// request count and errors as stated; checks run on it.
+#[test]
+fn a_wrk2_summary_reads_as_a_distribution() {
+    let out = rwg_in(&[
+        "report",
+        &data("wrk2.txt"),
+        "--json",
+        "r.json",
+        "--check",
+        "p99<3ms",
+    ]);
+    out.assert_code(0);
+    let js = json_in(&out, "r.json");
+    assert_eq!(js["source"], "report-wrk2");
+    let tools = &js["input"]["tools"][0];
+    assert_eq!(
+        (tools["tool"].as_str(), tools["latency_from"].as_str()),
+        (Some("wrk2"), Some("intended"))
+    );
+    let o = &js["overall"];
+    assert_eq!((u(o, "answered"), u(o, "errors")), (60_013, 12));
+    assert_eq!(o["latency_all"], serde_json::Value::Null);
+    // p50 is a printed row (0.999 ms); p99 falls between the rows at
+    // 0.989063 (2.780 ms) and 0.990625 (2.864 ms) and reads as the upper
+    // one (3 significant digits).
+    let p50 = pctl_us(&o["latency_answered"], "p50").unwrap();
+    let p99 = pctl_us(&o["latency_answered"], "p99").unwrap();
+    assert!((998.0..1001.0).contains(&p50), "p50 {p50}");
+    assert!((2862.0..2867.0).contains(&p99), "p99 {p99}");
+    assert!(out.stdout.contains("wrk2 summary"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "percentiles over 39,999 responses: wrk2 leaves the requests of its calibration out"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("NOT VOUCHED FOR"), "{}", out.stdout);
+    let strict = rwg_in(&["report", &data("wrk2.txt"), "--check", "p99<1ms"]);
+    strict.assert_code(3);
+    // wrk's own --latency (four percentiles) is named, not misread.
+    let dir = tempfile::tempdir().unwrap();
+    let wrk = dir.path().join("wrk.txt");
+    std::fs::write(
+        &wrk,
+        "Running 10s test @ http://127.0.0.1:8080/\n  Latency Distribution\n     50%  1.00ms\n",
+    )
+    .unwrap();
+    let bad = rwg_in(&["report", wrk.to_str().unwrap()]);
+    bad.assert_code(2);
+    assert!(bad.stderr.contains("--latency"), "{}", bad.stderr);
 }
 
 #[test]

@@ -34,6 +34,19 @@ pub fn parse_duration_ns(text: &str) -> Result<u64, String> {
     Ok(ns.round() as u64)
 }
 
+/// `1234567` → `1,234,567`.
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Microseconds in a readable unit: `812.3us`, `12.40ms`, `5.000s`.
 pub fn fmt_us(us: f64) -> String {
     if us < 1_000.0 {
@@ -68,6 +81,13 @@ pub fn fmt_bytes(bytes: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1_234_567), "1,234,567");
+    }
 
     #[test]
     fn bytes_in_decimal_units() {

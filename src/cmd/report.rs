@@ -1,4 +1,4 @@
-//! `rwg report`: analyse CSVs or interval logs, print the table, write JSON
+//! `rwg report`: analyse CSVs, interval logs or a wrk2 summary, print the table, write JSON
 //! and time series, evaluate checks.
 
 use std::process::ExitCode;
@@ -7,7 +7,7 @@ use super::args::ReportArgs;
 use super::run::{print_checks, write_json, GENERATOR_BEHIND};
 use crate::report::check::{parse_checks, Check};
 use crate::report::schema::Document;
-use crate::report::{analyze, hlog_read, render};
+use crate::report::{analyze, hlog_read, render, spectrum};
 
 /// `rwg report`: analyse CSVs, print the table, write JSON / time series,
 /// evaluate checks. Exit 2 on malformed input (after reporting the rows
@@ -25,6 +25,13 @@ pub fn main(args: &ReportArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if opts.files.iter().any(|f| spectrum::is_spectrum(f)) {
+        if opts.files.len() > 1 {
+            eprintln!("error: give one wrk2 summary at a time (`rwg plot` overlays it with CSVs)");
+            return ExitCode::from(2);
+        }
+        return report_spectrum(args, &opts.files[0], &checks);
+    }
     let hlogs = opts
         .files
         .iter()
@@ -106,6 +113,33 @@ fn report_hlogs(
             eprintln!("error: cannot write --timeseries '{}': {e}", path.display());
             return ExitCode::from(1);
         }
+    }
+    ExitCode::from(code)
+}
+
+/// `rwg report` over another tool's percentile summary (wrk2 `--latency`).
+fn report_spectrum(args: &ReportArgs, file: &std::path::Path, checks: &[Check]) -> ExitCode {
+    let a = match spectrum::analyze_file(file) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    print!("{}", a.to_text());
+    let results = print_checks(checks, &a);
+    let code = if results.iter().any(|r| !r.passed) {
+        3
+    } else {
+        0
+    };
+    if let Some(path) = &args.json {
+        if !write_json(path, &Document::of_spectrum(&a, &results, code)) {
+            return ExitCode::from(1);
+        }
+    }
+    if args.timeseries.is_some() {
+        eprintln!("warning: a wrk2 summary has no time series: --timeseries not written");
     }
     ExitCode::from(code)
 }

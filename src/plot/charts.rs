@@ -7,7 +7,7 @@
 
 use super::fmt::{fmt_rate, fmt_us, num};
 use super::svg::{linear_axis, log_axis, Axis, Chart, Dash, Line, Marker};
-use super::{Percentiles, Point, Series, MAX_NINES};
+use super::{Curve, Percentiles, Point, Series, MAX_NINES};
 
 pub(super) const TITLE_LATENCY: &str = "Latency over time";
 pub(super) const TITLE_THROUGHPUT: &str = "Throughput: offered vs achieved";
@@ -185,24 +185,9 @@ const MARKED: [(&str, f64); 7] = [
     ("99.999", 5.0),
 ];
 
-/// The 95 % intervals of the analysis' percentiles (answered requests, as
-/// the curve), placed along −log₁₀(1 − p).
-fn intervals(x: &Series) -> Vec<(f64, f64, f64)> {
-    let Some(d) = &x.analysis.overall.latency_answered else {
-        return Vec::new();
-    };
-    d.percentiles
-        .iter()
-        .filter_map(|p| match (p.ci95_low_us, p.ci95_high_us) {
-            (Some(lo), Some(hi)) => Some((-(1.0 - p.quantile).log10(), lo, hi)),
-            _ => None,
-        })
-        .collect()
-}
-
-pub(super) fn distribution_chart(series: &[Series], slo_ns: Option<u64>) -> Chart {
-    let all = || series.iter().flat_map(|x| x.distribution.iter());
-    let bars = || series.iter().flat_map(intervals);
+pub(super) fn distribution_chart(curves: &[Curve<'_>], slo_ns: Option<u64>) -> Chart {
+    let all = || curves.iter().flat_map(|x| x.points.iter());
+    let bars = || curves.iter().flat_map(|x| x.whiskers.iter());
     let lo = all()
         .map(|p| p.1)
         .chain(bars().map(|w| w.1))
@@ -221,18 +206,18 @@ pub(super) fn distribution_chart(series: &[Series], slo_ns: Option<u64>) -> Char
     if nines > 5.0 {
         ticks.push((6.0, "99.9999".into()));
     }
-    let lines = series
+    let lines = curves
         .iter()
         .map(|x| {
-            let at = |nx: f64| x.distribution.iter().find(|p| p.0 >= nx - 1e-9).copied();
+            let at = |nx: f64| x.points.iter().find(|p| p.0 >= nx - 1e-9).copied();
             let mut dots: Vec<_> = MARKED.iter().filter_map(|m| at(m.1)).collect();
-            dots.extend(x.distribution.last().copied());
+            dots.extend(x.points.last().copied());
             Line {
-                points: x.distribution.iter().map(|p| Some(*p)).collect(),
+                points: x.points.iter().map(|p| Some(*p)).collect(),
                 colour: x.colour,
                 dash: Dash::Solid,
                 dots,
-                whiskers: intervals(x),
+                whiskers: x.whiskers.clone(),
             }
         })
         .collect();

@@ -45,19 +45,6 @@ pub(super) fn fmt_rate(v: f64) -> String {
     }
 }
 
-/// 1234567 → "1,234,567".
-pub(super) fn group(n: u64) -> String {
-    let d = n.to_string();
-    let mut out = String::with_capacity(d.len() + d.len() / 3);
-    for (i, c) in d.chars().enumerate() {
-        if i > 0 && (d.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Unix-epoch ns → "YYYY-MM-DD HH:MM:SS" (UTC, proleptic Gregorian).
 pub(super) fn utc(epoch_ns: u64) -> String {
     let secs = epoch_ns / 1_000_000_000;
@@ -95,8 +82,6 @@ mod tests {
         assert_eq!(fmt_us(1_250_000.0), "1.25 s");
         assert_eq!(fmt_rate(299.7), "300");
         assert_eq!(fmt_rate(12_500.0), "12.5k");
-        assert_eq!(group(1_234_567), "1,234,567");
-        assert_eq!(group(999), "999");
         assert_eq!(utc(0), "1970-01-01 00:00:00");
         assert_eq!(utc(1_700_000_000_000_000_000), "2023-11-14 22:13:20");
         assert_eq!(utc(951_782_400_000_000_000), "2000-02-29 00:00:00");

@@ -13,6 +13,7 @@ mod charts;
 mod fmt;
 mod page;
 mod svg;
+mod tables;
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,8 @@ use crate::report::analyze::analyze;
 use crate::report::csv_scan;
 use crate::report::figures::{Analysis, Figures, Percentiles, ReportOptions, Severity};
 use crate::report::foreign::{ForeignOptions, Source, Tool};
+use crate::report::quantile::Distribution;
+use crate::report::spectrum::{self, SpectrumAnalysis};
 
 /// Series colours, in file order (colour-blind-friendly; repeats after 8).
 const COLOURS: [&str; 8] = [
@@ -73,21 +76,30 @@ pub fn plot(
         return Err("interval must be greater than 0".into());
     }
     let mut series = Vec::with_capacity(files.len());
+    let mut summaries = Vec::new();
     let mut warnings = Vec::new();
     let labels = labels(files);
     for (i, (path, label)) in files.iter().zip(labels).enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
+        if spectrum::is_spectrum(path) {
+            let analysis = spectrum::analyze_file(path).map_err(|e| e.0)?;
+            summaries.push(Summary::new(analysis, label, colour));
+            continue;
+        }
         let mut s = load(path, colour, interval_ns, slo_ns, &mut warnings)?;
         s.label = label;
         series.push(s);
     }
     // Runs of several tools overlay: each series names its tool.
-    if series.iter().any(|s| s.tool != Tool::Rwg) {
+    if !summaries.is_empty() || series.iter().any(|s| s.tool != Tool::Rwg) {
         for s in &mut series {
             s.label = format!("{}: {}", s.tool.name(), s.label);
         }
+        for s in &mut summaries {
+            s.label = format!("{}: {}", s.analysis.tool.name(), s.label);
+        }
     }
-    let html = page::render(&series, interval_ns, slo_ns, &warnings);
+    let html = page::render(&series, &summaries, interval_ns, slo_ns, &warnings);
     std::fs::write(out, &html).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     Ok(PlotSummary {
         out: out.to_path_buf(),
@@ -99,6 +111,11 @@ pub fn plot(
                 rows: s.analysis.rows_kept,
                 intervals: s.points.len(),
             })
+            .chain(summaries.iter().map(|s| PlottedFile {
+                file: s.analysis.file.clone(),
+                rows: 0,
+                intervals: 0,
+            }))
             .collect(),
         warnings,
     })
@@ -138,6 +155,82 @@ struct Series {
     /// (−log₁₀(1 − p), latency µs) from the full histogram, p rising to
     /// 1 − 1/samples, then the exact maximum.
     distribution: Vec<(f64, f64)>,
+}
+
+/// One percentile summary (wrk2), ready to draw: a distribution only.
+struct Summary {
+    /// Shown in legends and the table.
+    label: String,
+    colour: &'static str,
+    analysis: SpectrumAnalysis,
+    /// (−log₁₀(1 − p), latency µs): the rows as the tool printed them,
+    /// then its maximum.
+    distribution: Vec<(f64, f64)>,
+}
+
+impl Summary {
+    fn new(analysis: SpectrumAnalysis, label: String, colour: &'static str) -> Summary {
+        let count = analysis.run.histogram_count.max(1) as f64;
+        let nines = count.log10().min(MAX_NINES);
+        let mut distribution: Vec<(f64, f64)> = analysis
+            .run
+            .spectrum
+            .iter()
+            .filter(|r| r.percentile < 1.0)
+            .map(|r| (-(1.0 - r.percentile).log10(), r.value_ns as f64 / 1e3))
+            .filter(|p| p.0 <= nines)
+            .collect();
+        if let Some(max_us) = analysis.latency.max_us {
+            distribution.push((nines, max_us));
+        }
+        Summary {
+            label,
+            colour,
+            analysis,
+            distribution,
+        }
+    }
+}
+
+/// One latency distribution curve of the distribution chart.
+struct Curve<'a> {
+    colour: &'static str,
+    /// (−log₁₀(1 − p), latency µs).
+    points: &'a [(f64, f64)],
+    /// 95 % intervals: (−log₁₀(1 − p), low µs, high µs).
+    whiskers: Vec<(f64, f64, f64)>,
+}
+
+impl<'a> Curve<'a> {
+    /// Every file's curve, row files first.
+    fn all(series: &'a [Series], summaries: &'a [Summary]) -> Vec<Curve<'a>> {
+        let rows = series.iter().map(|x| Curve {
+            colour: x.colour,
+            points: &x.distribution,
+            whiskers: intervals(x.analysis.overall.latency_answered.as_ref()),
+        });
+        let spectra = summaries.iter().map(|x| Curve {
+            colour: x.colour,
+            points: &x.distribution,
+            whiskers: intervals(Some(&x.analysis.latency)),
+        });
+        rows.chain(spectra).collect()
+    }
+}
+
+/// The 95 % intervals of a distribution's percentiles, placed along
+/// −log₁₀(1 − p).
+fn intervals(d: Option<&Distribution>) -> Vec<(f64, f64, f64)> {
+    let Some(d) = d else {
+        return Vec::new();
+    };
+    d.percentiles
+        .iter()
+        .filter_map(|p| match (p.ci95_low_us, p.ci95_high_us) {
+            (Some(lo), Some(hi)) => Some((-(1.0 - p.quantile).log10(), lo, hi)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// One interval bucket, rates over the part of it the file covers.

@@ -1,6 +1,6 @@
-//! The HTML page of `rwg plot`: header, summary table, the table by target
-//! (runs of several targets), the four charts and their legends, with
-//! inline CSS only.
+//! The HTML page of `rwg plot`: header, the [`super::tables`], the charts
+//! over time (files with per-request rows) and the distribution chart (every
+//! file), with their legends and inline CSS only.
 //!
 //! COLD. The charts come from [`super::charts`], drawn by [`super::svg`];
 //! numbers are formatted by [`super::fmt`].
@@ -8,12 +8,12 @@
 use std::fmt::Write as _;
 
 use super::charts::{
-    distribution_chart, errors_chart, latency_chart, throughput_chart, Pick, TITLE_DISTRIBUTION,
+    distribution_chart, errors_chart, latency_chart, throughput_chart, TITLE_DISTRIBUTION,
     TITLE_ERRORS, TITLE_LATENCY, TITLE_THROUGHPUT,
 };
-use super::fmt::{fmt_rate, fmt_us, group, utc};
+use super::fmt::fmt_us;
 use super::svg::{esc, Dash};
-use super::Series;
+use super::{tables, Curve, Series, Summary};
 use crate::report::foreign::Tool;
 
 const CSS: &str = "body{font:14px/1.45 system-ui,sans-serif;color:#1d232b;margin:24px auto;max-width:1100px;padding:0 16px}\
@@ -31,12 +31,18 @@ figure>svg{width:100%;height:auto}footer{color:#8a939c;font-size:12px;margin-top
 /// The whole page.
 pub(super) fn render(
     series: &[Series],
+    summaries: &[Summary],
     interval_ns: u64,
     slo_ns: Option<u64>,
     warnings: &[String],
 ) -> String {
     let mut s = String::with_capacity(64 * 1024);
-    let names: Vec<&str> = series.iter().map(|x| x.label.as_str()).collect();
+    let legend: Vec<(&'static str, &str)> = series
+        .iter()
+        .map(|x| (x.colour, x.label.as_str()))
+        .chain(summaries.iter().map(|x| (x.colour, x.label.as_str())))
+        .collect();
+    let names: Vec<&str> = legend.iter().map(|l| l.1).collect();
     let _ = write!(
         s,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -44,12 +50,15 @@ pub(super) fn render(
          <title>rwg plot: {}</title><style>{CSS}</style></head><body>\n",
         esc(&names.join(", "))
     );
-    let files = if series.len() == 1 { "file" } else { "files" };
-    let mut sub = format!(
-        "{} {files} · interval {} · time axes in seconds since each file's first planned request",
-        series.len(),
-        fmt_us(interval_ns as f64 / 1e3)
-    );
+    let files = if legend.len() == 1 { "file" } else { "files" };
+    let mut sub = format!("{} {files}", legend.len());
+    if !series.is_empty() {
+        let _ = write!(
+            sub,
+            " · interval {} · time axes in seconds since each file's first planned request",
+            fmt_us(interval_ns as f64 / 1e3)
+        );
+    }
     if let Some(slo) = slo_ns {
         let _ = write!(sub, " · SLO {}", fmt_us(slo as f64 / 1e3));
     }
@@ -61,9 +70,48 @@ pub(super) fn render(
     for w in warnings {
         let _ = writeln!(s, "<p class=\"warn\">warning: {}</p>", esc(w));
     }
-    tools_note(&mut s, series);
-    summary_table(&mut s, series, slo_ns);
-    targets_table(&mut s, series);
+    tools_note(&mut s, series, summaries);
+    if !series.is_empty() {
+        tables::summary_table(&mut s, series, slo_ns);
+        tables::targets_table(&mut s, series);
+    }
+    tables::summaries_table(&mut s, summaries);
+    if !series.is_empty() {
+        time_charts(&mut s, series, slo_ns);
+    }
+    let mut caption = String::from(
+        "Whole run, answered requests, from a full latency histogram (3 significant digits); \
+         the line ends at the maximum. Bars: 95 % confidence intervals of p50 … p99.9 \
+         (order statistics).",
+    );
+    if !summaries.is_empty() {
+        caption.push_str(
+            " A percentile summary's line joins the rows its tool printed; its intervals \
+             are those of a histogram rebuilt from them.",
+        );
+    }
+    section(
+        &mut s,
+        TITLE_DISTRIBUTION,
+        &legend,
+        &[],
+        &distribution_chart(&Curve::all(series, summaries), slo_ns).render(),
+        &caption,
+    );
+    let _ = writeln!(
+        s,
+        "<footer>rwg {} plot · self-contained: no scripts, no network</footer></body></html>",
+        env!("CARGO_PKG_VERSION")
+    );
+    s
+}
+
+/// The charts over time, of the files with per-request rows.
+fn time_charts(s: &mut String, series: &[Series], slo_ns: Option<u64>) {
+    let legend: Vec<(&'static str, &str)> = series
+        .iter()
+        .map(|x| (x.colour, x.label.as_str()))
+        .collect();
     let good = if slo_ns.is_some() {
         "goodput (ok ≤ SLO)"
     } else {
@@ -102,39 +150,25 @@ pub(super) fn render(
         ),
     ];
     for (title, styles, chart, caption) in &charts {
-        section(&mut s, title, series, styles, &chart.render(), caption);
+        section(s, title, &legend, styles, &chart.render(), caption);
     }
-    section(
-        &mut s,
-        TITLE_DISTRIBUTION,
-        series,
-        &[],
-        &distribution_chart(series, slo_ns).render(),
-        "Whole run, answered requests, from a full latency histogram (3 significant digits); the line ends at the maximum. Bars: 95 % confidence intervals of p50 … p99.9 (order statistics).",
-    );
-    let _ = writeln!(
-        s,
-        "<footer>rwg {} plot · self-contained: no scripts, no network</footer></body></html>",
-        env!("CARGO_PKG_VERSION")
-    );
-    s
 }
 
+/// One chart with its legend: a swatch per file, a stroke per metric.
 fn section(
     s: &mut String,
     title: &str,
-    series: &[Series],
+    legend: &[(&'static str, &str)],
     styles: &[(Dash, &str)],
     svg: &str,
     caption: &str,
 ) {
     let _ = write!(s, "<section><h2>{}</h2><div class=\"legend\">", esc(title));
-    for x in series {
+    for (colour, label) in legend {
         let _ = write!(
             s,
-            "<span><i class=\"sw\" style=\"background:{}\"></i>{}</span>",
-            x.colour,
-            esc(&x.label)
+            "<span><i class=\"sw\" style=\"background:{colour}\"></i>{}</span>",
+            esc(label)
         );
     }
     for (dash, label) in styles {
@@ -152,106 +186,14 @@ fn section(
     );
 }
 
-fn summary_table(s: &mut String, series: &[Series], slo_ns: Option<u64>) {
-    s.push_str(
-        "<div class=\"scroll\"><table><tr><th class=\"l\">file</th><th class=\"l\">start (UTC)</th><th>span</th>\
-         <th>total</th><th>ok</th><th>dropped</th><th>errors</th><th>skipped</th>\
-         <th>p50</th><th>p99</th><th>max</th><th>offered (req/s)</th><th>achieved (resp/s)</th>",
-    );
-    if slo_ns.is_some() {
-        s.push_str("<th title=\"ok responses at or under the SLO, % of total\">goodput</th>");
-    }
-    s.push_str("</tr>\n");
-    for x in series {
-        let o = &x.analysis.overall;
-        let lat = |f: Pick| o.latency.as_ref().map_or("-".into(), |l| fmt_us(f(l)));
-        let achieved = o
-            .achieved_pct()
-            .map_or(String::new(), |p| format!(" ({p:.1}%)"));
-        let _ = write!(
-            s,
-            "<tr><td class=\"l\" title=\"{}\"><i class=\"sw\" style=\"background:{}\"></i>{}</td><td class=\"l\">{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}{achieved}</td>",
-            esc(&x.name),
-            x.colour,
-            esc(&x.label),
-            utc(o.start_ns),
-            fmt_us(x.span_s() * 1e6),
-            group(o.total.count),
-            group(o.ok.count),
-            group(o.dropped.count),
-            group(o.errors.count),
-            group(o.skipped.count),
-            lat(|l| l.p50_us),
-            lat(|l| l.p99_us),
-            lat(|l| l.max_us),
-            fmt_rate(x.per_sec(o.total.count)),
-            fmt_rate(x.per_sec(o.responses.count)),
-        );
-        if slo_ns.is_some() {
-            let pct = crate::report::figures::pct(o.goodput.count, o.total.count);
-            let _ = write!(
-                s,
-                "<td>{}</td>",
-                pct.map_or("-".into(), |p| format!("{p:.2}%"))
-            );
-        }
-        s.push_str("</tr>\n");
-    }
-    s.push_str("</table></div>\n");
-}
-
-/// One row per file and target, for files whose rows name more than one
-/// target (a workload mix, a targets file); nothing otherwise.
-fn targets_table(s: &mut String, series: &[Series]) {
-    if series.iter().all(|x| x.analysis.targets.len() < 2) {
-        return;
-    }
-    s.push_str(
-        "<h2>By target</h2><div class=\"scroll\"><table><tr><th class=\"l\">file</th><th class=\"l\">target</th>\
-         <th>total</th><th>% of file</th><th>ok</th><th>dropped</th><th>errors</th><th>skipped</th>\
-         <th>p50</th><th>p99</th><th>max</th><th class=\"l\">errors by kind</th></tr>\n",
-    );
-    for x in series.iter().filter(|x| x.analysis.targets.len() > 1) {
-        let all = x.analysis.overall.total.count;
-        for t in &x.analysis.targets {
-            let f = &t.figures;
-            let lat = |p: Pick| f.latency.as_ref().map_or("-".into(), |l| fmt_us(p(l)));
-            let share = crate::report::figures::pct(f.total.count, all)
-                .map_or("-".into(), |p| format!("{p:.2}%"));
-            let kinds: Vec<String> = f
-                .error_kinds
-                .iter()
-                .map(|(k, n)| format!("{k} {}", group(*n)))
-                .collect();
-            let _ = writeln!(
-                s,
-                "<tr><td class=\"l\"><i class=\"sw\" style=\"background:{}\"></i>{}</td><td class=\"l\">{}</td>\
-                 <td>{}</td><td>{share}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-                 <td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
-                x.colour,
-                esc(&x.label),
-                esc(&t.target),
-                group(f.total.count),
-                group(f.ok.count),
-                group(f.dropped.count),
-                group(f.errors.count),
-                group(f.skipped.count),
-                lat(|l| l.p50_us),
-                lat(|l| l.p99_us),
-                lat(|l| l.max_us),
-                esc(&kinds.join(", ")),
-            );
-        }
-    }
-    s.push_str("</table></div>\n");
-}
-
 /// When the files come from several tools (or another tool), what each
 /// one's latency is timed from: the charts put them side by side.
-fn tools_note(s: &mut String, series: &[Series]) {
-    let mut tools: Vec<Tool> = series.iter().map(|x| x.tool).collect();
+fn tools_note(s: &mut String, series: &[Series], summaries: &[Summary]) {
+    let mut tools: Vec<Tool> = series
+        .iter()
+        .map(|x| x.tool)
+        .chain(summaries.iter().map(|x| x.analysis.tool))
+        .collect();
     tools.dedup();
     if tools.iter().all(|&t| t == Tool::Rwg) {
         return;

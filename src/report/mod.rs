@@ -1,7 +1,8 @@
 //! Figures and their renderings: the end-of-run [`summary`] of `rwg run`
 //! (over [`block`]s), the `--check` expressions ([`check`]), the `rwg report`
 //! analysis of per-request CSV files ([`analyze`], over [`csv_scan`] and
-//! [`accumulate`]) and of interval logs ([`hlog_read`]), rendered by
+//! [`accumulate`]), of interval logs ([`hlog_read`]) and of other tools'
+//! percentile summaries ([`spectrum`]), rendered by
 //! [`render`]; and the one JSON document all of them write ([`schema`]).
 //!
 //! Imports: `base` and `record` only.
@@ -19,6 +20,7 @@ pub mod quantile;
 pub mod render;
 pub mod schema;
 pub mod shape;
+pub mod spectrum;
 pub mod summary;
 pub mod verdict;
 

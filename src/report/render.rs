@@ -10,7 +10,7 @@ use std::io::{self, Write};
 
 use super::figures::{pct, Analysis, Count, Figures, Percentiles};
 use super::foreign::Tool;
-use crate::base::units::{fmt_ns, fmt_us};
+use crate::base::units::{fmt_ns, fmt_us, group};
 
 /// The report a performance engineer reads: totals, rates, percentiles and,
 /// when analysed by phase, one line per phase (offered vs achieved).
@@ -343,19 +343,6 @@ fn cell(line: &mut String, v: Option<f64>) {
     }
 }
 
-/// `1234567` → `1,234,567`.
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// A rate with one decimal and thousands separators.
 fn rate(per_sec: f64) -> String {
     let tenths = (per_sec * 10.0).round().max(0.0) as u64;
@@ -368,9 +355,6 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(group(0), "0");
-        assert_eq!(group(999), "999");
-        assert_eq!(group(1_234_567), "1,234,567");
         assert_eq!(rate(19_950.24), "19,950.2");
     }
 }

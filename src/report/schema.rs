@@ -18,6 +18,7 @@ use super::foreign::Tool;
 use super::hlog_read::HlogAnalysis;
 use super::quantile::Distribution;
 use super::shape::{Conformance, Steadiness};
+use super::spectrum::SpectrumAnalysis;
 use super::summary::{RunInfo, Summary};
 use super::verdict::Verdict;
 use crate::plan::config::Rate;
@@ -29,7 +30,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Serialize)]
 pub struct Document<'a> {
     pub schema_version: u32,
-    /// `run`, `report` (CSV files) or `report-hlog` (interval logs).
+    /// `run`, `report` (CSV files), `report-hlog` (interval logs) or
+    /// `report-wrk2` (a wrk2 summary).
     pub source: &'static str,
     /// `rwg run` only: settings and what happened to the connections.
     pub run: Option<&'a RunInfo>,
@@ -250,6 +252,60 @@ impl Block {
         }
     }
 
+    /// A wrk2 summary: scheduled = answered = its completed requests (wrk2
+    /// counts no other); latency over the answered only.
+    fn of_spectrum(a: &SpectrumAnalysis) -> Block {
+        let e = &a.run.socket_errors;
+        let kinds = [
+            ("connect", e.connect),
+            ("read", e.read),
+            ("write", e.write),
+            ("timeout", e.timeout),
+            ("status", a.run.status_errors),
+        ];
+        let duration_s = a.duration_s().unwrap_or(0.0);
+        Block {
+            phase: None,
+            target: a.run.url.clone(),
+            planned_rate_per_sec: None,
+            planned_ramp_per_sec: None,
+            duration_s,
+            span_s: duration_s,
+            scheduled: a.requests(),
+            offered_per_sec: None,
+            answered: a.requests(),
+            achieved_per_sec: a.achieved_per_sec().unwrap_or(0.0),
+            unanswered: 0,
+            ok: Some(a.requests().saturating_sub(a.run.status_errors)),
+            goodput: None,
+            goodput_per_sec: None,
+            slo_violations: None,
+            dropped: None,
+            errors: Some(a.errors()),
+            errors_by_kind: Some(
+                kinds
+                    .iter()
+                    .filter(|k| k.1 > 0)
+                    .map(|&(k, n)| (k.to_string(), n))
+                    .collect(),
+            ),
+            status_errors_by_code: None,
+            responses_by_status: None,
+            skipped: None,
+            skipped_worker_cap: None,
+            skipped_generator_behind: None,
+            bytes: None,
+            max_in_flight: None,
+            latency_all: None,
+            latency_answered: measured(&a.latency),
+            service: None,
+            send_lag: None,
+            dispatch_lag: None,
+            steady: None,
+            schedule: None,
+        }
+    }
+
     fn of_hlog(a: &HlogAnalysis) -> Block {
         let span_s = (a.end_s - a.start_s).max(0.0);
         let answered = a.overall.len();
@@ -360,6 +416,34 @@ impl<'a> Document<'a> {
             }),
             slo_ms: None,
             overall: Block::of_hlog(a),
+            phases: Vec::new(),
+            targets: Vec::new(),
+            verdict: None,
+            checks,
+            exit_code,
+        }
+    }
+
+    pub fn of_spectrum(
+        a: &'a SpectrumAnalysis,
+        checks: &'a [CheckResult],
+        exit_code: u8,
+    ) -> Document<'a> {
+        Document {
+            schema_version: SCHEMA_VERSION,
+            source: "report-wrk2",
+            run: None,
+            input: Some(Input {
+                files: vec![a.file.clone()],
+                tools: vec![InputTool::of(a.tool)],
+                rows_read: None,
+                rows_kept: None,
+                warmup_s: None,
+                cooldown_s: None,
+                intervals: None,
+            }),
+            slo_ms: None,
+            overall: Block::of_spectrum(a),
             phases: Vec::new(),
             targets: Vec::new(),
             verdict: None,

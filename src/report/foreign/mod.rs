@@ -22,6 +22,10 @@ pub enum Tool {
     /// The Go tool rwg replaces.
     RwgGo,
     Vegeta,
+    /// wrk2's percentile summary of its corrected "Recorded Latency".
+    Wrk2,
+    /// wrk2's `-U` "Uncorrected Latency" (when no corrected one was there).
+    Wrk2Uncorrected,
 }
 
 impl Tool {
@@ -30,6 +34,8 @@ impl Tool {
             Tool::Rwg => "rwg",
             Tool::RwgGo => "rwg (Go)",
             Tool::Vegeta => "vegeta",
+            Tool::Wrk2 => "wrk2",
+            Tool::Wrk2Uncorrected => "wrk2 (uncorrected)",
         }
     }
 
@@ -37,7 +43,11 @@ impl Tool {
     pub fn latency_meaning(self) -> &'static str {
         match self {
             Tool::Rwg => "from the intended send instant (queueing in the generator included)",
-            Tool::RwgGo | Tool::Vegeta => {
+            Tool::Wrk2 => {
+                "from the instant wrk2's per-connection schedule planned (its corrected \
+                 \"Recorded Latency\"); a percentile summary, no per-request rows"
+            }
+            Tool::RwgGo | Tool::Vegeta | Tool::Wrk2Uncorrected => {
                 "from the actual send: a request sent late is timed from when it went out \
                  (coordinated omission), and there is no send lag to judge the generator by"
             }
@@ -46,7 +56,7 @@ impl Tool {
 
     /// Whether rows carry the intended instant (and so the send lag).
     pub fn from_intended(self) -> bool {
-        self == Tool::Rwg
+        matches!(self, Tool::Rwg | Tool::Wrk2)
     }
 }
 
@@ -116,6 +126,9 @@ pub fn convert(data: &[u8], tool: Tool, opts: ForeignOptions) -> Result<Vec<u8>,
     out.push(b'\n');
     match tool {
         Tool::Rwg => out.extend_from_slice(data),
+        Tool::Wrk2 | Tool::Wrk2Uncorrected => {
+            return Err("a wrk2 summary has no per-request rows to convert".into())
+        }
         Tool::RwgGo => go::convert(data, opts, &mut out)?,
         Tool::Vegeta => vegeta::convert(data, &mut out)?,
     }
