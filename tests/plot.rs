@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 use rwg::plot::plot;
 use rwg::serve::{start, Delay, ServeConfig};
 
-const TITLES: [&str; 4] = [
+const TITLES: [&str; 5] = [
     "Latency over time",
     "Throughput: offered vs achieved",
+    "Send lag over time",
     "Errors and dropped over time",
     "Latency percentile distribution",
 ];
@@ -151,10 +152,21 @@ fn two_real_runs_overlay_on_one_self_contained_page() {
     for name in ["steady.csv", "two-phase.csv"] {
         assert!(html.contains(name), "missing file {name}");
     }
-    assert_eq!(html.matches("<svg viewBox").count(), 4);
-    // Two phases in the second run, each marked with its offered rate.
-    assert!(html.contains("phase 0: 150 req/s"), "{}", out.display());
-    assert!(html.contains("phase 1: 450 req/s"));
+    assert_eq!(html.matches("<svg viewBox").count(), 5);
+    // Two phases in the second run, each marked with its planned rate
+    // (from the settings rwg run wrote beside the CSV).
+    assert!(html.contains("phase 0: 150/s planned"), "{}", out.display());
+    assert!(html.contains("phase 1: 450/s planned"));
+    // The settings table: version, host, phases and the command line.
+    assert!(html.contains("<h2>Settings</h2>"));
+    assert!(html.contains("0: 150/s × 1 s, 1: 450/s × 1 s"));
+    assert!(html.contains("run http://127.0.0.1:"));
+    assert!(html.contains(&format!(
+        "<td class=\"l\">{}</td>",
+        env!("CARGO_PKG_VERSION")
+    )));
+    // Offered is the wide band under the achieved line.
+    assert!(html.contains(r#"stroke-width="8" stroke-opacity="0.25""#));
     assert!(html.contains("SLO 50 ms"));
     // Axes say their units.
     assert!(html.contains("time since start (s)"));
@@ -214,7 +226,10 @@ fn hand_written_csv_counts_phases_and_warnings() {
     assert!(!html.contains("hand <1>"));
     assert!(html.contains("<td>1,000</td>"), "total in the table");
     assert!(html.contains("<td>100</td>"), "dropped in the table");
-    assert!(html.contains("phase 0: 250 req/s") && html.contains("phase 1: 250 req/s"));
+    // No settings file beside it: the rates offered, as measured.
+    assert!(html.contains("phase 0: 250 req/s offered"));
+    assert!(html.contains("phase 1: 250 req/s offered"));
+    assert!(!html.contains("<h2>Settings</h2>"));
     assert!(html.contains("2023-11-14 22:13:20"), "start in UTC");
     assert!(html.contains("warning: "), "warnings shown on the page");
 }
@@ -343,6 +358,6 @@ fn renders_in_headless_chromium() {
 
     let (ok, dom, stderr) = chromium(&["--dump-dom"], "p2");
     assert!(ok, "chromium --dump-dom failed:\n{stderr}");
-    assert_eq!(dom.matches("<svg viewBox").count(), 4, "charts in the DOM");
+    assert_eq!(dom.matches("<svg viewBox").count(), 5, "charts in the DOM");
     assert!(TITLES.iter().all(|t| dom.contains(t)));
 }

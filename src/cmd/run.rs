@@ -1,5 +1,6 @@
-//! `rwg run`: run, print the summary, evaluate `--check`s, pick the exit
-//! code, and write `--json` (which holds both).
+//! `rwg run`: run, write the settings beside the CSV, print the summary,
+//! evaluate `--check`s, pick the exit code, and write `--json` (which holds
+//! both).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use super::run_args::RunArgs;
 use crate::plan::config::Config;
 use crate::protocol::diagnose::{self, Spoke};
+use crate::record::settings::RunSettings;
 use crate::report::check::{evaluate_all, parse_checks, Check, CheckResult, CheckSource};
 use crate::report::schema::Document;
 use crate::report::summary::Summary;
@@ -61,6 +63,9 @@ pub const GENERATOR_BEHIND: u8 = 4;
 /// Runs, prints the summary, evaluates `--check`s, picks the exit code and
 /// writes `--json` (a JSON that cannot be written: exit 1).
 pub fn run_and_report(cfg: &Config, checks: &[Check]) -> ExitCode {
+    let started_unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     let mut summary = match engine::run(cfg) {
         Ok(s) => s,
         Err(RunError::Internal(e)) => {
@@ -81,6 +86,12 @@ pub fn run_and_report(cfg: &Config, checks: &[Check]) -> ExitCode {
         }
     };
     add_protocol_hint(cfg, &mut summary);
+    if let Some(csv) = &cfg.output {
+        let settings = RunSettings::of(cfg, std::env::args().collect(), started_unix_ms);
+        if let Err(e) = settings.write_beside(csv) {
+            eprintln!("warning: the run's settings: {e}");
+        }
+    }
     print!("{}", summary.to_text());
     let results = print_checks(checks, &summary.overall);
     let code = exit_code(&summary, &results);

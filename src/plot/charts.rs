@@ -12,6 +12,7 @@ use super::{Curve, Percentiles, Point, Series, MAX_NINES};
 pub(super) const TITLE_LATENCY: &str = "Latency over time";
 pub(super) const TITLE_THROUGHPUT: &str = "Throughput: offered vs achieved";
 pub(super) const TITLE_ERRORS: &str = "Errors and dropped over time";
+pub(super) const TITLE_LAG: &str = "Send lag over time";
 pub(super) const TITLE_DISTRIBUTION: &str = "Latency percentile distribution";
 
 const SLO_COLOUR: &str = "#c0392b";
@@ -24,7 +25,8 @@ fn time_axis(series: &[Series]) -> Axis {
     linear_axis(0.0, end_s, true, "time since start (s)", num)
 }
 
-/// Phase starts of every file, in its colour, labelled with the offered rate.
+/// Phase starts of every file, in its colour, labelled with the planned
+/// (else the offered) rate.
 fn phase_markers(series: &[Series], labels: bool) -> Vec<Marker> {
     let mut v = Vec::new();
     for (row, x) in series.iter().enumerate() {
@@ -36,7 +38,7 @@ fn phase_markers(series: &[Series], labels: bool) -> Vec<Marker> {
             v.push(Marker {
                 at: t_s,
                 label: if labels {
-                    format!("phase {phase}: {} req/s", fmt_rate(offered))
+                    format!("phase {phase}: {}", x.phase_rate_text(phase, offered))
                 } else {
                     String::new()
                 },
@@ -48,16 +50,9 @@ fn phase_markers(series: &[Series], labels: bool) -> Vec<Marker> {
     v
 }
 
-pub(super) fn latency_chart(series: &[Series], slo_ns: Option<u64>) -> Chart {
-    let all = || {
-        series
-            .iter()
-            .flat_map(|x| x.points.iter().filter_map(|p| p.latency))
-    };
-    let lo = all().map(|l| l.p50_us).fold(f64::INFINITY, f64::min);
-    let mut hi = all().map(|l| l.max_us).fold(0.0, f64::max);
-    let slo_us = slo_ns.map(|ns| ns as f64 / 1e3);
-    hi = hi.max(slo_us.unwrap_or(0.0));
+/// p50 (solid), p99 (dashed) and max (dotted) over time, per file, of the
+/// per-interval percentiles `of` picks.
+fn percentile_lines(series: &[Series], of: fn(&Point) -> Option<Percentiles>) -> Vec<Line> {
     let mut lines = Vec::new();
     for x in series {
         let metrics: [(Dash, Pick); 3] = [
@@ -70,7 +65,7 @@ pub(super) fn latency_chart(series: &[Series], slo_ns: Option<u64>) -> Chart {
                 points: x
                     .points
                     .iter()
-                    .map(|p| p.latency.as_ref().map(|l| (p.t_s, f(l))))
+                    .map(|p| of(p).map(|l| (p.t_s, f(&l))))
                     .collect(),
                 colour: x.colour,
                 dash,
@@ -79,14 +74,50 @@ pub(super) fn latency_chart(series: &[Series], slo_ns: Option<u64>) -> Chart {
             });
         }
     }
+    lines
+}
+
+pub(super) fn latency_chart(series: &[Series], slo_ns: Option<u64>) -> Chart {
+    let all = || {
+        series
+            .iter()
+            .flat_map(|x| x.points.iter().filter_map(|p| p.latency))
+    };
+    let lo = all().map(|l| l.p50_us).fold(f64::INFINITY, f64::min);
+    let mut hi = all().map(|l| l.max_us).fold(0.0, f64::max);
+    let slo_us = slo_ns.map(|ns| ns as f64 / 1e3);
+    hi = hi.max(slo_us.unwrap_or(0.0));
     Chart {
         title: TITLE_LATENCY.into(),
         x: time_axis(series),
         y: log_axis(lo, hi, "latency (log scale)", fmt_us),
-        lines,
+        lines: percentile_lines(series, |p| p.latency),
         x_markers: phase_markers(series, false),
         y_markers: slo_marker(slo_us),
         note: all().next().is_none().then(|| "no responses".into()),
+    }
+}
+
+/// Send lag (sent − intended) over time: how late the generator sent. A
+/// linear axis from 0, where a punctual generator's lines lie.
+pub(super) fn lag_chart(series: &[Series]) -> Chart {
+    let all = || {
+        series
+            .iter()
+            .flat_map(|x| x.points.iter().filter_map(|p| p.lag))
+    };
+    let hi = all().map(|l| l.max_us).fold(0.0, f64::max);
+    Chart {
+        title: TITLE_LAG.into(),
+        x: time_axis(series),
+        y: linear_axis(0.0, (hi * 1.1).max(1.0), false, "send lag", fmt_us),
+        lines: percentile_lines(series, |p| p.lag),
+        x_markers: phase_markers(series, false),
+        y_markers: Vec::new(),
+        note: all()
+            .next()
+            .is_none()
+            .then(|| "no send lag recorded (another tool's files hold none)".into()),
     }
 }
 
@@ -142,8 +173,10 @@ pub(super) fn throughput_chart(series: &[Series]) -> Chart {
         series,
         TITLE_THROUGHPUT,
         "requests per second (req/s)",
+        // The offered band first, under the lines: where achieved equals
+        // offered, the band still shows around the achieved line.
         [
-            (Dash::Dashed, |p| p.offered_per_sec),
+            (Dash::Band, |p| p.offered_per_sec),
             (Dash::Solid, |p| p.achieved_per_sec),
             (Dash::Dotted, |p| p.good_per_sec),
         ],

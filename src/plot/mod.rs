@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use hdrhistogram::Histogram;
 
+use crate::record::settings::RunSettings;
 use crate::report::analyze::analyze;
 use crate::report::csv_scan;
 use crate::report::figures::{Analysis, Figures, Percentiles, ReportOptions, Severity};
@@ -151,6 +152,8 @@ struct Series {
     /// The tool that wrote the file.
     tool: Tool,
     analysis: Analysis,
+    /// What the run's `FILE.settings.json` says, when there is one.
+    settings: Option<RunSettings>,
     points: Vec<Point>,
     /// (−log₁₀(1 − p), latency µs) from the full histogram, p rising to
     /// 1 − 1/samples, then the exact maximum.
@@ -238,6 +241,8 @@ struct Point {
     /// Middle of the covered part, seconds since the file's first row.
     t_s: f64,
     latency: Option<Percentiles>,
+    /// Send lag (sent − intended) of the sent requests.
+    lag: Option<Percentiles>,
     offered_per_sec: f64,
     achieved_per_sec: f64,
     /// Goodput when an SLO is set, else ok responses.
@@ -257,6 +262,19 @@ impl Series {
     /// `count` per second of [`Series::span_s`].
     fn per_sec(&self, count: u64) -> f64 {
         count as f64 / self.span_s()
+    }
+
+    /// A phase's rate for its marker: as planned (from the settings file),
+    /// else as offered (measured).
+    fn phase_rate_text(&self, phase: u32, offered_per_sec: f64) -> String {
+        let planned = self
+            .settings
+            .as_ref()
+            .and_then(|s| s.phases.get(phase as usize));
+        match planned {
+            Some(p) => format!("{} planned", p.rate_text()),
+            None => format!("{} req/s offered", fmt::fmt_rate(offered_per_sec)),
+        }
     }
 
     /// Phase starts as (seconds since the file's first row, phase, offered/s).
@@ -320,12 +338,21 @@ fn load(
     }
     let analysis = outcome.analysis;
     let points = points(&analysis, interval_ns, slo_ns.is_some());
+    let settings = match RunSettings::read_beside(path) {
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => {
+            warnings.push(format!("run settings not shown: {e}"));
+            None
+        }
+        None => None,
+    };
     Ok(Series {
         label: name.clone(),
         name,
         colour,
         tool: source.tool(),
         analysis,
+        settings,
         points,
         distribution,
     })
@@ -367,6 +394,7 @@ fn points(a: &Analysis, interval_ns: u64, goodput: bool) -> Vec<Point> {
             Point {
                 t_s: (since_ns as f64 + covered_ns as f64 / 2.0) / 1e9,
                 latency: f.latency,
+                lag: f.lag,
                 offered_per_sec: rate(f.total.count),
                 achieved_per_sec: rate(f.responses.count),
                 good_per_sec: rate(if goodput { f.goodput.count } else { f.ok.count }),

@@ -8,8 +8,8 @@
 use std::fmt::Write as _;
 
 use super::charts::{
-    distribution_chart, errors_chart, latency_chart, throughput_chart, TITLE_DISTRIBUTION,
-    TITLE_ERRORS, TITLE_LATENCY, TITLE_THROUGHPUT,
+    distribution_chart, errors_chart, lag_chart, latency_chart, throughput_chart,
+    TITLE_DISTRIBUTION, TITLE_ERRORS, TITLE_LAG, TITLE_LATENCY, TITLE_THROUGHPUT,
 };
 use super::fmt::fmt_us;
 use super::svg::{esc, Dash};
@@ -74,6 +74,7 @@ pub(super) fn render(
     if !series.is_empty() {
         tables::summary_table(&mut s, series, slo_ns);
         tables::targets_table(&mut s, series);
+        tables::settings_table(&mut s, series);
     }
     tables::summaries_table(&mut s, summaries);
     if !series.is_empty() {
@@ -131,12 +132,25 @@ fn time_charts(s: &mut String, series: &[Series], slo_ns: Option<u64>) {
         (
             TITLE_THROUGHPUT,
             [
-                (Dash::Dashed, "offered"),
+                (Dash::Band, "offered"),
                 (Dash::Solid, "achieved (responses)"),
                 (Dash::Dotted, good),
             ],
             throughput_chart(series),
-            "Offered = scheduled arrivals/s; achieved = responses/s. Vertical lines: phase starts.",
+            "Offered (the wide pale band) = scheduled arrivals/s; achieved = responses/s: \
+             a line inside the band kept up. Vertical lines: phase starts, with the planned \
+             rate where the run's settings file is there, else the offered rate measured.",
+        ),
+        (
+            TITLE_LAG,
+            [
+                (Dash::Solid, "p50"),
+                (Dash::Dashed, "p99"),
+                (Dash::Dotted, "max"),
+            ],
+            lag_chart(series),
+            "Send lag = actual send − intended send instant, per interval: how late the \
+             generator sent (the latency above includes it).",
         ),
         (
             TITLE_ERRORS,

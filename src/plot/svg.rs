@@ -22,6 +22,9 @@ pub(super) enum Dash {
     Solid,
     Dashed,
     Dotted,
+    /// A wide translucent stroke: a line drawn on it stays visible, and
+    /// where both coincide the band shows around it (offered vs achieved).
+    Band,
 }
 
 impl Dash {
@@ -33,6 +36,7 @@ impl Dash {
             Dash::Dotted => {
                 r#"stroke-width="1.8" stroke-dasharray="1.5 3.5" stroke-linecap="round""#
             }
+            Dash::Band => r#"stroke-width="8" stroke-opacity="0.25" stroke-linejoin="round""#,
         }
     }
 }
@@ -222,7 +226,7 @@ impl Chart {
             }
             s.push_str(r#""/>"#);
         }
-        let few = line.points.iter().flatten().count() <= DOTS_UP_TO;
+        let few = line.dash != Dash::Band && line.points.iter().flatten().count() <= DOTS_UP_TO;
         let dots = line
             .dots
             .iter()

@@ -1,6 +1,7 @@
 //! The tables of `rwg plot`'s page: one row per file (per-request files),
-//! one per file and target (files of several targets), and one per
-//! percentile summary (wrk2), which holds no per-request rows.
+//! one per file and target (files of several targets), one per percentile
+//! summary (wrk2), which holds no per-request rows, and the settings each
+//! run wrote beside its CSV.
 //!
 //! COLD. Numbers are formatted by [`super::fmt`].
 
@@ -143,6 +144,50 @@ pub(super) fn summaries_table(s: &mut String, summaries: &[Summary]) {
             p(0.99),
             a.latency.max_us.map_or("-".into(), fmt_us),
             a.achieved_per_sec().map_or("-".into(), fmt_rate),
+        );
+    }
+    s.push_str("</table></div>\n");
+}
+
+/// What made each file: the run's settings file, where there is one.
+pub(super) fn settings_table(s: &mut String, series: &[Series]) {
+    if series.iter().all(|x| x.settings.is_none()) {
+        return;
+    }
+    s.push_str(
+        "<h2>Settings</h2><div class=\"scroll\"><table><tr><th class=\"l\">file</th>\
+         <th class=\"l\">rwg</th><th class=\"l\">started (UTC)</th><th class=\"l\">host</th>\
+         <th class=\"l\">phases (rate × duration)</th><th class=\"l\">targets</th>\
+         <th class=\"l\">command</th></tr>\n",
+    );
+    for x in series {
+        let _ = write!(
+            s,
+            "<tr><td class=\"l\"><i class=\"sw\" style=\"background:{}\"></i>{}</td>",
+            x.colour,
+            esc(&x.label)
+        );
+        let Some(set) = &x.settings else {
+            s.push_str("<td class=\"l\" colspan=\"6\">no settings file beside it</td></tr>\n");
+            continue;
+        };
+        let phases: Vec<String> = set
+            .phases
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{i}: {} × {}", p.rate_text(), fmt_us(p.duration_s * 1e6)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "<td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td>\
+             <td class=\"l\">{}</td><td class=\"l\">{}</td>\
+             <td class=\"l\" style=\"white-space:normal\"><code>{}</code></td></tr>",
+            esc(&set.rwg_version),
+            utc(set.started_unix_ms.saturating_mul(1_000_000)),
+            esc(&set.host),
+            esc(&phases.join(", ")),
+            esc(&set.targets.join(" ")),
+            esc(&set.command_text()),
         );
     }
     s.push_str("</table></div>\n");

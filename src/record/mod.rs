@@ -3,7 +3,7 @@
 //! writer thread in fixed-capacity [`Batch`]es over an SPSC ring ([`ring`]).
 //! The writer ([`sink`]) encodes them into the CSV ([`csv`]), the interval
 //! log ([`hlog`]) and the live line ([`progress`]); the cores count them in
-//! [`stats`] for the summary.
+//! [`stats`] for the summary. The run's [`settings`] go beside the CSV.
 //!
 //! Imports: `base` and `plan` only.
 
@@ -12,6 +12,7 @@ pub mod hlog;
 pub mod progress;
 pub mod ring;
 pub mod seconds;
+pub mod settings;
 pub mod shape;
 pub mod sink;
 pub mod stats;
