@@ -77,6 +77,24 @@ fn nothing_listening_is_a_connect_error() {
     let j = out.json();
     assert!(u(&j["overall"]["errors_by_kind"], "connect") >= 1);
     assert_eq!(u(&j["overall"], "ok"), 0);
+    // The verdict says nothing was measured (not "generator behind", which
+    // the lag of failing dials could suggest), and no dial counts as made.
+    assert_eq!(j["verdict"]["target_unreached"], true);
+    assert_eq!(j["verdict"]["generator_behind"], false);
+    assert!(out.stdout.contains("NOTHING MEASURED"), "{}", out.stdout);
+    assert!(!out.stdout.contains("re-dialled"), "{}", out.stdout);
+    let report = rwg_report(&out.csv_path());
+    assert!(report.contains("NOTHING MEASURED"), "{report}");
+}
+
+/// `rwg report FILE`'s standard output.
+fn rwg_report(csv: &std::path::Path) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rwg"))
+        .arg("report")
+        .arg(csv)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

@@ -46,6 +46,14 @@ fn the_go_tools_csv_reads_as_rwg_rows() {
     );
     assert_eq!(u(&o["errors_by_kind"], "timeout"), 2);
     assert_eq!(u(o, "max_in_flight"), 4, "current_workers is in flight");
+    // Every response by status, in the JSON and the text.
+    let by_status = &o["responses_by_status"];
+    assert_eq!((u(by_status, "200"), u(by_status, "503")), (194, 4));
+    assert!(
+        out.stdout.contains("responses by status  200 ×194  503 ×4"),
+        "{}",
+        out.stdout
+    );
     // Latency 1.0–1.9 ms from the send; the timeouts are unanswered.
     let p50 = pctl_us(&o["latency_answered"], "p50").unwrap();
     assert!((1350.0..1450.0).contains(&p50), "p50 {p50}");

@@ -246,7 +246,6 @@ impl H2Pool {
                 // GOAWAY every N requests would then refuse more per GOAWAY.
                 if let Some(i) = dead {
                     slots[i].dialing = true;
-                    self.redials.set(self.redials.get() + 1);
                     Some(i)
                 } else if let Some(i) = best {
                     let s = &mut slots[i];
@@ -273,6 +272,8 @@ impl H2Pool {
                 Box::pin(self.connect(i))
                     .await
                     .map_err(|_| ErrorKind::Connect)?;
+                // Counted once it connects: a failed dial is a connect error.
+                self.redials.set(self.redials.get() + 1);
                 continue;
             }
             // Callers race this against their deadline (`guarded`).
@@ -305,7 +306,7 @@ impl H2Pool {
         }
     }
 
-    /// Connections dialled again after warm-up.
+    /// Connections dialled again, and made, after warm-up.
     pub fn redials(&self) -> u64 {
         self.redials.get()
     }

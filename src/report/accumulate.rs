@@ -14,7 +14,7 @@ use hdrhistogram::{Counter, Histogram};
 use super::csv_row::Row;
 use super::figures::{
     Analysis, Count, Figures, Percentiles, PhaseFigures, ReportError, ReportOptions, TargetFigures,
-    MAX_BUCKETS,
+    MAX_BUCKETS, OTHER_STATUS,
 };
 use super::quantile::Distribution;
 
@@ -75,6 +75,9 @@ struct Acc<C: Counter> {
     skipped: u64,
     responses: u64,
     kinds: Vec<(Box<[u8]>, u64)>,
+    /// Responses by status (at most [`MAX_KINDS`] distinct; the rest under
+    /// [`OTHER_STATUS`]).
+    statuses: Vec<(u32, u64)>,
     latency: Extremes<C>,
     lag: Extremes<C>,
     first_ns: u64,
@@ -152,6 +155,7 @@ impl<C: Counter> Acc<C> {
             skipped: 0,
             responses: 0,
             kinds: Vec::new(),
+            statuses: Vec::new(),
             latency: Extremes::new(),
             lag: Extremes::new(),
             first_ns: u64::MAX,
@@ -185,8 +189,9 @@ impl<C: Counter> Acc<C> {
                 self.count_kind(error_kind(r));
             }
         }
-        if r.status.is_some() {
+        if let Some(status) = r.status {
             self.responses += 1;
+            self.count_status(status);
             if let Some(l) = r.latency_ns {
                 self.latency.record(l);
                 let done_ns = r.timestamp_ns.saturating_add(l);
@@ -195,6 +200,16 @@ impl<C: Counter> Acc<C> {
         }
         if let Some(l) = r.lag_ns {
             self.lag.record(l);
+        }
+    }
+
+    fn count_status(&mut self, status: u32) {
+        if let Some(entry) = self.statuses.iter_mut().find(|(s, _)| *s == status) {
+            entry.1 += 1;
+        } else if self.statuses.len() < MAX_KINDS {
+            self.statuses.push((status, 1));
+        } else {
+            self.count_status(OTHER_STATUS);
         }
     }
 
@@ -249,6 +264,7 @@ impl<C: Counter> Acc<C> {
             dropped: count(self.dropped),
             errors: count(self.errors),
             error_kinds,
+            responses_by_status: self.statuses.iter().copied().collect(),
             skipped: count(self.skipped),
             responses: count(self.responses),
             offered_per_sec: per_sec(self.total, duration_ns),

@@ -78,6 +78,10 @@ pub struct Percentiles {
     pub max_us: f64,
 }
 
+/// The status the responses of statuses beyond the first 64 distinct ones
+/// count under (`other` in the text; left out of the JSON).
+pub const OTHER_STATUS: u32 = u32::MAX;
+
 /// Everything reported for one slice of rows (overall, a phase, an interval).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Figures {
@@ -102,6 +106,9 @@ pub struct Figures {
     pub errors: Count,
     /// Errors by kind (the CSV's error column, or `status`).
     pub error_kinds: BTreeMap<String, u64>,
+    /// Responses by HTTP status or gRPC code ([`OTHER_STATUS`]: statuses
+    /// beyond the first 64 distinct ones).
+    pub responses_by_status: BTreeMap<u32, u64>,
     pub skipped: Count,
     /// Rows that got a response: ok + dropped + status errors.
     pub responses: Count,
@@ -185,7 +192,7 @@ impl Analysis {
     pub fn judge(&self, lag_bound_ns: u64) -> Verdict {
         let o = &self.overall;
         let empty = Distribution::default();
-        judge(&Evidence {
+        let mut verdict = judge(&Evidence {
             scheduled: o.total.count,
             answered: o.responses.count,
             lag: o.send_lag.as_ref().unwrap_or(&empty),
@@ -197,7 +204,16 @@ impl Analysis {
             workers: None,
             open_loop: true,
             latency_all: o.latency_all.as_ref().unwrap_or(&empty),
-        })
+        });
+        // Arrivals skipped, or cut short by the stop (`cancelled`), reached
+        // nothing either.
+        let kinds = || o.error_kinds.keys();
+        let unreached = kinds().all(|k| ["connect", "cancelled", "skipped"].contains(&k.as_str()))
+            && kinds().any(|k| k == "connect");
+        if o.responses.count == 0 && unreached {
+            verdict.mark_unreached();
+        }
+        verdict
     }
 }
 

@@ -8,9 +8,9 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::figures::{pct, Analysis, Count, Figures, Percentiles};
+use super::figures::{pct, Analysis, Count, Figures, Percentiles, OTHER_STATUS};
 use super::foreign::Tool;
-use crate::base::units::{fmt_ns, fmt_us, group};
+use crate::base::units::{fmt_bytes, fmt_ns, fmt_us, group};
 
 /// The report a performance engineer reads: totals, rates, percentiles and,
 /// when analysed by phase, one line per phase (offered vs achieved).
@@ -61,6 +61,26 @@ pub fn to_text(a: &Analysis) -> String {
         rate(o.throughput_per_sec)
     );
     let _ = writeln!(s, "  max in flight  {:>12}", group(o.max_in_flight));
+    if !o.responses_by_status.is_empty() {
+        let by: Vec<String> = o
+            .responses_by_status
+            .iter()
+            .map(|(&status, n)| match status {
+                OTHER_STATUS => format!("other ×{}", group(*n)),
+                _ => format!("{status} ×{}", group(*n)),
+            })
+            .collect();
+        let _ = writeln!(s, "  responses by status  {}", by.join("  "));
+    }
+    let secs = o.duration_ns as f64 / 1e9;
+    if o.bytes > 0 && secs > 0.0 {
+        let _ = writeln!(
+            s,
+            "  bytes received {:>12} ({}/s)",
+            fmt_bytes(o.bytes as f64),
+            fmt_bytes(o.bytes as f64 / secs)
+        );
+    }
     s.push('\n');
     let _ = writeln!(
         s,

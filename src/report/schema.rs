@@ -143,7 +143,7 @@ pub struct Block {
     pub errors: Option<u64>,
     pub errors_by_kind: Option<BTreeMap<String, u64>>,
     pub status_errors_by_code: Option<BTreeMap<u16, u64>>,
-    /// Every response by its HTTP status or gRPC code (`rwg run`).
+    /// Every response by its HTTP status or gRPC code.
     pub responses_by_status: Option<BTreeMap<u16, u64>>,
     pub skipped: Option<u64>,
     /// Skipped because every worker was waiting on the target.
@@ -236,7 +236,12 @@ impl Block {
             errors: Some(f.errors.count),
             errors_by_kind: Some(f.error_kinds.clone()),
             status_errors_by_code: None,
-            responses_by_status: None,
+            responses_by_status: Some(
+                f.responses_by_status
+                    .iter()
+                    .filter_map(|(&s, &n)| Some((u16::try_from(s).ok()?, n)))
+                    .collect(),
+            ),
             skipped: Some(f.skipped.count),
             skipped_worker_cap: None,
             skipped_generator_behind: None,

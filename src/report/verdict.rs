@@ -64,6 +64,9 @@ pub struct Verdict {
     /// The input holds no intended send instants (another tool's results):
     /// whether its generator kept the schedule cannot be judged.
     pub schedule_unknown: bool,
+    /// No connection to the target was ever made: the figures describe
+    /// failed dials, neither the target nor the generator's pace.
+    pub target_unreached: bool,
 }
 
 fn pct(part: u64, whole: u64) -> Option<f64> {
@@ -159,10 +162,24 @@ pub fn judge(e: &Evidence<'_>) -> Verdict {
 }
 
 impl Verdict {
+    /// Nothing reached the target. Its lag is then that of failing dials,
+    /// and its few samples say nothing: one note replaces the others.
+    pub fn mark_unreached(&mut self) {
+        self.target_unreached = true;
+        self.generator_behind = false;
+        self.notes = vec![
+            "no connection to the target was made: every request failed to connect (see the \
+             first error); latencies and lags here are those of failed dials"
+                .into(),
+        ];
+    }
+
     /// `verdict: …` and one indented line per note.
     pub fn to_text(&self) -> String {
         let mut t = String::new();
-        let head = if self.generator_behind {
+        let head = if self.target_unreached {
+            "NOTHING MEASURED: the target was never reached (exit 1)"
+        } else if self.generator_behind {
             "GENERATOR BEHIND: these figures describe rwg, not the target (exit 4)"
         } else if self.schedule_unknown {
             "NOT VOUCHED FOR: no intended send instants, so whether the generator kept its \

@@ -136,7 +136,6 @@ impl Pool {
                     return Ok(conn);
                 }
                 if dial {
-                    self.redials.set(self.redials.get() + 1);
                     // Boxed (cold): the dial + TLS handshake future is large,
                     // and inline it would size every worker's future. The
                     // request's deadline (or the stop's grace) bounds the dial
@@ -144,8 +143,11 @@ impl Pool {
                     let dial =
                         Box::pin(async { self.dial().await.map_err(|_| ErrorKind::Connect) });
                     let dialled = guarded(guard, dial).await;
-                    if dialled.is_err() {
-                        self.retire();
+                    // Counted once it connects: a failed dial is a connect
+                    // error of its request.
+                    match dialled {
+                        Ok(_) => self.redials.set(self.redials.get() + 1),
+                        Err(_) => self.retire(),
                     }
                     return dialled;
                 }
@@ -174,7 +176,7 @@ impl Pool {
         self.unsolicited.set(self.unsolicited.get() + 1);
     }
 
-    /// Connections dialled again after warm-up.
+    /// Connections dialled again, and made, after warm-up.
     pub fn redials(&self) -> u64 {
         self.redials.get()
     }

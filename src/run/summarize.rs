@@ -177,6 +177,9 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         overall = overall.with_shape(shape, exponential);
     }
     let mut verdict = overall.judge(cfg.lag_bound_ns(), cfg.workers);
+    if m.warm.connected == 0 && m.redials == 0 && overall.answered == 0 && overall.errors > 0 {
+        verdict.mark_unreached();
+    }
     if phases.len() > 1 {
         for b in &phases {
             verdict
