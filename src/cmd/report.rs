@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::args::ReportArgs;
 use super::run::{print_checks, write_json, GENERATOR_BEHIND};
-use crate::report::check::{parse_checks, Check};
+use crate::report::check::{parse_checks, Check, CheckResult, CheckSource};
 use crate::report::schema::Document;
 use crate::report::{analyze, hlog_read, render, spectrum};
 
@@ -96,17 +96,11 @@ fn report_hlogs(
             return ExitCode::from(2);
         }
     };
-    print!("{}", a.to_text());
-    let results = print_checks(checks, &a);
-    let code = if results.iter().any(|r| !r.passed) {
-        3
-    } else {
-        0
-    };
-    if let Some(path) = &args.json {
-        if !write_json(path, &Document::of_hlog(&a, &results, code)) {
-            return ExitCode::from(1);
-        }
+    let code = print_and_write(args, &a.to_text(), &a, checks, |results, code| {
+        Document::of_hlog(&a, results, code).to_json()
+    });
+    if code == 1 {
+        return ExitCode::from(1);
     }
     if let Some(path) = &args.timeseries {
         if let Err(e) = std::fs::write(path, a.timeseries_csv()) {
@@ -126,20 +120,40 @@ fn report_spectrum(args: &ReportArgs, file: &std::path::Path, checks: &[Check]) 
             return ExitCode::from(2);
         }
     };
-    print!("{}", a.to_text());
-    let results = print_checks(checks, &a);
+    let code = print_and_write(args, &a.to_text(), &a, checks, |results, code| {
+        Document::of_spectrum(&a, results, code).to_json()
+    });
+    if code == 1 {
+        return ExitCode::from(1);
+    }
+    if args.timeseries.is_some() {
+        eprintln!("warning: a wrk2 summary has no time series: --timeseries not written");
+    }
+    ExitCode::from(code)
+}
+
+/// Prints `text` and the checks over `src`, then writes `--json` as `json`
+/// renders it (from the check results and the exit code). The exit code:
+/// 3 when a check failed, 1 when the JSON cannot be written, else 0.
+fn print_and_write(
+    args: &ReportArgs,
+    text: &str,
+    src: &dyn CheckSource,
+    checks: &[Check],
+    json: impl FnOnce(&[CheckResult], u8) -> String,
+) -> u8 {
+    print!("{text}");
+    let results = print_checks(checks, src);
     let code = if results.iter().any(|r| !r.passed) {
         3
     } else {
         0
     };
     if let Some(path) = &args.json {
-        if !write_json(path, &Document::of_spectrum(&a, &results, code)) {
-            return ExitCode::from(1);
+        if let Err(e) = std::fs::write(path, json(&results, code)) {
+            eprintln!("error: cannot write --json '{}': {e}", path.display());
+            return 1;
         }
     }
-    if args.timeseries.is_some() {
-        eprintln!("warning: a wrk2 summary has no time series: --timeseries not written");
-    }
-    ExitCode::from(code)
+    code
 }
