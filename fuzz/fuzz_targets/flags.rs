@@ -1,6 +1,7 @@
 //! The command line's string parsers: `parse_duration_ns`, `split_list`,
-//! `parse_rate`, `parse_cpus`, `parse_header`, `parse_target` (IP literals
-//! only, see below), `Check::parse` and `parse_checks`, and `rwg serve`'s
+//! `parse_rate`, `parse_cpus`, `parse_shard`, `parse_header`,
+//! `parse_target` (IP literals only, see below), `Check::parse` and
+//! `parse_checks`, and `rwg serve`'s
 //! `parse_delays` (fixed, `exp:`, `ramp:`, rules by path), `parse_stall`,
 //! `parse_status_mix`, and `parse_method`.
 //!
@@ -20,6 +21,7 @@ use std::net::IpAddr;
 use libfuzzer_sys::fuzz_target;
 use rwg::base::units::{fmt_ns, parse_duration_ns};
 use rwg::plan::config::{parse_cpus, parse_rate, split_list};
+use rwg::plan::shard::{parse_shard, MAX_SHARDS};
 use rwg::plan::target::{parse_header, parse_method, parse_target};
 use rwg::report::check::{evaluate_all, parse_checks, Check};
 use rwg::report::figures::Figures;
@@ -98,6 +100,13 @@ fn one(s: &str) {
     if let Ok(cpus) = parse_cpus(s) {
         assert!(!cpus.is_empty());
         assert!(cpus.windows(2).all(|w| w[0] < w[1]), "not sorted and deduplicated");
+    }
+
+    // Shards: K of N, K < N, and the text says them back.
+    if let Ok(shard) = parse_shard(s) {
+        assert!(shard.index < shard.count && shard.count <= MAX_SHARDS);
+        let back = parse_shard(&shard.to_string()).expect("a shard reads back");
+        assert_eq!(back, shard);
     }
 
     // Headers.

@@ -77,6 +77,7 @@ pub fn main(args: &DemoArgs) -> ExitCode {
         body: None,
         body_file: None,
         seed: 1,
+        shard: None,
         quiet: false,
         checks: Vec::new(),
         given: Vec::new(),

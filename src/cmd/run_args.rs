@@ -10,6 +10,7 @@ use crate::plan::config::{
     parse_cpus, parse_rate, split_list, Config, Dist, HttpVersion, Rate, TlsOptions,
 };
 use crate::plan::error::ConfigError;
+use crate::plan::shard::parse_shard;
 use crate::plan::target::{parse_header, GrpcOptions};
 use crate::plan::workload::WorkloadFile;
 
@@ -143,6 +144,11 @@ pub struct RunArgs {
     /// Seed of the exponential schedule.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Offer shard K (0-based) of N of the plan: global arrival i goes to
+    /// shard i mod N, so N processes with the same flags and K = 0…N-1 send
+    /// exactly the one-process plan. -w and -c are per shard.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
     /// No progress line.
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -334,6 +340,12 @@ impl RunArgs {
                 key: p.key.clone(),
             },
             trace,
+            shard: self
+                .shard
+                .as_deref()
+                .map(parse_shard)
+                .transpose()?
+                .unwrap_or_default(),
         };
         cfg.validate()?;
         Ok(cfg)

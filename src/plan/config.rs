@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::error::{err, ConfigError};
 use super::mix::{Mix, MAX_TARGETS};
+use super::shard::Shard;
 use super::target::{Scheme, Target, TargetSpec};
 use super::trace::TracePlan;
 
@@ -84,6 +85,8 @@ pub struct Config {
     pub tls: TlsOptions,
     /// `--trace`: the arrivals' instants, instead of the phases' rates.
     pub trace: Option<TracePlan>,
+    /// `--shard K/N`: this process offers shard K of the plan's N.
+    pub shard: Shard,
 }
 
 impl Config {
@@ -149,6 +152,15 @@ impl Rate {
 
     pub fn is_ramp(&self) -> bool {
         self.from_milli_per_sec != self.to_milli_per_sec
+    }
+
+    /// One `parts`-th of this rate (a shard's share), to the thousandth.
+    pub fn divided(&self, parts: u32) -> Rate {
+        let parts = u64::from(parts.max(1));
+        Rate {
+            from_milli_per_sec: self.from_milli_per_sec / parts,
+            to_milli_per_sec: self.to_milli_per_sec / parts,
+        }
     }
 
     /// The mean rate over the phase (the ramp's midpoint).

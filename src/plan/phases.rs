@@ -7,10 +7,15 @@
 //! Poisson process at rate/N (their superposition is Poisson at the full rate).
 //! A replayed trace is one phase whose instants come from the trace, split
 //! the fixed way: core k replays arrivals k, k + N, k + 2N…
+//!
+//! With `--shard K/S` the same split runs over S·N "lanes" (see
+//! [`super::shard`]): core k is lane K + S·k, and lanes, not cores, take the
+//! slots, the seeds and the `--requests` shares.
 
 use std::sync::Arc;
 
 use super::config::{Config, Dist, Rate};
+use super::shard::Shard;
 
 /// One phase of the plan; instants are relative to the run's start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,13 +97,20 @@ pub struct Plan {
     pub seed: u64,
     /// The replayed trace's offsets from the start (`--trace`).
     pub trace: Option<Arc<[u64]>>,
+    /// This process's share of a plan split across processes.
+    pub shard: Shard,
 }
 
 /// One core's share of the plan.
 #[derive(Clone, Debug)]
 pub struct CorePlan {
+    /// This core among the process's cores (connections are split by it).
     pub core_index: usize,
     pub cores: usize,
+    /// This core's lane among all processes' cores: it takes global slots
+    /// lane, lane + lanes, … (the core itself when the plan is not sharded).
+    pub lane: usize,
+    pub lanes: usize,
     pub phases: Vec<Phase>,
     pub dist: Dist,
     /// This core's share of `--requests`.
@@ -140,6 +152,7 @@ impl Plan {
             max_requests: cfg.max_requests,
             seed: cfg.seed,
             trace: cfg.trace.as_ref().map(|t| t.offsets_ns.clone()),
+            shard: cfg.shard,
         }
     }
 
@@ -158,22 +171,32 @@ impl Plan {
             return None;
         }
         let total: u64 = self.phases.iter().map(Phase::fixed_slot_count).sum();
-        Some(self.max_requests.map_or(total, |n| n.min(total)))
+        Some(self.shard_share(self.max_requests.map_or(total, |n| n.min(total))))
+    }
+
+    /// This shard's part of `total` global slots: those i with i mod N = K.
+    fn shard_share(&self, total: u64) -> u64 {
+        share(total, self.shard.count as usize, self.shard.index as usize)
     }
 
     pub fn split(&self, cores: usize, workers: usize) -> Vec<CorePlan> {
         (0..cores)
-            .map(|k| CorePlan {
-                core_index: k,
-                cores,
-                phases: self.phases.clone(),
-                dist: self.dist,
-                max_requests: self.max_requests.map(|n| share(n, cores, k)),
-                seed: self
-                    .seed
-                    .wrapping_add((k as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-                workers: share(workers as u64, cores, k) as usize,
-                trace: self.trace.clone(),
+            .map(|k| {
+                let (lane, lanes) = self.shard.lane(k, cores);
+                CorePlan {
+                    core_index: k,
+                    cores,
+                    lane,
+                    lanes,
+                    phases: self.phases.clone(),
+                    dist: self.dist,
+                    max_requests: self.max_requests.map(|n| share(n, lanes, lane)),
+                    seed: self
+                        .seed
+                        .wrapping_add((lane as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                    workers: share(workers as u64, cores, k) as usize,
+                    trace: self.trace.clone(),
+                }
             })
             .collect()
     }
@@ -205,6 +228,7 @@ mod tests {
             max_requests: None,
             seed: 1,
             trace: None,
+            shard: Shard::default(),
         }
     }
 

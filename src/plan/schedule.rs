@@ -23,8 +23,9 @@ pub enum Step {
 pub struct Schedule {
     phases: Vec<Phase>,
     dist: Dist,
-    core_index: u64,
-    cores: u64,
+    /// This core's lane of the global slots, and the lanes in all.
+    lane: u64,
+    lanes: u64,
     remaining: u64,
     /// Arrivals this core has consumed (open and closed loop).
     arrivals: u64,
@@ -47,8 +48,8 @@ impl Schedule {
         let mut s = Schedule {
             phases: plan.phases.clone(),
             dist: plan.dist,
-            core_index: plan.core_index as u64,
-            cores: plan.cores as u64,
+            lane: plan.lane as u64,
+            lanes: plan.lanes as u64,
             remaining: plan.max_requests.unwrap_or(u64::MAX),
             arrivals: 0,
             phase: 0,
@@ -69,12 +70,13 @@ impl Schedule {
         self.current
     }
 
-    /// The current step's arrival number, unique in the run: core k of N
-    /// numbers its arrivals k, k + N, k + 2N… With one core, or one
-    /// fixed-rate phase, that is the global order of the arrivals.
+    /// The current step's arrival number, unique in the run (across
+    /// shards too): lane k of N numbers its arrivals k, k + N, k + 2N… With
+    /// one lane, or one fixed-rate phase, that is the global order of the
+    /// arrivals.
     #[inline]
     pub fn seq(&self) -> u64 {
-        self.core_index + self.cores * self.arrivals
+        self.lane + self.lanes * self.arrivals
     }
 
     /// Consumes the current step: moves to the next open slot, or counts one
@@ -124,9 +126,9 @@ impl Schedule {
         }
         match self.dist {
             Dist::Fixed => {
-                // First index i with (slots_before + i) % cores == core_index.
-                let offset = self.slots_before % self.cores;
-                self.next_index = (self.core_index + self.cores - offset) % self.cores;
+                // First index i with (slots_before + i) % lanes == lane.
+                let offset = self.slots_before % self.lanes;
+                self.next_index = (self.lane + self.lanes - offset) % self.lanes;
             }
             Dist::Exp => {
                 self.next_exp_slots = self.exp_gap_slots();
@@ -157,7 +159,7 @@ impl Schedule {
         match self.dist {
             Dist::Fixed => {
                 if step {
-                    self.next_index += self.cores;
+                    self.next_index += self.lanes;
                 }
                 if self.next_index < p.fixed_slot_count() {
                     self.current = Step::Open {
@@ -183,7 +185,7 @@ impl Schedule {
         self.enter_phase(self.phase + 1);
     }
 
-    /// An exponential gap of mean `cores` slots, this core's share of the
+    /// An exponential gap of mean `lanes` slots, this lane's share of the
     /// arrivals (xorshift64* + inverse CDF).
     fn exp_gap_slots(&mut self) -> f64 {
         self.rng ^= self.rng >> 12;
@@ -191,7 +193,7 @@ impl Schedule {
         self.rng ^= self.rng >> 27;
         let bits = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
         let u = (bits as f64 + 0.5) / (1u64 << 53) as f64;
-        -u.ln() * self.cores as f64
+        -u.ln() * self.lanes as f64
     }
 }
 
@@ -209,6 +211,7 @@ mod tests {
     use super::*;
     use crate::plan::config::Rate;
     use crate::plan::phases::Plan;
+    use crate::plan::shard::Shard;
 
     fn plan(rates: &[u64], durs_ms: &[u64], dist: Dist) -> Plan {
         let mut start_ns = 0;
@@ -232,6 +235,7 @@ mod tests {
             max_requests: None,
             seed: 42,
             trace: None,
+            shard: Shard::default(),
         }
     }
 
@@ -355,6 +359,71 @@ mod tests {
         assert_eq!(single.iter().filter(|s| s.1 == 1).count(), 500);
         assert_eq!(single[550].0, 1_000_000_000);
         assert_eq!(merged(&p, 3), single);
+    }
+
+    /// Every shard's cores' (seq, slot) pairs, shards given by their core
+    /// counts.
+    fn sharded(p: &Plan, cores_per_shard: &[usize]) -> Vec<(u64, (u64, u16))> {
+        let count = cores_per_shard.len() as u32;
+        let mut all = Vec::new();
+        for (index, &cores) in cores_per_shard.iter().enumerate() {
+            let mut shard = p.clone();
+            shard.shard = Shard {
+                index: index as u32,
+                count,
+            };
+            for c in shard.split(cores, cores) {
+                let mut s = Schedule::new(&c);
+                while let Step::Open { offset_ns, phase } = s.peek() {
+                    all.push((s.seq(), (offset_ns, phase)));
+                    s.advance();
+                }
+            }
+        }
+        all.sort_unstable();
+        all
+    }
+
+    /// Three shards of 2, 1 and 3 cores send the one-process plan slot for
+    /// slot (a ramp, then a steady phase), and number the arrivals 0…n−1
+    /// in time order, as one process would.
+    #[test]
+    fn shards_together_are_the_single_process_plan() {
+        let p = with_ramp(plan(&[0, 1000], &[1000, 500], Dist::Fixed), 0, 100, 1000);
+        let single = drain(&mut Schedule::new(&p.split(1, 1)[0]));
+        let all = sharded(&p, &[2, 1, 3]);
+        let seqs: Vec<u64> = all.iter().map(|a| a.0).collect();
+        assert_eq!(seqs, (0..single.len() as u64).collect::<Vec<_>>());
+        // Arrival i of the union is slot i of the single plan.
+        let slots: Vec<(u64, u16)> = all.iter().map(|a| a.1).collect();
+        assert_eq!(slots, single);
+        // A shard's --requests share: together exactly the first n.
+        let mut limited = p.clone();
+        limited.max_requests = Some(101);
+        let firsts: Vec<(u64, u16)> = sharded(&limited, &[3, 2, 1])
+            .into_iter()
+            .map(|a| a.1)
+            .collect();
+        assert_eq!(firsts, single[..101]);
+        // Each shard's exact total is its share.
+        let mut one = p.clone();
+        one.shard = Shard { index: 2, count: 3 };
+        assert_eq!(one.exact_total(), Some(350));
+    }
+
+    /// Exponential shards: lanes seeded apart, the merged count Poisson at
+    /// the full rate.
+    #[test]
+    fn exp_shards_add_up_to_the_rate() {
+        let p = plan(&[3000], &[10_000], Dist::Exp);
+        let all = sharded(&p, &[1, 2, 1, 1]);
+        let n = all.len() as f64;
+        // 30 000 expected; 5 sigma is 866.
+        assert!((n - 30_000.0).abs() < 866.0, "{n}");
+        let mut instants: Vec<u64> = all.iter().map(|a| a.1 .0).collect();
+        instants.sort_unstable();
+        instants.dedup();
+        assert!(instants.len() as f64 > n * 0.999, "lanes repeat each other");
     }
 
     /// `--dist exp` on a ramp from 0: a non-homogeneous Poisson process whose

@@ -28,6 +28,9 @@ pub struct RunSettings {
     /// Connections per origin per core.
     pub connections: usize,
     pub cpus: Vec<usize>,
+    /// `--shard K/N`, when the plan was split across processes.
+    #[serde(default)]
+    pub shard: Option<String>,
 }
 
 /// One phase as planned.
@@ -81,6 +84,7 @@ impl RunSettings {
                 .collect(),
             connections: cfg.connections,
             cpus: cfg.cpus.clone(),
+            shard: cfg.shard.is_split().then(|| cfg.shard.to_string()),
         }
     }
 
@@ -173,6 +177,7 @@ mod tests {
             }],
             connections: 4,
             cpus: vec![0],
+            shard: Some("1/3".into()),
         };
         assert_eq!(s.command_text(), "rwg run");
         let quoted = RunSettings {

@@ -213,6 +213,8 @@ mod tests {
         let plan = CorePlan {
             core_index: 0,
             cores: 1,
+            lane: 0,
+            lanes: 1,
             phases: vec![Phase {
                 rate: crate::plan::config::Rate::steady(2000),
                 start_ns: 0,

@@ -53,6 +53,9 @@ pub struct RunInfo {
     /// an HTTP/2 connection ended); an HTTP/2 slot whose connections deliver
     /// nothing is re-dialled after a growing, jittered wait (10 ms to 1 s).
     pub redials: u64,
+    /// `--shard K/N`: this process offered shard K of N (`null`: the whole
+    /// plan); its planned rates are its share.
+    pub shard: Option<String>,
     pub csv_path: Option<String>,
     pub csv_rows: u64,
     pub writer_error: Option<String>,
@@ -134,6 +137,14 @@ impl Summary {
             self.run.connections,
             self.run.send_mode
         );
+        if let Some(shard) = &self.run.shard {
+            let (k, n) = shard.split_once('/').unwrap_or(("K", "N"));
+            let _ = writeln!(
+                t,
+                "  shard {shard}: the plan's arrivals numbered {k} mod {n}; the planned rates below \
+                 are this shard's share"
+            );
+        }
         let _ = writeln!(
             t,
             "  warm-up: {} connection(s) in {:.1} ms{}",

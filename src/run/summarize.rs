@@ -159,7 +159,8 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         .enumerate()
         .map(|(i, (p, s))| {
             let ran_ns = run_ns.saturating_sub(p.start_ns).min(p.duration_ns).max(1);
-            let rate = (!p.closed_loop() && !p.traced).then_some(p.rate);
+            // A shard plans its share of each rate.
+            let rate = (!p.closed_loop() && !p.traced).then(|| p.rate.divided(plan.shard.count));
             let block = Block::of(s, Some(i), rate, rate.is_some(), ran_ns);
             match shapes.iter().find(|sh| sh.phase == i) {
                 Some(shape) => block.with_shape(shape, exponential),
@@ -168,7 +169,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         })
         .collect();
     let single_rate = match plan.phases.as_slice() {
-        [p] if !p.closed_loop() && !p.traced => Some(p.rate),
+        [p] if !p.closed_loop() && !p.traced => Some(p.rate.divided(plan.shard.count)),
         _ => None,
     };
     let open_loop = plan.phases.iter().any(|p| !p.closed_loop());
@@ -219,6 +220,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         first_error: m.first_error.map(first_error_text),
         unsolicited_closes: m.unsolicited_closes,
         redials: m.redials,
+        shard: plan.shard.is_split().then(|| plan.shard.to_string()),
         csv_path: cfg.output.as_ref().map(|p| p.display().to_string()),
         csv_rows: f.sink.csv_rows,
         writer_error: f.sink.error,
