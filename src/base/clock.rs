@@ -60,6 +60,36 @@ impl EpochMap {
     pub fn to_wall_ns(&self, mono_ns: u64) -> u64 {
         (self.wall_origin_ns + mono_ns).saturating_sub(self.mono_origin_ns)
     }
+
+    /// The inverse: a Unix-epoch instant on this run's monotonic clock.
+    pub fn to_mono_ns(&self, wall_ns: u64) -> u64 {
+        (self.mono_origin_ns + wall_ns).saturating_sub(self.wall_origin_ns)
+    }
+}
+
+/// The host clock's synchronisation as the kernel reports it (`adjtimex`):
+/// what shards on several hosts can trust of a common `--start-at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClockState {
+    /// An NTP/PTP daemon keeps the clock disciplined (no `STA_UNSYNC`, no
+    /// `TIME_ERROR`).
+    pub synchronised: bool,
+    /// The kernel's maximum and estimated error, µs.
+    pub max_error_us: i64,
+    pub est_error_us: i64,
+}
+
+/// Reads the clock's state (a read-only `adjtimex`: modes 0).
+pub fn clock_state() -> ClockState {
+    // SAFETY: an all-zero timex is valid input; modes 0 only reads.
+    let mut tx: libc::timex = unsafe { std::mem::zeroed() };
+    // SAFETY: adjtimex fills the timex we own.
+    let state = unsafe { libc::adjtimex(&mut tx) };
+    ClockState {
+        synchronised: state >= 0 && state != libc::TIME_ERROR && tx.status & libc::STA_UNSYNC == 0,
+        max_error_us: tx.maxerror as i64,
+        est_error_us: tx.esterror as i64,
+    }
 }
 
 /// A `timerfd` awaited through the runtime's readiness wait.

@@ -16,6 +16,19 @@ pub enum StopReason {
     Internal = 4,
 }
 
+impl StopReason {
+    /// One word for logs and files: `complete` when nothing stopped the run.
+    pub fn word(self) -> &'static str {
+        match self {
+            StopReason::None => "complete",
+            StopReason::Signal => "signal",
+            StopReason::FirstError => "first_error",
+            StopReason::WriterFailed => "writer_failed",
+            StopReason::Internal => "internal_error",
+        }
+    }
+}
+
 /// The run-wide atomics: the stop flag and what cores publish for progress.
 pub struct RunControl {
     stop: AtomicBool,

@@ -25,10 +25,14 @@ pub enum ErrorKind {
     /// gRPC: a rendered value that a header or the message cannot hold).
     /// Nothing was sent.
     Request,
+    /// Planned before this process could start: its `--start-at` instant
+    /// had passed when it was ready. Never sent; a skip that is the
+    /// generator's, not the target's.
+    LateStart,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::Skipped,
         ErrorKind::Timeout,
         ErrorKind::Connect,
@@ -37,6 +41,7 @@ impl ErrorKind {
         ErrorKind::Io,
         ErrorKind::Cancelled,
         ErrorKind::Request,
+        ErrorKind::LateStart,
     ];
 
     /// The CSV `error` column's word.
@@ -51,6 +56,7 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::Request => "request",
+            ErrorKind::LateStart => "late_start",
         }
     }
 }

@@ -2,8 +2,10 @@
 //! nothing of the crate. Clocks and the precise timer ([`clock`]), what became
 //! of a request ([`kind`]), the run's stop flag ([`control`]), first-come
 //! first-served capacity hand-out ([`waitq`]), the per-core lazy-read gate
-//! ([`reap`]) and duration parsing and formatting ([`units`]).
+//! ([`reap`]), duration parsing and formatting ([`units`]) and dates and
+//! RFC 3339 timestamps ([`civil`]).
 
+pub mod civil;
 pub mod clock;
 pub mod control;
 pub mod fault;

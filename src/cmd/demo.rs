@@ -78,6 +78,7 @@ pub fn main(args: &DemoArgs) -> ExitCode {
         body_file: None,
         seed: 1,
         shard: None,
+        start_at: None,
         quiet: false,
         checks: Vec::new(),
         given: Vec::new(),

@@ -7,6 +7,7 @@ use super::args::ReportArgs;
 use super::run::{print_checks, write_json, GENERATOR_BEHIND};
 use crate::report::check::{parse_checks, Check, CheckResult, CheckSource};
 use crate::report::schema::Document;
+use crate::report::shards::ShardCheck;
 use crate::report::{analyze, hlog_read, render, spectrum};
 
 /// `rwg report`: analyse CSVs, print the table, write JSON / time series,
@@ -57,8 +58,11 @@ pub fn main(args: &ReportArgs) -> ExitCode {
     let a = &outcome.analysis;
     print!("{}", render::to_text(a));
     let results = print_checks(&checks, &a.overall);
+    let judged = shard_code(&a.shards);
     let code = if outcome.has_errors() {
         2
+    } else if judged != 0 {
+        judged
     } else if a.verdict.generator_behind {
         GENERATOR_BEHIND
     } else if results.iter().any(|r| !r.passed) {
@@ -82,6 +86,21 @@ pub fn main(args: &ReportArgs) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// The exit code the files' origins decide: 2 when they come from
+/// different plans, 4 when shards of the plan are missing, doubled or cut
+/// short (the figures are not the planned load's), else 0.
+fn shard_code(shards: &ShardCheck) -> u8 {
+    if shards.mixed_plans {
+        eprintln!("error: the files come from different plans (exit 2)");
+        2
+    } else if shards.incomplete {
+        eprintln!("the files do not hold the whole plan: see the warnings (exit 4)");
+        GENERATOR_BEHIND
+    } else {
+        0
+    }
+}
+
 /// `rwg report` over HdrHistogram interval logs.
 fn report_hlogs(
     args: &ReportArgs,
@@ -96,7 +115,8 @@ fn report_hlogs(
             return ExitCode::from(2);
         }
     };
-    let code = print_and_write(args, &a.to_text(), &a, checks, |results, code| {
+    let judged = shard_code(&a.shards);
+    let code = print_and_write(args, &a.to_text(), &a, checks, judged, |results, code| {
         Document::of_hlog(&a, results, code).to_json()
     });
     if code == 1 {
@@ -120,7 +140,7 @@ fn report_spectrum(args: &ReportArgs, file: &std::path::Path, checks: &[Check]) 
             return ExitCode::from(2);
         }
     };
-    let code = print_and_write(args, &a.to_text(), &a, checks, |results, code| {
+    let code = print_and_write(args, &a.to_text(), &a, checks, 0, |results, code| {
         Document::of_spectrum(&a, results, code).to_json()
     });
     if code == 1 {
@@ -134,17 +154,21 @@ fn report_spectrum(args: &ReportArgs, file: &std::path::Path, checks: &[Check]) 
 
 /// Prints `text` and the checks over `src`, then writes `--json` as `json`
 /// renders it (from the check results and the exit code). The exit code:
-/// 3 when a check failed, 1 when the JSON cannot be written, else 0.
+/// 1 when the JSON cannot be written, else `judged` (what the input itself
+/// decided) when not 0, else 3 when a check failed, else 0.
 fn print_and_write(
     args: &ReportArgs,
     text: &str,
     src: &dyn CheckSource,
     checks: &[Check],
+    judged: u8,
     json: impl FnOnce(&[CheckResult], u8) -> String,
 ) -> u8 {
     print!("{text}");
     let results = print_checks(checks, src);
-    let code = if results.iter().any(|r| !r.passed) {
+    let code = if judged != 0 {
+        judged
+    } else if results.iter().any(|r| !r.passed) {
         3
     } else {
         0

@@ -87,7 +87,8 @@ pub fn run_and_report(cfg: &Config, checks: &[Check]) -> ExitCode {
     };
     add_protocol_hint(cfg, &mut summary);
     if let Some(csv) = &cfg.output {
-        let settings = RunSettings::of(cfg, std::env::args().collect(), started_unix_ms);
+        let mut settings = RunSettings::of(cfg, std::env::args().collect(), started_unix_ms);
+        settings.stop = Some(summary.run.plan.stop.clone());
         if let Err(e) = settings.write_beside(csv) {
             eprintln!("warning: the run's settings: {e}");
         }

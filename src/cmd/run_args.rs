@@ -10,7 +10,7 @@ use crate::plan::config::{
     parse_cpus, parse_rate, split_list, Config, Dist, HttpVersion, Rate, TlsOptions,
 };
 use crate::plan::error::ConfigError;
-use crate::plan::shard::parse_shard;
+use crate::plan::shard::{parse_shard, parse_start_at};
 use crate::plan::target::{parse_header, GrpcOptions};
 use crate::plan::workload::WorkloadFile;
 
@@ -149,6 +149,13 @@ pub struct RunArgs {
     /// exactly the one-process plan. -w and -c are per shard.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+    /// Start the plan at this wall-clock instant (RFC 3339, e.g.
+    /// 2026-12-03T15:00:00Z, or Unix nanoseconds) after warming up: shards
+    /// given the same instant start together, and the CSV's instants are on
+    /// that clock. Arrivals planned before this process was ready are
+    /// recorded as late_start and never sent.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
     /// No progress line.
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -346,6 +353,7 @@ impl RunArgs {
                 .map(parse_shard)
                 .transpose()?
                 .unwrap_or_default(),
+            start_at_ns: self.start_at.as_deref().map(parse_start_at).transpose()?,
         };
         cfg.validate()?;
         Ok(cfg)

@@ -87,6 +87,9 @@ pub struct Config {
     pub trace: Option<TracePlan>,
     /// `--shard K/N`: this process offers shard K of the plan's N.
     pub shard: Shard,
+    /// `--start-at`: the plan's start on the wall clock (Unix-epoch ns),
+    /// shared by every shard; `None`: as soon as this process is warm.
+    pub start_at_ns: Option<u64>,
 }
 
 impl Config {

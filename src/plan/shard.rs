@@ -5,8 +5,10 @@
 //! single-process interleave, with more cores. So the N shards together
 //! send exactly the single-process plan, slot for slot; with exponential
 //! gaps each lane runs a Poisson process at rate/(N·C), seeded by its lane.
+//! The shards share one start instant on the wall clock (`--start-at`).
 
 use super::error::{err, ConfigError};
+use crate::base::civil::{fmt_rfc3339_ns, parse_rfc3339_ns};
 
 /// The most shards one plan may be split into.
 pub const MAX_SHARDS: u32 = 65_536;
@@ -66,9 +68,59 @@ pub fn parse_shard(text: &str) -> Result<Shard, ConfigError> {
     Ok(Shard { index, count })
 }
 
+/// Unix ns before this read as seconds or milliseconds given by mistake
+/// (1973-03-03: no run starts that early).
+const EARLIEST_START_NS: u64 = 100_000_000_000_000_000;
+
+/// Parses `--start-at`: RFC 3339 (`2026-12-03T15:00:00Z`, fractions and
+/// offsets allowed) or Unix-epoch nanoseconds; returns Unix-epoch ns.
+pub fn parse_start_at(text: &str) -> Result<u64, ConfigError> {
+    let t = text.trim();
+    let ns = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        let ns: u64 = t.parse().map_err(|_| {
+            ConfigError(format!(
+                "invalid --start-at '{text}': too large for Unix nanoseconds"
+            ))
+        })?;
+        if ns < EARLIEST_START_NS {
+            return err(format!(
+                "invalid --start-at '{text}': a bare number is Unix time in nanoseconds, and \
+                 this one is {} (seconds? append 000000000)",
+                fmt_rfc3339_ns(ns)
+            ));
+        }
+        ns
+    } else {
+        parse_rfc3339_ns(t).ok_or_else(|| {
+            ConfigError(format!(
+                "invalid --start-at '{text}': expected RFC 3339 (e.g. 2026-12-03T15:00:00Z) or \
+                 Unix nanoseconds"
+            ))
+        })?
+    };
+    Ok(ns)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn start_instants_read_both_ways() {
+        let ns = 1_796_312_400_000_000_000;
+        assert_eq!(parse_start_at("2026-12-03T15:40:00Z"), Ok(ns));
+        assert_eq!(parse_start_at("2026-12-03T16:40:00+01:00"), Ok(ns));
+        assert_eq!(parse_start_at(&ns.to_string()), Ok(ns));
+        for (bad, says) in [
+            ("1796310000", "seconds?"),
+            ("tomorrow", "RFC 3339"),
+            ("2026-12-03T15:40:00", "RFC 3339"),
+            ("99999999999999999999", "too large"),
+        ] {
+            let e = parse_start_at(bad).unwrap_err().0;
+            assert!(e.contains(bad) && e.contains(says), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn parses_and_refuses_with_the_value() {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::error::{err, ConfigError};
 use super::mix::mix64;
+use crate::base::civil::{civil_from_days, days_from_civil};
 
 /// A parsed template: text and placeholders in order.
 #[derive(Clone, Debug, PartialEq)]
@@ -241,31 +242,6 @@ fn push_padded(out: &mut Vec<u8>, v: i64, width: usize) {
     out.extend_from_slice(text.as_bytes());
 }
 
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (the
-/// era arithmetic of H. Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// (year, month, day) → days since 1970-01-01; the inverse of the above.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// `YYYY-MM-DD` → days since 1970-01-01.
 fn parse_date(text: &str, template: &str) -> Result<i64, ConfigError> {
     let bad = || {
@@ -281,7 +257,7 @@ fn parse_date(text: &str, template: &str) -> Result<i64, ConfigError> {
         (Ok(y), Ok(m), Ok(d)) if (0..=9999).contains(&y) && y >= 0 => (y, m, d),
         _ => return Err(bad()),
     };
-    let day = days_from_civil(y, m, d);
+    let day = days_from_civil(y, i64::from(m), i64::from(d));
     // A day that does not exist (2015-02-30) does not come back the same.
     if civil_from_days(day) != (y, m, d) {
         return Err(bad());

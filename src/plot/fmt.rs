@@ -45,28 +45,6 @@ pub(super) fn fmt_rate(v: f64) -> String {
     }
 }
 
-/// Unix-epoch ns → "YYYY-MM-DD HH:MM:SS" (UTC, proleptic Gregorian).
-pub(super) fn utc(epoch_ns: u64) -> String {
-    let secs = epoch_ns / 1_000_000_000;
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,8 +60,5 @@ mod tests {
         assert_eq!(fmt_us(1_250_000.0), "1.25 s");
         assert_eq!(fmt_rate(299.7), "300");
         assert_eq!(fmt_rate(12_500.0), "12.5k");
-        assert_eq!(utc(0), "1970-01-01 00:00:00");
-        assert_eq!(utc(1_700_000_000_000_000_000), "2023-11-14 22:13:20");
-        assert_eq!(utc(951_782_400_000_000_000), "2000-02-29 00:00:00");
     }
 }

@@ -8,9 +8,10 @@
 use std::fmt::Write as _;
 
 use super::charts::Pick;
-use super::fmt::{fmt_rate, fmt_us, utc};
+use super::fmt::{fmt_rate, fmt_us};
 use super::svg::esc;
 use super::{Series, Summary};
+use crate::base::civil::fmt_utc_seconds;
 use crate::base::units::group;
 
 pub(super) fn summary_table(s: &mut String, series: &[Series], slo_ns: Option<u64>) {
@@ -37,7 +38,7 @@ pub(super) fn summary_table(s: &mut String, series: &[Series], slo_ns: Option<u6
             esc(&x.name),
             x.colour,
             esc(&x.label),
-            utc(o.start_ns),
+            fmt_utc_seconds(o.start_ns),
             fmt_us(x.span_s() * 1e6),
             group(o.total.count),
             group(o.ok.count),
@@ -183,7 +184,7 @@ pub(super) fn settings_table(s: &mut String, series: &[Series]) {
              <td class=\"l\">{}</td><td class=\"l\">{}</td>\
              <td class=\"l\" style=\"white-space:normal\"><code>{}</code></td></tr>",
             esc(&set.rwg_version),
-            utc(set.started_unix_ms.saturating_mul(1_000_000)),
+            fmt_utc_seconds(set.started_unix_ms.saturating_mul(1_000_000)),
             esc(&set.host),
             esc(&phases.join(", ")),
             esc(&set.targets.join(" ")),

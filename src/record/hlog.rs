@@ -33,6 +33,10 @@ const NS_PER_SEC: u64 = 1_000_000_000;
 const MAX_TRACKABLE_NS: u64 = 3_600_000_000_000;
 /// The tag of the histograms that count arrivals without an answer.
 pub const UNANSWERED_TAG: &str = "unanswered";
+/// The last line's comment, after every interval: how the run ended (a
+/// [`crate::base::control::StopReason`] word). A log without it comes
+/// from a process that was killed or is still running.
+pub const END_PREFIX: &str = "rwg end stop=";
 
 /// One open interval: answered latencies and the unanswered count.
 struct Interval {
@@ -48,6 +52,8 @@ pub struct HlogWriter {
     start_mono_ns: u64,
     /// Open intervals by second index since the start.
     open: BTreeMap<u64, Interval>,
+    /// A header comment naming the plan (`PlanMark::to_comment`).
+    mark: String,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -55,14 +61,16 @@ fn histogram() -> Histogram<u64> {
 }
 
 impl HlogWriter {
-    /// Creates the file; the header is written once the run start is known.
-    pub fn create(path: &Path) -> io::Result<HlogWriter> {
+    /// Creates the file; the header (with `mark`, one line) is written once
+    /// the run start is known.
+    pub fn create(path: &Path, mark: String) -> io::Result<HlogWriter> {
         Ok(HlogWriter {
             path: path.to_path_buf(),
             out: BufWriter::new(File::create(path)?),
             serializer: V2DeflateSerializer::new(),
             start_mono_ns: 0,
             open: BTreeMap::new(),
+            mark,
         })
     }
 
@@ -76,6 +84,7 @@ impl HlogWriter {
         let start = std::time::UNIX_EPOCH + Duration::from_nanos(start_wall_ns);
         IntervalLogWriterBuilder::new()
             .add_comment("rwg run: latency from the intended send instant, values in ns")
+            .add_comment(&self.mark)
             .with_start_time(start)
             .with_base_time(start)
             .begin_log_with(&mut self.out, &mut self.serializer)?;
@@ -150,12 +159,14 @@ impl HlogWriter {
         Ok(())
     }
 
-    /// Writes every open interval and flushes the file.
-    pub fn finish(mut self) -> io::Result<()> {
+    /// Writes every open interval and the end line (`stop`: how the run
+    /// ended), and flushes the file.
+    pub fn finish(mut self, stop: &str) -> io::Result<()> {
         let open = std::mem::take(&mut self.open);
         for (second, interval) in &open {
             self.write_interval(*second, interval)?;
         }
+        writeln!(self.out, "#{END_PREFIX}{stop}")?;
         self.out.flush()
     }
 }

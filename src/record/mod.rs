@@ -65,6 +65,7 @@ impl Record {
             6 => ErrorKind::Io,
             7 => ErrorKind::Cancelled,
             8 => ErrorKind::Request,
+            9 => ErrorKind::LateStart,
             _ => ErrorKind::None,
         }
     }
@@ -92,7 +93,7 @@ impl Record {
                 503 => Outcome::Dropped,
                 _ => Outcome::StatusError,
             },
-            ErrorKind::Skipped => Outcome::Skipped,
+            ErrorKind::Skipped | ErrorKind::LateStart => Outcome::Skipped,
             _ => Outcome::Failed,
         }
     }
@@ -141,6 +142,8 @@ mod tests {
         r.status = 404;
         assert_eq!(r.outcome(), Outcome::StatusError);
         r.error = ErrorKind::Skipped as u8;
+        assert_eq!(r.outcome(), Outcome::Skipped);
+        r.error = ErrorKind::LateStart as u8;
         assert_eq!(r.outcome(), Outcome::Skipped);
         r.error = ErrorKind::Timeout as u8;
         assert_eq!(r.outcome(), Outcome::Failed);

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::civil::fmt_rfc3339_ns;
 use crate::plan::config::Config;
+use crate::plan::fingerprint::fingerprint;
 
 /// What `FILE.settings.json` holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,6 +33,16 @@ pub struct RunSettings {
     /// `--shard K/N`, when the plan was split across processes.
     #[serde(default)]
     pub shard: Option<String>,
+    /// The plan's fingerprint (the same for all its shards).
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// `--start-at`, RFC 3339.
+    #[serde(default)]
+    pub start_at: Option<String>,
+    /// How the run ended (`complete`, `signal`, `first_error`, …): the file
+    /// is written once the run is over.
+    #[serde(default)]
+    pub stop: Option<String>,
 }
 
 /// One phase as planned.
@@ -85,6 +97,9 @@ impl RunSettings {
             connections: cfg.connections,
             cpus: cfg.cpus.clone(),
             shard: cfg.shard.is_split().then(|| cfg.shard.to_string()),
+            fingerprint: Some(fingerprint(cfg)),
+            start_at: cfg.start_at_ns.map(fmt_rfc3339_ns),
+            stop: None,
         }
     }
 
@@ -178,6 +193,9 @@ mod tests {
             connections: 4,
             cpus: vec![0],
             shard: Some("1/3".into()),
+            fingerprint: Some("0123456789abcdef".into()),
+            start_at: None,
+            stop: Some("complete".into()),
         };
         assert_eq!(s.command_text(), "rwg run");
         let quoted = RunSettings {

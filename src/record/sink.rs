@@ -163,7 +163,7 @@ fn write_all(mut s: SinkSetup) -> SinkReport {
     report.per_second = s.per_second.take().map_or_else(Vec::new, PerSecond::finish);
     if let Some(h) = s.hlog.take() {
         let path = h.path().display().to_string();
-        if let Err(e) = h.finish() {
+        if let Err(e) = h.finish(s.ctl.reason().word()) {
             report
                 .error
                 .get_or_insert(format!("cannot write {path}: {e}"));

@@ -33,6 +33,8 @@ pub struct Stats {
     /// Of `skipped`: skipped while the dispatcher was behind its schedule
     /// by more than the lag bound (the generator, not the target).
     pub skipped_behind: u64,
+    /// Of `skipped`: planned before a late `--start-at` start (never sent).
+    pub late_start: u64,
     /// Failures by `ErrorKind` (index = repr).
     pub failures: [u64; FAILURE_KINDS],
     /// Responses per status code (index = code: every three-digit code,
@@ -65,6 +67,7 @@ impl Default for Stats {
             status_errors: 0,
             skipped: 0,
             skipped_behind: 0,
+            late_start: 0,
             failures: [0; FAILURE_KINDS],
             statuses: vec![0; 1000],
             bytes: 0,
@@ -116,7 +119,10 @@ impl Stats {
             }
             Outcome::Dropped => self.dropped += 1,
             Outcome::StatusError => self.status_errors += 1,
-            Outcome::Skipped => self.skipped += 1,
+            Outcome::Skipped => {
+                self.skipped += 1;
+                self.late_start += u64::from(r.error_kind() == ErrorKind::LateStart);
+            }
             Outcome::Failed => self.failures[(r.error as usize).min(FAILURE_KINDS - 1)] += 1,
         }
     }
@@ -129,6 +135,7 @@ impl Stats {
         self.status_errors += other.status_errors;
         self.skipped += other.skipped;
         self.skipped_behind += other.skipped_behind;
+        self.late_start += other.late_start;
         for (a, b) in self.failures.iter_mut().zip(other.failures) {
             *a += b;
         }
@@ -165,7 +172,7 @@ impl Stats {
     pub fn failures_by_kind(&self) -> impl Iterator<Item = (ErrorKind, u64)> + '_ {
         ErrorKind::ALL
             .into_iter()
-            .filter(|k| *k != ErrorKind::Skipped)
+            .filter(|k| !matches!(k, ErrorKind::Skipped | ErrorKind::LateStart))
             .map(|k| (k, self.failures[k as usize]))
             .filter(|(_, n)| *n > 0)
     }

@@ -35,7 +35,7 @@ enum Class {
 }
 
 fn classify(r: &Row<'_>) -> Class {
-    if r.error == b"skipped" {
+    if r.error == b"skipped" || r.error == b"late_start" {
         return Class::Skipped;
     }
     // gRPC codes are 0–16, HTTP statuses 100 and up: the status tells
@@ -73,6 +73,7 @@ struct Acc<C: Counter> {
     dropped: u64,
     errors: u64,
     skipped: u64,
+    late_start: u64,
     responses: u64,
     kinds: Vec<(Box<[u8]>, u64)>,
     /// Responses by status (at most [`MAX_KINDS`] distinct; the rest under
@@ -153,6 +154,7 @@ impl<C: Counter> Acc<C> {
             dropped: 0,
             errors: 0,
             skipped: 0,
+            late_start: 0,
             responses: 0,
             kinds: Vec::new(),
             statuses: Vec::new(),
@@ -183,7 +185,10 @@ impl<C: Counter> Acc<C> {
                 }
             }
             Class::Dropped => self.dropped += 1,
-            Class::Skipped => self.skipped += 1,
+            Class::Skipped => {
+                self.skipped += 1;
+                self.late_start += u64::from(r.error == b"late_start");
+            }
             Class::Error => {
                 self.errors += 1;
                 self.count_kind(error_kind(r));
@@ -266,6 +271,7 @@ impl<C: Counter> Acc<C> {
             error_kinds,
             responses_by_status: self.statuses.iter().copied().collect(),
             skipped: count(self.skipped),
+            late_start: self.late_start,
             responses: count(self.responses),
             offered_per_sec: per_sec(self.total, duration_ns),
             throughput_per_sec: per_sec(self.responses, duration_ns),
@@ -434,6 +440,7 @@ impl Accumulators {
             targets,
             timeseries,
             verdict: Default::default(),
+            shards: Default::default(),
         }
     }
 }

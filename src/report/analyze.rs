@@ -16,6 +16,7 @@ use super::csv_row::Row;
 use super::csv_scan;
 use super::figures::{Diagnostic, Outcome, ReportError, ReportOptions, Severity};
 use super::foreign::{Source, Tool};
+use super::shards;
 
 /// Reads every file in `opts.files` (rwg's CSVs, or another tool's: see
 /// [`super::foreign`]) and analyses them together.
@@ -32,7 +33,10 @@ pub fn analyze(opts: &ReportOptions) -> Result<Outcome, ReportError> {
         .iter()
         .map(|(n, s)| (n.as_str(), Input::Source(s)))
         .collect();
-    analyze_inputs(&inputs, opts)
+    let mut outcome = analyze_inputs(&inputs, opts)?;
+    let origins: Vec<_> = opts.files.iter().map(|p| shards::of_csv(p)).collect();
+    outcome.analysis.shards = shards::check(&origins);
+    Ok(outcome)
 }
 
 /// Like [`analyze`], over `(name, contents)` pairs; `opts.files` is ignored.

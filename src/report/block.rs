@@ -52,6 +52,8 @@ pub struct Block {
     /// Skipped while the dispatcher was behind its schedule by more than
     /// the lag bound: the generator, not the target.
     pub skipped_generator_behind: u64,
+    /// Planned before a late `--start-at` start: never sent.
+    pub skipped_late_start: u64,
     /// Arrivals without an answer (skipped, timeouts, failures, cancelled).
     pub unanswered: u64,
     pub bytes: u64,
@@ -121,6 +123,7 @@ impl Block {
             lag_bound_ns,
             skipped_worker_cap: Some(self.skipped_worker_cap),
             skipped_generator_behind: Some(self.skipped_generator_behind),
+            late_start: self.skipped_late_start,
             skipped: self.skipped,
             workers: Some(workers),
             open_loop: self.offered_per_sec.is_some(),
@@ -194,8 +197,9 @@ impl Block {
             status_errors_by_code,
             responses_by_status,
             skipped: s.skipped,
-            skipped_worker_cap: s.skipped - s.skipped_behind,
+            skipped_worker_cap: s.skipped - s.skipped_behind - s.late_start,
             skipped_generator_behind: s.skipped_behind,
+            skipped_late_start: s.late_start,
             unanswered: s.scheduled - s.answered(),
             bytes: s.bytes,
             max_in_flight: u64::from(s.max_in_flight),

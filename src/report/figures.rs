@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use super::foreign::{ForeignOptions, Tool};
 use super::quantile::Distribution;
+use super::shards::ShardCheck;
 use super::verdict::{judge, Evidence, Verdict};
 
 /// Most interval buckets one analysis will hold (each costs ~0.1–0.3 MB,
@@ -110,6 +111,8 @@ pub struct Figures {
     /// beyond the first 64 distinct ones).
     pub responses_by_status: BTreeMap<u32, u64>,
     pub skipped: Count,
+    /// Of `skipped`: `late_start` rows (planned before a late `--start-at`).
+    pub late_start: u64,
     /// Rows that got a response: ok + dropped + status errors.
     pub responses: Count,
     /// Rows (scheduled arrivals) per second.
@@ -184,6 +187,8 @@ pub struct Analysis {
     pub timeseries: Vec<Figures>,
     /// Whether the figures describe the target or the generator.
     pub verdict: Verdict,
+    /// Whether the files are one plan's shards, all there and complete.
+    pub shards: ShardCheck,
 }
 
 impl Analysis {
@@ -200,6 +205,7 @@ impl Analysis {
             lag_bound_ns,
             skipped_worker_cap: None,
             skipped_generator_behind: None,
+            late_start: o.late_start,
             skipped: o.skipped.count,
             workers: None,
             open_loop: true,

@@ -14,7 +14,9 @@ use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
 
 use super::figures::{ReportError, MAX_BUCKETS};
-use crate::record::hlog::UNANSWERED_TAG;
+use super::shards::{self, ShardCheck, ShardFile};
+use crate::plan::fingerprint::PlanMark;
+use crate::record::hlog::{END_PREFIX, UNANSWERED_TAG};
 use crate::report::check::{CheckSource, CountMetric, RateMetric, Series};
 use crate::report::quantile::Distribution;
 
@@ -34,6 +36,29 @@ pub struct HlogAnalysis {
     /// answered ones, with 95 % intervals.
     pub latency_all: Distribution,
     pub latency_answered: Distribution,
+    /// Whether the logs are one plan's shards, all there and complete.
+    pub shards: ShardCheck,
+}
+
+/// A log's plan and end, from its `#rwg …` comments.
+fn shard_file(name: &str, data: &[u8]) -> ShardFile {
+    let mut file = ShardFile {
+        name: name.to_string(),
+        ..ShardFile::default()
+    };
+    for line in data.split(|&b| b == b'\n') {
+        let Some(comment) = line.strip_prefix(b"#") else {
+            continue;
+        };
+        let comment = String::from_utf8_lossy(comment);
+        let comment = comment.trim_end();
+        if let Some(stop) = comment.strip_prefix(END_PREFIX) {
+            file.stop = Some(stop.to_string());
+        } else if let Some(mark) = PlanMark::from_comment(comment) {
+            file.mark = Some(mark);
+        }
+    }
+    file
 }
 
 /// HdrHistogram V2 encodings: plain, and zlib-compressed around a plain one.
@@ -147,7 +172,9 @@ pub fn analyze_hlog_bytes(
     let mut intervals: Vec<(f64, f64, Histogram<u64>)> = Vec::new();
     let mut unanswered = 0u64;
     let mut deserializer = Deserializer::new();
+    let mut origins = Vec::with_capacity(files.len());
     for &(name, data) in files {
+        origins.push(shard_file(name, data));
         let mut base_s = 0.0;
         for (i, entry) in IntervalLogIterator::new(data).enumerate() {
             let entry = entry.map_err(|e| {
@@ -221,6 +248,7 @@ pub fn analyze_hlog_bytes(
         start_s,
         end_s,
         timeseries,
+        shards: shards::check(&origins),
     })
 }
 
@@ -247,6 +275,9 @@ impl HlogAnalysis {
         );
         if self.unanswered > 0 {
             let _ = writeln!(t, "  unanswered {}", self.unanswered);
+        }
+        for n in &self.shards.notes {
+            let _ = writeln!(t, "  warning: {n}");
         }
         if self.latency_all.samples == 0 {
             return t;
@@ -328,7 +359,8 @@ mod tests {
 
     /// Also `unanswered` timed-out arrivals, in the first second.
     fn write_log_with_unanswered(path: &std::path::Path, latencies_ns: &[u64], unanswered: u64) {
-        let mut w = HlogWriter::create(path).unwrap();
+        let mark = "rwg plan fingerprint=0123456789abcdef shard=0/1 start_at=-";
+        let mut w = HlogWriter::create(path, mark.into()).unwrap();
         let start_ns = 1_000_000_000_000;
         w.begin(start_ns, 1_700_000_000_000_000_000).unwrap();
         for (i, &lat) in latencies_ns.iter().enumerate() {
@@ -350,7 +382,7 @@ mod tests {
                 ..Record::default()
             });
         }
-        w.finish().unwrap();
+        w.finish("complete").unwrap();
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod quantile;
 pub mod render;
 pub mod schema;
 pub mod shape;
+pub mod shards;
 pub mod spectrum;
 pub mod summary;
 pub mod verdict;

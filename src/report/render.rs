@@ -110,6 +110,9 @@ pub fn to_text(a: &Analysis) -> String {
         targets_table(&mut s, a);
     }
     s.push('\n');
+    for n in &a.shards.notes {
+        let _ = writeln!(s, "warning: {n}");
+    }
     s.push_str(&a.verdict.to_text());
     s
 }

@@ -18,6 +18,7 @@ use super::foreign::Tool;
 use super::hlog_read::HlogAnalysis;
 use super::quantile::Distribution;
 use super::shape::{Conformance, Steadiness};
+use super::shards::ShardCheck;
 use super::spectrum::SpectrumAnalysis;
 use super::summary::{RunInfo, Summary};
 use super::verdict::Verdict;
@@ -69,6 +70,9 @@ pub struct Input {
     pub cooldown_s: Option<f64>,
     /// Interval logs: intervals read.
     pub intervals: Option<u64>,
+    /// Whether the files are one plan's shards, all there and complete
+    /// (from their plan marks; `null` for a wrk2 summary).
+    pub shards: Option<ShardCheck>,
 }
 
 /// A planned rate in requests/s: a whole number as a JSON integer (as
@@ -150,6 +154,8 @@ pub struct Block {
     pub skipped_worker_cap: Option<u64>,
     /// Skipped while the generator was behind its schedule.
     pub skipped_generator_behind: Option<u64>,
+    /// Planned before a late `--start-at` start: never sent.
+    pub skipped_late_start: Option<u64>,
     pub bytes: Option<u64>,
     pub max_in_flight: Option<u64>,
     /// done − intended over all arrivals, the unanswered ranking last.
@@ -203,6 +209,7 @@ impl Block {
             skipped: Some(b.skipped),
             skipped_worker_cap: Some(b.skipped_worker_cap),
             skipped_generator_behind: Some(b.skipped_generator_behind),
+            skipped_late_start: Some(b.skipped_late_start),
             bytes: Some(b.bytes),
             max_in_flight: Some(b.max_in_flight),
             latency_all: measured(&b.latency_all),
@@ -245,6 +252,7 @@ impl Block {
             skipped: Some(f.skipped.count),
             skipped_worker_cap: None,
             skipped_generator_behind: None,
+            skipped_late_start: None,
             bytes: Some(f.bytes),
             max_in_flight: Some(f.max_in_flight),
             latency_all: f.latency_all.clone(),
@@ -299,6 +307,7 @@ impl Block {
             skipped: None,
             skipped_worker_cap: None,
             skipped_generator_behind: None,
+            skipped_late_start: None,
             bytes: None,
             max_in_flight: None,
             latency_all: None,
@@ -338,6 +347,7 @@ impl Block {
             skipped: None,
             skipped_worker_cap: None,
             skipped_generator_behind: None,
+            skipped_late_start: None,
             bytes: None,
             max_in_flight: None,
             latency_all: measured(&a.latency_all),
@@ -384,6 +394,7 @@ impl<'a> Document<'a> {
                 warmup_s: s(a.warmup_ns),
                 cooldown_s: s(a.cooldown_ns),
                 intervals: None,
+                shards: Some(a.shards.clone()),
             }),
             slo_ms: a.slo_ns.map(|ns| ns as f64 / 1e6),
             overall: Block::of_csv(&a.overall, None, None),
@@ -418,6 +429,7 @@ impl<'a> Document<'a> {
                 warmup_s: None,
                 cooldown_s: None,
                 intervals: Some(a.intervals),
+                shards: Some(a.shards.clone()),
             }),
             slo_ms: None,
             overall: Block::of_hlog(a),
@@ -446,6 +458,7 @@ impl<'a> Document<'a> {
                 warmup_s: None,
                 cooldown_s: None,
                 intervals: None,
+                shards: None,
             }),
             slo_ms: None,
             overall: Block::of_spectrum(a),

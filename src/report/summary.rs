@@ -56,11 +56,82 @@ pub struct RunInfo {
     /// `--shard K/N`: this process offered shard K of N (`null`: the whole
     /// plan); its planned rates are its share.
     pub shard: Option<String>,
+    /// The plan's identity, start instant and clock.
+    pub plan: PlanInfo,
     pub csv_path: Option<String>,
     pub csv_rows: u64,
     pub writer_error: Option<String>,
     /// The replayed trace (`--trace`), else `null`.
     pub trace: Option<TraceInfo>,
+}
+
+/// The plan this process ran and its place among the plan's shards.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlanInfo {
+    /// The same for every shard of one plan (rates, durations, dist, seed,
+    /// targets, N).
+    pub fingerprint: String,
+    /// `K/N` (`0/1`: the whole plan).
+    pub shard: String,
+    /// `--start-at` (RFC 3339, UTC), else `null`.
+    pub start_at: Option<String>,
+    /// How long after `start_at` this process could first send (0: on
+    /// time); `null` without `--start-at`.
+    pub started_late_ms: Option<f64>,
+    /// Arrivals planned before then: recorded as `late_start`, never sent.
+    pub late_start: u64,
+    /// How the run ended: `complete`, `signal`, `first_error`, …
+    pub stop: String,
+    /// The host clock's synchronisation (`adjtimex`).
+    pub clock: ClockInfo,
+}
+
+/// The host clock, as the kernel reports it.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct ClockInfo {
+    pub synchronised: bool,
+    pub max_error_ms: f64,
+    pub est_error_ms: f64,
+}
+
+impl PlanInfo {
+    /// The summary's lines on the plan's start and the clock, when shards
+    /// or a start instant make them matter.
+    fn to_text(&self, t: &mut String) {
+        let Some(at) = &self.start_at else {
+            return;
+        };
+        let when = match self.started_late_ms {
+            Some(ms) if ms > 0.0 => format!(
+                "{ms:.1} ms LATE: {} arrival(s) planned before this process was ready recorded \
+                 as late_start, never sent",
+                self.late_start
+            ),
+            _ => "on time".to_string(),
+        };
+        let _ = writeln!(
+            t,
+            "  start {at} (--start-at), plan {}: {when}",
+            self.fingerprint
+        );
+        let c = &self.clock;
+        let _ = writeln!(
+            t,
+            "  clock {} (adjtimex: max error {:.1} ms, estimated {:.3} ms){}",
+            if c.synchronised {
+                "synchronised"
+            } else {
+                "NOT synchronised"
+            },
+            c.max_error_ms,
+            c.est_error_ms,
+            if c.synchronised {
+                ""
+            } else {
+                ": shards on other hosts may start apart by more than that"
+            }
+        );
+    }
 }
 
 /// A replayed trace, and how each of its seconds went.
@@ -145,6 +216,7 @@ impl Summary {
                  are this shard's share"
             );
         }
+        self.run.plan.to_text(&mut t);
         let _ = writeln!(
             t,
             "  warm-up: {} connection(s) in {:.1} ms{}",

@@ -36,6 +36,8 @@ pub struct Evidence<'a> {
     /// behind; `None` when the source does not know the cause (a CSV).
     pub skipped_worker_cap: Option<u64>,
     pub skipped_generator_behind: Option<u64>,
+    /// Of `skipped`: planned before a late `--start-at` start.
+    pub late_start: u64,
     pub skipped: u64,
     /// `-w`, where known.
     pub workers: Option<usize>,
@@ -113,9 +115,19 @@ pub fn judge(e: &Evidence<'_>) -> Verdict {
             fmt_ns(e.lag_bound_ns)
         ));
     }
+    if e.late_start > 0 {
+        v.generator_behind = true;
+        v.notes.push(format!(
+            "{} arrival(s) were planned before this process could start (its --start-at \
+             instant had passed when it was ready): recorded as late_start, never sent, so \
+             the figures miss that part of the plan; start later (a larger --start-in) or \
+             warm up faster",
+            e.late_start
+        ));
+    }
     let busy = match e.skipped_worker_cap {
         Some(n) => n,
-        None => e.skipped,
+        None => e.skipped - e.late_start,
     };
     if busy > 0 {
         let who = match (e.skipped_worker_cap, e.workers) {
@@ -217,6 +229,7 @@ mod tests {
             lag_bound_ns: 1_000_000,
             skipped_worker_cap: Some(0),
             skipped_generator_behind: Some(0),
+            late_start: 0,
             skipped: 0,
             workers: Some(50),
             open_loop: true,

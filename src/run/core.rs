@@ -86,6 +86,9 @@ pub struct Core {
     index: usize,
     sched: RefCell<Schedule>,
     start_ns: Cell<u64>,
+    /// Arrivals planned before this instant came before the cores could
+    /// send (a late `--start-at`): recorded as `late_start`, never sent.
+    ready_ns: Cell<u64>,
     /// One pool per origin.
     clients: Vec<Client>,
     /// What each target sends (indexed by a slot's `target`).
@@ -142,6 +145,7 @@ impl Core {
             index: plan.core_index,
             sched: RefCell::new(Schedule::new(plan)),
             start_ns: Cell::new(0),
+            ready_ns: Cell::new(0),
             clients,
             targets,
             mix: setup.mix,
@@ -176,9 +180,16 @@ impl Core {
         *self.worker_tasks.borrow_mut() = tasks;
     }
 
-    /// Runs the plan from `start_ns` (monotonic) until every slot is recorded.
-    pub async fn drive(self: Rc<Self>, start_ns: u64, warm: WarmReport) -> CoreResult {
+    /// Runs the plan from `start_ns` (monotonic) until every slot is
+    /// recorded; slots planned before `ready_ns` are recorded as late.
+    pub async fn drive(
+        self: Rc<Self>,
+        start_ns: u64,
+        ready_ns: u64,
+        warm: WarmReport,
+    ) -> CoreResult {
         self.start_ns.set(start_ns);
+        self.ready_ns.set(ready_ns);
         let workers = std::mem::take(&mut *self.worker_tasks.borrow_mut());
         let sweeper = monoio::spawn(sweep(self.clone()));
         // A task of its own, not part of this (the runtime's main) future:
@@ -289,6 +300,12 @@ impl Core {
                         target,
                         seq,
                     };
+                    if intended_ns < self.ready_ns.get() {
+                        let late = self.unsent(slot, ErrorKind::LateStart);
+                        self.emit(late, now_ns);
+                        self.sched.borrow_mut().advance();
+                        continue;
+                    }
                     let idle = self.idle.borrow_mut().pop();
                     match idle {
                         Some(id) => self.assign(id, slot),

@@ -18,6 +18,7 @@ use crate::base::clock::{now_ns, EpochMap};
 use crate::base::control::RunControl;
 use crate::plan::config::Config;
 use crate::plan::error::ConfigError;
+use crate::plan::fingerprint::PlanMark;
 use crate::plan::phases::{CorePlan, Plan};
 use crate::record::csv::CsvFile;
 use crate::record::hlog::HlogWriter;
@@ -42,14 +43,17 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     limits::check(cfg.workers, connections, flag, prepared.tls).map_err(RunError::Config)?;
     let shared = Shared::new(cpus.len());
     let (outboxes, inboxes): (Vec<_>, Vec<_>) = cpus.iter().map(|_| ring::channel()).unzip();
-    let writer = spawn_writer(cfg, &plan, inboxes, &shared)?;
+    // One mapping of the two clocks for the start and the CSV: with
+    // --start-at, planned instants are then exactly start_at + offset.
+    let epoch = EpochMap::capture();
+    let writer = spawn_writer(cfg, &plan, inboxes, &shared, epoch)?;
 
     let signals = SignalGuard::install();
     let core_plans = plan.split(cpus.len(), cfg.workers);
     let setups = core_setups(cfg, &prepared, &cpus, core_plans, outboxes, &shared);
     let cores = CoreThreads::spawn(setups, shared.start_ns.clone(), shared.cores_done.clone())
         .map_err(RunError::Io)?;
-    let t0_ns = cores.start();
+    let start = cores.start(cfg.start_at_ns.map(|wall_ns| epoch.to_mono_ns(wall_ns)));
     cores.wait(&signals, &shared.ctl);
     let end_ns = now_ns();
 
@@ -75,7 +79,7 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
         on_epoll: joined.on_epoll,
         stop: shared.ctl.reason(),
         sink,
-        t0_ns,
+        start,
         end_ns,
     }))
 }
@@ -124,6 +128,7 @@ fn spawn_writer(
     plan: &Plan,
     inboxes: Vec<Inbox>,
     shared: &Shared,
+    epoch: EpochMap,
 ) -> Result<JoinHandle<SinkReport>, RunError> {
     let csv = match &cfg.output {
         Some(path) => Some(CsvFile::create(path).map_err(|e| {
@@ -135,12 +140,14 @@ fn spawn_writer(
         None => None,
     };
     let hlog = match &cfg.hlog {
-        Some(path) => Some(HlogWriter::create(path).map_err(|e| {
-            config_error(format!(
-                "cannot create --hlog file '{}': {e}",
-                path.display()
-            ))
-        })?),
+        Some(path) => Some(
+            HlogWriter::create(path, PlanMark::of(cfg).to_comment()).map_err(|e| {
+                config_error(format!(
+                    "cannot create --hlog file '{}': {e}",
+                    path.display()
+                ))
+            })?,
+        ),
         None => None,
     };
     let progress = (!cfg.quiet).then(|| {
@@ -154,7 +161,7 @@ fn spawn_writer(
         inboxes,
         csv,
         labels: cfg.targets.iter().map(|t| t.label.clone()).collect(),
-        epoch: EpochMap::capture(),
+        epoch,
         ctl: shared.ctl.clone(),
         cores_done: shared.cores_done.clone(),
         progress,

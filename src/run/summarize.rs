@@ -4,10 +4,14 @@
 
 use super::core::CoreResult;
 use super::setup::Prepared;
+use super::thread::Start;
+use crate::base::civil::fmt_rfc3339_ns;
+use crate::base::clock::clock_state;
 use crate::base::control::StopReason;
 use crate::base::kind::{grpc_code_name, ErrorKind};
 use crate::base::units::fmt_ns;
 use crate::plan::config::{Config, Dist};
+use crate::plan::fingerprint::fingerprint;
 use crate::plan::phases::{Phase, Plan};
 use crate::plan::trace::TracePlan;
 use crate::protocol::WarmReport;
@@ -15,6 +19,7 @@ use crate::record::seconds::SecondCounts;
 use crate::record::sink::SinkReport;
 use crate::record::stats::CoreStats;
 use crate::report::block::Block;
+use crate::report::summary::{ClockInfo, PlanInfo};
 use crate::report::summary::{RunInfo, Summary, TraceInfo, TraceSecond};
 
 /// Everything a summary is made of, gathered by the engine.
@@ -28,8 +33,9 @@ pub struct Finished<'a> {
     pub on_epoll: bool,
     pub stop: StopReason,
     pub sink: SinkReport,
-    /// Monotonic ns: the common start instant and when the last core ended.
-    pub t0_ns: u64,
+    /// The common start instant (monotonic ns) and how late the cores were
+    /// for it; when the last core ended.
+    pub start: Start,
     pub end_ns: u64,
 }
 
@@ -109,6 +115,23 @@ fn send_mode(cfg: &Config, plan: &Plan, on_epoll: bool, timer_fallback: bool) ->
     }
 }
 
+fn plan_info(cfg: &Config, start: Start, stop: StopReason, late_start: u64) -> PlanInfo {
+    let clock = clock_state();
+    PlanInfo {
+        fingerprint: fingerprint(cfg),
+        shard: cfg.shard.to_string(),
+        start_at: cfg.start_at_ns.map(fmt_rfc3339_ns),
+        started_late_ms: cfg.start_at_ns.map(|_| start.late_ns as f64 / 1e6),
+        late_start,
+        stop: stop.word().to_string(),
+        clock: ClockInfo {
+            synchronised: clock.synchronised,
+            max_error_ms: clock.max_error_us as f64 / 1e3,
+            est_error_ms: clock.est_error_us as f64 / 1e3,
+        },
+    }
+}
+
 fn stop_text(stop: StopReason) -> Option<String> {
     match stop {
         StopReason::None => None,
@@ -139,7 +162,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
     let exponential = cfg.dist == Dist::Exp;
     let m = merge(&f.results, plan.phases.len(), cfg.slo_ns);
     let planned_ns = plan.total_duration_ns();
-    let elapsed_ns = f.end_ns.saturating_sub(f.t0_ns);
+    let elapsed_ns = f.end_ns.saturating_sub(f.start.t0_ns);
     let cut_by_requests = cfg
         .max_requests
         .filter(|&n| f.stop == StopReason::None && m.stats.overall.scheduled >= n)
@@ -221,6 +244,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         unsolicited_closes: m.unsolicited_closes,
         redials: m.redials,
         shard: plan.shard.is_split().then(|| plan.shard.to_string()),
+        plan: plan_info(cfg, f.start, f.stop, m.stats.overall.late_start),
         csv_path: cfg.output.as_ref().map(|p| p.display().to_string()),
         csv_rows: f.sink.csv_rows,
         writer_error: f.sink.error,

@@ -37,6 +37,9 @@ pub struct CoreThreads {
     /// Passed twice: once all cores are warm, once the start instant is set.
     barrier: Arc<Barrier>,
     start_ns: Arc<AtomicU64>,
+    /// When the cores could first send (monotonic ns): after a late
+    /// `--start-at`, arrivals planned before it are recorded, not sent.
+    ready_ns: Arc<AtomicU64>,
     done: Arc<AtomicUsize>,
     on_epoll: Arc<AtomicBool>,
 }
@@ -60,6 +63,7 @@ impl CoreThreads {
             threads: Vec::with_capacity(cores.len()),
             barrier: Arc::new(Barrier::new(cores.len() + 1)),
             start_ns,
+            ready_ns: Arc::new(AtomicU64::new(0)),
             done,
             on_epoll: Arc::new(AtomicBool::new(false)),
         };
@@ -81,9 +85,10 @@ impl CoreThreads {
         cpu: usize,
         setup: CoreSetup,
     ) -> std::io::Result<JoinHandle<Result<CoreResult, CoreFailure>>> {
-        let (barrier, start_ns, done, on_epoll, main_thread) = (
+        let (barrier, start_ns, ready_ns, done, on_epoll, main_thread) = (
             self.barrier.clone(),
             self.start_ns.clone(),
+            self.ready_ns.clone(),
             self.done.clone(),
             self.on_epoll.clone(),
             std::thread::current(),
@@ -93,7 +98,8 @@ impl CoreThreads {
             .spawn(move || {
                 let ctl = setup.ctl.clone();
                 let gate = StartGate::new(&barrier);
-                let run = || core_main(cpu, setup, &gate, &start_ns, &on_epoll);
+                let instants = (&*start_ns, &*ready_ns);
+                let run = || core_main(cpu, setup, &gate, instants, &on_epoll);
                 let result = match std::panic::catch_unwind(AssertUnwindSafe(run)) {
                     Ok(r) => r.map_err(CoreFailure::Failed),
                     Err(payload) => {
@@ -112,14 +118,19 @@ impl CoreThreads {
             })
     }
 
-    /// Waits until every core is warm, sets the common start instant and
-    /// releases them; returns that instant.
-    pub fn start(&self) -> u64 {
+    /// Waits until every core is warm, sets the common start instant
+    /// (`at_ns` when given, else a moment from now) and releases them.
+    pub fn start(&self, at_ns: Option<u64>) -> Start {
         self.barrier.wait();
-        let t0_ns = now_ns() + START_LEAD_NS;
+        let ready_ns = now_ns() + START_LEAD_NS;
+        let t0_ns = at_ns.unwrap_or(ready_ns);
         self.start_ns.store(t0_ns, Ordering::Release);
+        self.ready_ns.store(ready_ns, Ordering::Release);
         self.barrier.wait();
-        t0_ns
+        Start {
+            t0_ns,
+            late_ns: ready_ns.saturating_sub(t0_ns),
+        }
     }
 
     /// Waits for every core to end, turning a signal into a stop request.
@@ -161,6 +172,15 @@ impl CoreThreads {
             }),
         }
     }
+}
+
+/// The plan's start, monotonic ns.
+#[derive(Clone, Copy, Debug)]
+pub struct Start {
+    pub t0_ns: u64,
+    /// How long after `t0_ns` the cores could first send (a `--start-at`
+    /// that had passed when they were warm); 0 when on time.
+    pub late_ns: u64,
 }
 
 /// Why a core thread gave no result.
@@ -208,7 +228,7 @@ fn core_main(
     cpu: usize,
     mut setup: CoreSetup,
     gate: &StartGate<'_>,
-    start_ns: &AtomicU64,
+    (start_ns, ready_ns): (&AtomicU64, &AtomicU64),
     on_epoll: &AtomicBool,
 ) -> Result<CoreResult, String> {
     // The CPU was checked against the allowed set; a refusal here only costs
@@ -228,6 +248,7 @@ fn core_main(
     gate.pass();
     gate.pass();
     let start = start_ns.load(Ordering::Acquire);
+    let ready = ready_ns.load(Ordering::Acquire);
     let panic_mid_run = fault::injected() == Fault::CorePanic;
     Ok(rt.block_on(async move {
         if panic_mid_run {
@@ -236,7 +257,7 @@ fn core_main(
                 panic!("injected fault (RWG_FAULT=core-panic)");
             });
         }
-        core.drive(start, warm).await
+        core.drive(start, ready, warm).await
     }))
 }
 

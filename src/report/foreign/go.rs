@@ -6,8 +6,8 @@
 //! quoted: an error text may hold commas, so it is what lies between the
 //! three leading and the trailing fields.
 
-use super::time::parse_rfc3339_ns;
 use super::{kind_of_go_error, Converted, ForeignOptions};
+use crate::base::civil::parse_rfc3339_ns;
 
 /// The header's first columns (a `current_workers` column may follow).
 pub const HEADER: &str = "url,latency,status_code,error,timestamp";

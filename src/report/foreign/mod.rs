@@ -8,7 +8,6 @@
 //! that keep every result in memory anyway).
 
 mod go;
-mod time;
 mod vegeta;
 
 use std::path::Path;

@@ -1,6 +1,8 @@
-//! RFC 3339 timestamps as Go's `time.RFC3339Nano` writes them
-//! (`2025-10-01T12:34:56.123456789-07:00`, trailing zeros of the fraction
-//! dropped, `Z` for UTC) → Unix-epoch nanoseconds.
+//! Civil (proleptic Gregorian, UTC) dates and RFC 3339 timestamps ↔
+//! Unix-epoch nanoseconds: Go's `time.RFC3339Nano` as other tools write it
+//! (`2025-10-01T12:34:56.123456789-07:00`, `Z` for UTC), `--start-at`, and
+//! the dates rwg prints. Day arithmetic after H. Hinnant's
+//! `days_from_civil` / `civil_from_days`.
 
 /// Parses one timestamp; `None` when it is not RFC 3339 or before 1970.
 pub fn parse_rfc3339_ns(text: &str) -> Option<u64> {
@@ -58,9 +60,8 @@ pub fn parse_rfc3339_ns(text: &str) -> Option<u64> {
     u64::try_from(ns).ok()
 }
 
-/// Days from 1970-01-01 to the proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+/// (year, month, day) → days since 1970-01-01.
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -70,9 +71,46 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Days since 1970-01-01 → (year, month, day); the inverse of the above.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Unix-epoch ns → `YYYY-MM-DD HH:MM:SS` (UTC).
+pub fn fmt_utc_seconds(epoch_ns: u64) -> String {
+    let secs = epoch_ns / 1_000_000_000;
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Unix-epoch ns → RFC 3339 in UTC with the fraction to the nanosecond
+/// (`2026-12-03T14:30:00.000000001Z`; none when it is zero), which
+/// [`parse_rfc3339_ns`] reads back exactly.
+pub fn fmt_rfc3339_ns(epoch_ns: u64) -> String {
+    let date = fmt_utc_seconds(epoch_ns).replacen(' ', "T", 1);
+    match epoch_ns % 1_000_000_000 {
+        0 => format!("{date}Z"),
+        ns => format!("{date}.{ns:09}Z"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_rfc3339_ns;
+    use super::*;
 
     #[test]
     fn reads_go_rfc3339nano() {
@@ -102,6 +140,30 @@ mod tests {
             "２025-10-01T00:00:00Z",
         ] {
             assert_eq!(parse_rfc3339_ns(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn formats_and_reads_back() {
+        assert_eq!(fmt_rfc3339_ns(0), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            fmt_rfc3339_ns(1_759_322_096_000_000_001),
+            "2025-10-01T12:34:56.000000001Z"
+        );
+        assert_eq!(
+            fmt_utc_seconds(1_709_247_599_000_000_000),
+            "2024-02-29 22:59:59"
+        );
+        assert_eq!(
+            fmt_utc_seconds(1_700_000_000_000_000_000),
+            "2023-11-14 22:13:20"
+        );
+        for ns in [0, 1, 951_782_400_123_456_789, 4_102_444_800_000_000_000] {
+            assert_eq!(parse_rfc3339_ns(&fmt_rfc3339_ns(ns)), Some(ns));
+        }
+        for days in [-1, 0, 11_016, 20_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, i64::from(m), i64::from(d)), days);
         }
     }
 }
