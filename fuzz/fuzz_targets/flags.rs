@@ -1,5 +1,6 @@
 //! The command line's string parsers: `parse_duration_ns`, `split_list`,
-//! `parse_rate`, `parse_cpus`, `parse_shard`, `parse_header`,
+//! `parse_rate`, `parse_cpus`, `parse_shard`, `parse_start_at`, a plan
+//! mark's comment (`PlanMark::from_comment`), `parse_header`,
 //! `parse_target` (IP literals only, see below), `Check::parse` and
 //! `parse_checks`, and `rwg serve`'s
 //! `parse_delays` (fixed, `exp:`, `ramp:`, rules by path), `parse_stall`,
@@ -21,7 +22,9 @@ use std::net::IpAddr;
 use libfuzzer_sys::fuzz_target;
 use rwg::base::units::{fmt_ns, parse_duration_ns};
 use rwg::plan::config::{parse_cpus, parse_rate, split_list};
-use rwg::plan::shard::{parse_shard, MAX_SHARDS};
+use rwg::base::civil::fmt_rfc3339_ns;
+use rwg::plan::fingerprint::PlanMark;
+use rwg::plan::shard::{parse_shard, parse_start_at, MAX_SHARDS};
 use rwg::plan::target::{parse_header, parse_method, parse_target};
 use rwg::report::check::{evaluate_all, parse_checks, Check};
 use rwg::report::figures::Figures;
@@ -107,6 +110,14 @@ fn one(s: &str) {
         assert!(shard.index < shard.count && shard.count <= MAX_SHARDS);
         let back = parse_shard(&shard.to_string()).expect("a shard reads back");
         assert_eq!(back, shard);
+    }
+
+    // Start instants and plan marks read back what they write.
+    if let Ok(ns) = parse_start_at(s) {
+        assert_eq!(parse_start_at(&fmt_rfc3339_ns(ns)), Ok(ns), "{s:?}");
+    }
+    if let Some(mark) = PlanMark::from_comment(s) {
+        assert_eq!(PlanMark::from_comment(&mark.to_comment()), Some(mark), "{s:?}");
     }
 
     // Headers.

@@ -50,6 +50,8 @@ pub enum Command {
     Parse(ParseArgs),
     /// Draw a self-contained HTML report of one or more CSVs (overlaid).
     Plot(PlotArgs),
+    /// Kubernetes: render the manifests that run one plan as N shards.
+    K8s(super::k8s::K8sArgs),
 }
 
 #[derive(Args, Debug, Clone)]

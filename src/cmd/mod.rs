@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod demo;
+pub mod k8s;
 pub mod parse;
 pub mod plot;
 pub mod report;
@@ -17,6 +18,7 @@ mod run_targets;
 mod run_trace;
 mod run_workload;
 pub mod serve;
+mod yaml;
 
 use std::process::ExitCode;
 
@@ -24,6 +26,10 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use args::{Cli, Command};
+use run_args::RunArgs;
+
+use crate::plan::config::Config;
+use crate::plan::error::ConfigError;
 
 /// Parses the command line and runs the subcommand.
 pub fn main() -> ExitCode {
@@ -32,19 +38,55 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run(mut args) => {
             if let Some(m) = matches.subcommand_matches("run") {
-                args.given = given_on_command_line(m);
-            }
-            if args.url.is_none() {
-                args.url = args.url_flag.take();
+                complete_run_args(&mut args, m);
             }
             run::main(&args)
         }
+        Command::K8s(args) => k8s::main(&args),
         Command::Report(args) => report::main(&args),
         Command::Parse(args) => parse::main(&args),
         Command::Plot(args) => plot::main(&args),
         Command::Serve(args) => serve::main(&args),
         Command::Demo(args) => demo::main(&args),
     }
+}
+
+/// What clap does not fill in: which arguments were given (a workload
+/// file may not override them), and `--url` as the bare URL.
+fn complete_run_args(args: &mut RunArgs, m: &ArgMatches) {
+    args.given = given_on_command_line(m);
+    if args.url.is_none() {
+        args.url = args.url_flag.take();
+    }
+}
+
+/// `rwg run WORDS…` parsed by clap alone, as the `run` subcommand would.
+fn run_matches(words: &[String]) -> Result<ArgMatches, ConfigError> {
+    let argv = ["rwg", "run"]
+        .into_iter()
+        .map(String::from)
+        .chain(words.iter().cloned());
+    let matches = Cli::command()
+        .try_get_matches_from(argv)
+        .map_err(|e| ConfigError(format!("rwg run {}: {}", words.join(" "), e.render())))?;
+    matches
+        .subcommand_matches("run")
+        .cloned()
+        .ok_or_else(|| ConfigError("not an rwg run command line".into()))
+}
+
+/// Whether `rwg run WORDS…` parses (flags and values as clap reads them).
+pub(crate) fn parse_run_syntax(words: &[String]) -> Result<(), ConfigError> {
+    run_matches(words).map(|_| ())
+}
+
+/// The configuration `rwg run WORDS…` would run (files read, values checked).
+pub(crate) fn parse_run(words: &[String]) -> Result<Config, ConfigError> {
+    let m = run_matches(words)?;
+    let mut args = RunArgs::from_arg_matches(&m)
+        .map_err(|e| ConfigError(format!("rwg run: {}", e.render())))?;
+    complete_run_args(&mut args, &m);
+    args.resolve().map(|(cfg, _)| cfg)
 }
 
 /// The ids of the arguments whose value came from the command line.
