@@ -321,3 +321,39 @@ fn a_late_shard_records_what_it_missed() {
     assert!(rep_text.contains("recorded as late_start"), "{rep_text}");
     assert!(rep_text.contains("shard(s) 0/2 missing"), "{rep_text}");
 }
+
+/// A shard interrupted mid-run ends its interval log with how it ended;
+/// the merged report names that shard and why, and exits 4.
+#[test]
+fn an_interrupted_shard_is_named_in_the_merge() {
+    let _g = serial();
+    let srv = start(ServeConfig::default()).unwrap();
+    let url = url_of(srv.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let log = |k: u32| dir.path().join(format!("s{k}.hlog"));
+    let shard = |k: u32| {
+        let mut cmd = rwg();
+        cmd.args(["run", &url, "-r", "200", "-d", "3s", "-q", "--max-lag", "1s"])
+            .args(["--shard", &format!("{k}/2"), "--cpus", &cpus_arg(1)])
+            .arg("--hlog")
+            .arg(log(k))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    };
+    assert_eq!(shard(0).status().unwrap().code(), Some(0));
+    let mut child = KillOnDrop(shard(1).spawn().unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: a plain kill(2) of our own child.
+    unsafe { libc::kill(child.0.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(child.0.wait().unwrap().code(), Some(130));
+    let text = std::fs::read_to_string(log(1)).unwrap();
+    assert!(text.ends_with("#rwg end stop=signal\n"), "{text}");
+    let (code, text, j) = report(&[log(0), log(1)], &dir.path().join("r.json"));
+    assert_eq!(code, 4, "{text}");
+    assert!(
+        text.contains("shard 1/2 (") && text.contains("s1.hlog) ended early: interrupted"),
+        "{text}"
+    );
+    assert_eq!(j["input"]["shards"]["incomplete"], true);
+}

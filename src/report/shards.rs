@@ -3,7 +3,7 @@
 //! file) and how its process ended. Files of different plans do not merge;
 //! a shard that is missing, given twice, or ended early (interrupted, or
 //! killed: no end record) leaves the merged figures short of the plan, and
-//! the report names it.
+//! the report names it (a whole plan that ended early is only named).
 //!
 //! COLD: once per report.
 
@@ -73,15 +73,18 @@ pub fn check(files: &[ShardFile]) -> ShardCheck {
         } else {
             f.name.clone()
         };
+        // A whole plan cut short still describes the target for as long as
+        // it ran (its own run said why it stopped); a shard cut short leaves
+        // the merge short of the plan.
         match f.stop.as_deref() {
             Some("complete") => {}
             Some(stop) => {
-                out.incomplete = true;
+                out.incomplete |= sharded;
                 out.notes
                     .push(format!("{who} ended early: {}", stop_words(stop)));
             }
             None => {
-                out.incomplete = true;
+                out.incomplete |= sharded;
                 out.notes.push(format!(
                     "{who} has no end record: its process was killed or is still running"
                 ));
@@ -212,6 +215,16 @@ mod tests {
         ]);
         assert!(c.mixed_plans);
         assert!(c.notes[0].contains("plan 0123456789abcdef: a; plan fedcba9876543210: b"));
+    }
+
+    #[test]
+    fn a_whole_plan_cut_short_is_named_not_failed() {
+        let c = check(&[file("run.hlog", "0123456789abcdef", 0, 1, Some("signal"))]);
+        assert!(!c.incomplete);
+        assert_eq!(
+            c.notes,
+            ["run.hlog ended early: interrupted (SIGINT/SIGTERM)"]
+        );
     }
 
     #[test]
