@@ -373,3 +373,40 @@ fn lazy_reads_keep_latency_truthful() {
         }
     }
 }
+
+/// `rwg serve --max-concurrency 4 --delay 10ms` has a capacity of 400/s:
+/// a closed loop of 16 connections gets about that; below it requests
+/// wait for nothing but the delay; beyond it the queue grows (the median
+/// of a 600/s offer is far past the delay).
+#[test]
+fn max_concurrency_gives_the_target_a_known_capacity() {
+    let _g = serial();
+    let srv = start(ServeConfig {
+        delay: Delay::Fixed { ns: 10_000_000 },
+        max_concurrency: Some(4),
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let url = url_of(srv.addr);
+    let p50_ms =
+        |out: &Outcome| pctl_us(&out.json()["overall"]["latency_all"], "p50").unwrap() / 1e3;
+    let closed = run(&url, &["-r", "0", "-c", "16", "-d", "2s"]);
+    closed.assert_code(0);
+    let achieved = f(&closed.json()["overall"], "achieved_per_sec");
+    assert!(
+        (340.0..=410.0).contains(&achieved),
+        "closed loop: {achieved}/s"
+    );
+    let below = run(&url, &["-r", "200", "-d", "2s", "--max-lag", "1s"]);
+    below.assert_code(0);
+    assert!(
+        (10.0..16.0).contains(&p50_ms(&below)),
+        "200/s: p50 {} ms",
+        p50_ms(&below)
+    );
+    let beyond = run(
+        &url,
+        &["-r", "600", "-d", "2s", "--max-lag", "1s", "-t", "10s"],
+    );
+    assert!(p50_ms(&beyond) > 100.0, "600/s: p50 {} ms", p50_ms(&beyond));
+}

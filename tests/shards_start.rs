@@ -333,12 +333,22 @@ fn an_interrupted_shard_is_named_in_the_merge() {
     let log = |k: u32| dir.path().join(format!("s{k}.hlog"));
     let shard = |k: u32| {
         let mut cmd = rwg();
-        cmd.args(["run", &url, "-r", "200", "-d", "3s", "-q", "--max-lag", "1s"])
-            .args(["--shard", &format!("{k}/2"), "--cpus", &cpus_arg(1)])
-            .arg("--hlog")
-            .arg(log(k))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        cmd.args([
+            "run",
+            &url,
+            "-r",
+            "200",
+            "-d",
+            "3s",
+            "-q",
+            "--max-lag",
+            "1s",
+        ])
+        .args(["--shard", &format!("{k}/2"), "--cpus", &cpus_arg(1)])
+        .arg("--hlog")
+        .arg(log(k))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
         cmd
     };
     assert_eq!(shard(0).status().unwrap().code(), Some(0));

@@ -129,6 +129,11 @@ pub struct ServeArgs {
     /// '/search=exp:5ms,/reserve=20ms,1ms'.
     #[arg(long, default_value = "0")]
     pub delay: String,
+    /// Serve at most C requests at once, all connections together (--delay
+    /// being each one's service time); the rest wait in one FIFO queue. A
+    /// target of known capacity: C / delay per second.
+    #[arg(long, value_name = "C")]
+    pub max_concurrency: Option<usize>,
     /// Freeze all responses: EVERY:FOR, e.g. 5s:1s.
     #[arg(long)]
     pub stall: Option<String>,
@@ -238,6 +243,14 @@ impl ServeArgs {
             addr: std::net::SocketAddr::new(ip, self.port),
             delay,
             path_delays,
+            max_concurrency: match self.max_concurrency {
+                Some(0) => {
+                    return Err(ConfigError(
+                        "invalid --max-concurrency 0: must be at least 1".into(),
+                    ))
+                }
+                c => c,
+            },
             stall: self
                 .stall
                 .as_deref()

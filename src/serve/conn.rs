@@ -77,6 +77,17 @@ impl ThreadState {
         }
     }
 
+    /// When a request received at `received_at` that takes `service_ns` is
+    /// done: after its wait for a server under `--max-concurrency`.
+    pub(crate) fn done_at(&self, received_at: Instant, service_ns: u64) -> Instant {
+        let Some(servers) = &self.shared.servers else {
+            return received_at + Duration::from_nanos(service_ns);
+        };
+        let started_at = self.shared.started_at;
+        let arrived_ns = received_at.saturating_duration_since(started_at).as_nanos() as u64;
+        started_at + Duration::from_nanos(servers.done_ns(arrived_ns, service_ns))
+    }
+
     /// How long a response must still be held by the current stall window.
     pub(crate) fn stall_wait_ns(&self) -> u64 {
         let Some(s) = self.shared.stall else { return 0 };
@@ -234,7 +245,7 @@ pub(crate) async fn serve<S: AsyncReadRent + AsyncWriteRent>(
                 if !flush(&mut stream, &mut out).await {
                     return;
                 }
-                sleep_until(received_at + Duration::from_nanos(delay_ns)).await;
+                sleep_until(local.done_at(received_at, delay_ns)).await;
             }
             loop {
                 let wait_ns = local.stall_wait_ns();

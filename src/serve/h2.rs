@@ -8,7 +8,7 @@
 //! 404 → NOT_FOUND, other errors → INTERNAL).
 
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use h2::server::SendResponse;
@@ -88,8 +88,7 @@ async fn handle(
     let target = head.uri.path_and_query().map_or("/", |p| p.as_str());
     let wait_ns = local.delay_ns(target).max(local.stall_wait_ns());
     if wait_ns > 0 {
-        let until = Instant::now() + Duration::from_nanos(wait_ns);
-        super::conn::sleep_until(until).await;
+        super::conn::sleep_until(local.done_at(Instant::now(), wait_ns)).await;
     }
     let code = local.shared.codes[local.pick_response()];
     if !grpc {

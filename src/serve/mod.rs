@@ -30,6 +30,7 @@ mod conn;
 mod delay;
 mod h2;
 mod parse;
+mod queue;
 mod tls;
 
 pub use delay::{parse_delay, parse_delays, Delay};
@@ -62,6 +63,9 @@ pub struct ServeConfig {
     pub close_every: Option<u64>,
     /// Test knob: answer every request with a non-HTTP line, then close.
     pub malformed: bool,
+    /// `--max-concurrency`: at most this many requests in service at once
+    /// (the delay being the service time); the rest queue.
+    pub max_concurrency: Option<usize>,
     /// What to speak: HTTP/1.1, h2c, or gRPC (echo + reflection) over h2c.
     pub protocol: ServeProtocol,
     /// Write every request, as received, to this file.
@@ -93,6 +97,7 @@ impl Default for ServeConfig {
             cpus: Vec::new(),
             close_every: None,
             malformed: false,
+            max_concurrency: None,
             protocol: ServeProtocol::Http1,
             capture: None,
             tls: None,
@@ -134,6 +139,8 @@ pub(crate) struct Shared {
     pub(crate) stop: AtomicBool,
     pub(crate) started_at: Instant,
     pub(crate) delays: DelayRules,
+    /// `--max-concurrency`'s servers, else every request served at once.
+    pub(crate) servers: Option<queue::Servers>,
     pub(crate) capture: Option<Capture>,
     pub(crate) stall: Option<Stall>,
     pub(crate) close_every: Option<u64>,
@@ -211,6 +218,7 @@ pub fn start(cfg: ServeConfig) -> io::Result<ServerHandle> {
         stop: AtomicBool::new(false),
         started_at,
         delays: DelayRules::new(cfg.delay, &cfg.path_delays),
+        servers: cfg.max_concurrency.map(queue::Servers::new),
         capture: cfg.capture.as_deref().map(Capture::create).transpose()?,
         stall: cfg.stall,
         close_every: cfg.close_every.filter(|&n| n > 0),
