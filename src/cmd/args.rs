@@ -50,6 +50,10 @@ pub enum Command {
     Parse(ParseArgs),
     /// Draw a self-contained HTML report of one or more CSVs (overlaid).
     Plot(PlotArgs),
+    /// Find the highest rate the target sustains within its --check's:
+    /// open-loop steps growing from --from until one fails, then bisection.
+    #[command(allow_negative_numbers = true)]
+    Search(Box<super::search::SearchArgs>),
     /// Kubernetes: render the manifests that run one plan as N shards.
     K8s(super::k8s::K8sArgs),
 }

@@ -17,6 +17,7 @@ pub mod run_args;
 mod run_targets;
 mod run_trace;
 mod run_workload;
+pub mod search;
 pub mod serve;
 mod yaml;
 
@@ -43,6 +44,12 @@ pub fn main() -> ExitCode {
             run::main(&args)
         }
         Command::K8s(args) => k8s::main(&args),
+        Command::Search(mut args) => {
+            if let Some(m) = matches.subcommand_matches("search") {
+                complete_run_args(&mut args.run, m);
+            }
+            search::main(&args)
+        }
         Command::Report(args) => report::main(&args),
         Command::Parse(args) => parse::main(&args),
         Command::Plot(args) => plot::main(&args),

@@ -118,7 +118,7 @@ spec:
       ports: []
     - name: "b: c\n"
   empty: {}
-  n: 3
+  "n": 3
   "odd key": null
   "on": true
 "#

@@ -15,6 +15,7 @@ pub mod fingerprint;
 pub mod mix;
 pub mod phases;
 pub mod schedule;
+pub mod search;
 pub mod shard;
 pub mod target;
 pub mod template;

@@ -22,6 +22,7 @@ pub mod schema;
 pub mod shape;
 pub mod shards;
 pub mod spectrum;
+pub mod step;
 pub mod summary;
 pub mod verdict;
 

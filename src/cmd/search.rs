@@ -1,0 +1,330 @@
+//! `rwg search`: the highest rate a target sustains within its checks. Open
+//! loop steps at growing rates (×2 from `--from`) until one fails, then
+//! bisection between the highest pass and the lowest fail until they are
+//! within `--precision`; each step is warmed up, then measured for
+//! `--step`, and a step whose percentile interval straddles a check's
+//! threshold is repeated longer (2×, then 3×). A step fails on a failed
+//! check, errors or skips above the allowed, achieved below 99 % of
+//! offered, or a growing queue; when the generator itself falls behind,
+//! the search stops (exit 4). No rate passing exits 3.
+//!
+//! Each step is one run of the engine (its connections dialled during its
+//! warm-up, outside the measurement); workers are sized per step from the
+//! rate and the timeout (Little's law), so the worker cap never decides.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::run_args::{dur, RunArgs};
+use crate::plan::config::{parse_rate, Config, HttpVersion, Rate};
+use crate::plan::error::ConfigError;
+use crate::plan::search::Bracket;
+use crate::report::check::{evaluate_all, parse_checks, Check};
+use crate::report::step::{fmt_rate, judge_step, StepLimits, StepRecord};
+use crate::run::engine;
+use crate::run::error::RunError;
+use crate::run::limits;
+
+/// The longest a step may be repeated, in multiples of `--step`.
+const MAX_STEP_REPEAT: u64 = 3;
+
+#[derive(Args, Debug, Clone)]
+pub struct SearchArgs {
+    /// The first rate tried, requests/s.
+    #[arg(long, default_value = "100")]
+    pub from: String,
+    /// The highest rate tried, requests/s.
+    #[arg(long, default_value = "1000000")]
+    pub to: String,
+    /// How long each step is measured (after its --warmup).
+    #[arg(long, default_value = "10s")]
+    pub step: String,
+    /// How long each step runs at its rate before it is measured.
+    #[arg(long, default_value = "2s")]
+    pub warmup: String,
+    /// Stop when the lowest failing rate is within this of the highest
+    /// passing one.
+    #[arg(long, default_value = "2%")]
+    pub precision: String,
+    /// Errors a step may have, as a share of its arrivals.
+    #[arg(long, default_value = "0.1%")]
+    pub max_errors: String,
+    /// Skipped arrivals a step may have.
+    #[arg(long, default_value_t = 0)]
+    pub max_skipped: u64,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The search's JSON document.
+#[derive(Serialize)]
+struct SearchDocument<'a> {
+    schema_version: u32,
+    source: &'static str,
+    checks: &'a [String],
+    steps: &'a [StepRecord],
+    /// The highest rate that passed, and the lowest that failed (`null`:
+    /// none did).
+    highest_pass_per_sec: Option<f64>,
+    lowest_fail_per_sec: Option<f64>,
+    /// The generator fell behind: the search stopped there.
+    generator_limit: bool,
+    exit_code: u8,
+}
+
+pub fn main(args: &SearchArgs) -> ExitCode {
+    match search(args) {
+        Ok(code) => ExitCode::from(code),
+        Err(RunError::Config(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `2%` or `2` → 2.0 (percent).
+fn percent(flag: &str, text: &str) -> Result<f64, ConfigError> {
+    text.trim()
+        .trim_end_matches('%')
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| {
+            ConfigError(format!(
+                "invalid {flag} '{text}': expected a percentage, e.g. 2%"
+            ))
+        })
+}
+
+/// A rate flag's value, requests/s (> 0).
+fn rate_flag(flag: &str, text: &str) -> Result<f64, ConfigError> {
+    let rate = parse_rate(text).map_err(|e| ConfigError(format!("{flag}: {e}")))?;
+    if rate.closed_loop() || rate.is_ramp() {
+        return Err(ConfigError(format!(
+            "invalid {flag} '{text}': a steady rate above 0 requests/s"
+        )));
+    }
+    Ok(rate.from_per_sec())
+}
+
+/// What `rwg run`'s options may not say here, with why.
+fn refuse_run_flags(run: &RunArgs) -> Result<(), ConfigError> {
+    let given = |id: &str| run.given.iter().any(|g| g == id);
+    for (id, flag, why) in [
+        (
+            "rate",
+            "--rate",
+            "the search plans its rates: use --from and --to",
+        ),
+        ("duration", "--duration", "use --step and --warmup"),
+        ("trace", "--trace", "a search offers steady rates"),
+        ("requests", "--requests", "each step runs for its duration"),
+        ("output", "-o", "not written by rwg search yet"),
+        ("hlog", "--hlog", "not written by rwg search yet"),
+        ("shard", "--shard", "a search runs in one process"),
+        ("start_at", "--start-at", "a search runs in one process"),
+    ] {
+        if given(id) {
+            return Err(ConfigError(format!("rwg search: {flag}: {why}")));
+        }
+    }
+    Ok(())
+}
+
+fn search(args: &SearchArgs) -> Result<u8, RunError> {
+    refuse_run_flags(&args.run).map_err(RunError::Config)?;
+    let (base, check_exprs) = args.run.resolve().map_err(RunError::Config)?;
+    let checks = parse_checks(&check_exprs)
+        .map_err(|e| RunError::Config(ConfigError(format!("--check: {e}"))))?;
+    let from = rate_flag("--from", &args.from).map_err(RunError::Config)?;
+    let to = rate_flag("--to", &args.to).map_err(RunError::Config)?;
+    if to < from {
+        return Err(RunError::Config(ConfigError(format!(
+            "--to {} is below --from {}",
+            args.to, args.from
+        ))));
+    }
+    let step_ns = dur("--step", &args.step).map_err(RunError::Config)?.max(1);
+    let warmup_ns = dur("--warmup", &args.warmup).map_err(RunError::Config)?;
+    let precision = percent("--precision", &args.precision).map_err(RunError::Config)? / 100.0;
+    let limits = StepLimits {
+        max_errors_pct: percent("--max-errors", &args.max_errors).map_err(RunError::Config)?,
+        max_skipped: args.max_skipped,
+    };
+    println!(
+        "rwg search {}: from {}/s to {}/s, steps of {} after {} warm-up, until within {}; checks: {}",
+        base.targets.first().map_or("", |t| t.label.as_str()),
+        fmt_rate(from),
+        fmt_rate(to),
+        args.step,
+        args.warmup,
+        args.precision,
+        if check_exprs.is_empty() { "none".to_string() } else { check_exprs.join(", ") }
+    );
+    let mut bracket = Bracket::new(from, to, precision);
+    let mut steps: Vec<StepRecord> = Vec::new();
+    let mut generator_limit = false;
+    while let Some(rate) = bracket.next_per_sec() {
+        let step = run_step(&base, rate, warmup_ns, step_ns, &checks, limits)?;
+        println!("step {:>2} {}", steps.len(), step.to_line());
+        generator_limit = step.verdict.generator_behind;
+        bracket.record(rate, step.verdict.passed);
+        steps.push(step);
+        if generator_limit {
+            break;
+        }
+    }
+    let code = conclude(&bracket, &steps, generator_limit, to);
+    if let Some(path) = &base.json {
+        let doc = SearchDocument {
+            schema_version: 1,
+            source: "search",
+            checks: &check_exprs,
+            steps: &steps,
+            highest_pass_per_sec: bracket.passed_per_sec,
+            lowest_fail_per_sec: bracket.failed_per_sec,
+            generator_limit,
+            exit_code: code,
+        };
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, text + "\n") {
+            eprintln!("error: cannot write --json '{}': {e}", path.display());
+            return Ok(1);
+        }
+    }
+    Ok(code)
+}
+
+/// Runs one step at `rate`, longer while a check's interval straddles its
+/// threshold (up to [`MAX_STEP_REPEAT`] × `step_ns`).
+fn run_step(
+    base: &Config,
+    rate: f64,
+    warmup_ns: u64,
+    step_ns: u64,
+    checks: &[Check],
+    limits: StepLimits,
+) -> Result<StepRecord, RunError> {
+    let mut times = 1;
+    loop {
+        let cfg = step_config(base, rate, warmup_ns, step_ns * times)?;
+        let summary = engine::run(&cfg)?;
+        let block = summary
+            .phases
+            .last()
+            .ok_or_else(|| RunError::Internal("a step without phases".into()))?;
+        let results = evaluate_all(checks, block);
+        let verdict = judge_step(block, &summary.verdict, &results, limits);
+        if verdict.not_conclusive && !verdict.generator_behind && times < MAX_STEP_REPEAT {
+            times += 1;
+            println!(
+                "         {}/s: a check is not conclusive: measuring {times}× longer",
+                fmt_rate(rate)
+            );
+            continue;
+        }
+        return Ok(StepRecord::of(block, cfg.workers, results, verdict));
+    }
+}
+
+/// The plan of one step: a warm-up phase, then the measured one, at `rate`,
+/// with enough workers that only the target's own time decides.
+fn step_config(base: &Config, rate: f64, warmup_ns: u64, step_ns: u64) -> Result<Config, RunError> {
+    let mut cfg = base.clone();
+    let r = Rate::steady_milli((rate * 1000.0).round() as u64);
+    (cfg.rates, cfg.durations_ns) = if warmup_ns > 0 {
+        (vec![r, r], vec![warmup_ns, step_ns])
+    } else {
+        (vec![r], vec![step_ns])
+    };
+    let h2 = cfg.h2c
+        || cfg.http == HttpVersion::Http2
+        || cfg.targets.iter().any(|t| t.target.scheme.grpc());
+    // Little's law: in flight = rate × time in the system, and no request
+    // stays longer than its timeout.
+    let mut workers = ((rate * cfg.timeout_ns as f64 / 1e9).ceil() as usize).max(cfg.cpus.len());
+    loop {
+        let connections = if cfg.connections_given || h2 {
+            cfg.connections
+        } else {
+            workers
+        };
+        match limits::check(workers, connections, "--connections", false) {
+            Ok(()) => {
+                cfg.workers = workers;
+                cfg.connections = connections;
+                break;
+            }
+            // The machine cannot hold that many: as many as it can.
+            Err(_) if workers > cfg.cpus.len() * 2 => workers /= 2,
+            Err(e) => return Err(RunError::Config(e)),
+        }
+    }
+    cfg.quiet = true;
+    cfg.json = None;
+    cfg.output = None;
+    cfg.hlog = None;
+    Ok(cfg)
+}
+
+/// Prints the result; returns the exit code (0 found, 3 none, 4 generator).
+fn conclude(bracket: &Bracket, steps: &[StepRecord], generator_limit: bool, to: f64) -> u8 {
+    let why_failed = |rate: f64| {
+        steps
+            .iter()
+            .rev()
+            .find(|s| s.planned_per_sec == rate)
+            .map(|s| s.verdict.reasons.join("; "))
+            .unwrap_or_default()
+    };
+    if generator_limit {
+        let at = steps.last().map_or(0.0, |s| s.planned_per_sec);
+        println!(
+            "GENERATOR LIMIT: rwg could not offer {}/s on time, so the search stops there \
+             (exit 4); give it more --cpus{}",
+            fmt_rate(at),
+            bracket
+                .passed_per_sec
+                .map(|p| format!("; the target sustained {}/s", fmt_rate(p)))
+                .unwrap_or_default()
+        );
+        return 4;
+    }
+    match (bracket.passed_per_sec, bracket.failed_per_sec) {
+        (None, Some(fail)) => {
+            println!(
+                "no rate passes: the first step, {}/s, fails ({}) (exit 3); try a lower --from",
+                fmt_rate(fail),
+                why_failed(fail)
+            );
+            3
+        }
+        (Some(pass), Some(fail)) => {
+            println!(
+                "highest sustainable rate: {}/s; {}/s fails ({}); bracket {}–{}/s ({:.1} %)",
+                fmt_rate(pass),
+                fmt_rate(fail),
+                why_failed(fail),
+                fmt_rate(pass),
+                fmt_rate(fail),
+                100.0 * (fail - pass) / pass
+            );
+            0
+        }
+        (Some(pass), None) => {
+            println!(
+                "every rate tried passes, up to --to {}/s: the target sustains at least {}/s",
+                fmt_rate(to),
+                fmt_rate(pass)
+            );
+            0
+        }
+        (None, None) => 0,
+    }
+}
