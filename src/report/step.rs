@@ -91,7 +91,7 @@ fn queue_growing(s: &Steadiness) -> bool {
     let first_high = s.first_p50.find(0.5).and_then(|p| p.ci95_high_us);
     let last = s.last_p50.find(0.5);
     let latency_rising = match (first_high, last) {
-        (Some(high), Some(p)) => p.ci95_low_us.is_none_or(|low| low > 1.25 * high),
+        (Some(high), Some(p)) => p.ci95_low_us.map_or(true, |low| low > 1.25 * high),
         _ => false,
     };
     let (fi, li) = (s.first_mean_in_flight, s.last_mean_in_flight);
