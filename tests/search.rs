@@ -84,7 +84,16 @@ fn no_rate_passes_an_slo_below_the_service_time() {
     let out = search(
         &url_of(srv.addr),
         &[
-            "--check", "p50<5ms", "--from", "50", "--step", "1s", "--warmup", "0s",
+            "--check",
+            "p50<5ms",
+            "--from",
+            "50",
+            "--step",
+            "1s",
+            "--warmup",
+            "0s",
+            "--max-lag",
+            "20ms",
         ],
     );
     out.assert_code(3);

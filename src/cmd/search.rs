@@ -266,6 +266,8 @@ fn step_config(base: &Config, rate: f64, warmup_ns: u64, step_ns: u64) -> Result
             Err(e) => return Err(RunError::Config(e)),
         }
     }
+    // Errors are judged by --max-errors: a step runs its whole time.
+    cfg.ignore_errors = true;
     cfg.quiet = true;
     cfg.json = None;
     cfg.output = None;
