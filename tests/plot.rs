@@ -16,12 +16,14 @@ use std::time::{Duration, Instant};
 use rwg::plot::plot;
 use rwg::serve::{start, Delay, ServeConfig};
 
-const TITLES: [&str; 5] = [
+const TITLES: [&str; 6] = [
     "Latency over time",
     "Throughput: offered vs achieved",
     "Send lag over time",
     "Errors and dropped over time",
     "Latency percentile distribution",
+    // The two-phase run's two steady phases make a curve.
+    "Load–latency curve",
 ];
 const CHROMIUM: &str = "/usr/bin/chromium";
 const MS: u64 = 1_000_000;
@@ -152,7 +154,7 @@ fn two_real_runs_overlay_on_one_self_contained_page() {
     for name in ["steady.csv", "two-phase.csv"] {
         assert!(html.contains(name), "missing file {name}");
     }
-    assert_eq!(html.matches("<svg viewBox").count(), 5);
+    assert_eq!(html.matches("<svg viewBox").count(), 6);
     // Two phases in the second run, each marked with its planned rate
     // (from the settings rwg run wrote beside the CSV).
     assert!(html.contains("phase 0: 150/s planned"), "{}", out.display());
@@ -174,8 +176,13 @@ fn two_real_runs_overlay_on_one_self_contained_page() {
     assert!(html.contains("percentile (%)"));
     // Each run's percentiles carry their 95 % intervals (p50 … p99.9 of
     // a few hundred rows at least: p50, p75, p90, p95, p99 have both ends).
-    let bars = html.matches(r#"class="ci""#).count();
+    let dist = &html[html.find("aria-label=\"Latency percentile distribution\"").unwrap()..];
+    let bars = dist[..dist.find("</svg>").unwrap()].matches(r#"class="ci""#).count();
     assert!((10..=12).contains(&bars), "{bars} interval bars");
+    // The load–latency curve: p50 and p99 of each of the two phases.
+    let load = &html[html.find("aria-label=\"Load–latency curve\"").unwrap()..];
+    let bars = load[..load.find("</svg>").unwrap()].matches(r#"class="ci""#).count();
+    assert_eq!(bars, 4, "interval bars on the load–latency curve");
 }
 
 /// A row of the CSV contract.
@@ -358,6 +365,6 @@ fn renders_in_headless_chromium() {
 
     let (ok, dom, stderr) = chromium(&["--dump-dom"], "p2");
     assert!(ok, "chromium --dump-dom failed:\n{stderr}");
-    assert_eq!(dom.matches("<svg viewBox").count(), 5, "charts in the DOM");
+    assert_eq!(dom.matches("<svg viewBox").count(), 6, "charts in the DOM");
     assert!(TITLES.iter().all(|t| dom.contains(t)));
 }

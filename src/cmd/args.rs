@@ -52,7 +52,16 @@ pub enum Command {
     Plot(PlotArgs),
     /// Find the highest rate the target sustains within its --check's:
     /// open-loop steps growing from --from until one fails, then bisection.
-    #[command(allow_negative_numbers = true)]
+    #[command(
+        allow_negative_numbers = true,
+        mut_arg("rate", |a| a.hide(true)),
+        mut_arg("duration", |a| a.hide(true)),
+        mut_arg("trace", |a| a.hide(true)),
+        mut_arg("requests", |a| a.hide(true)),
+        mut_arg("hlog", |a| a.hide(true)),
+        mut_arg("shard", |a| a.hide(true)),
+        mut_arg("start_at", |a| a.hide(true))
+    )]
     Search(Box<super::search::SearchArgs>),
     /// Kubernetes: render the manifests that run one plan as N shards.
     K8s(super::k8s::K8sArgs),

@@ -18,6 +18,7 @@ mod run_targets;
 mod run_trace;
 mod run_workload;
 pub mod search;
+mod search_out;
 pub mod serve;
 mod yaml;
 

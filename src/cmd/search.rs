@@ -8,17 +8,19 @@
 //! offered, or a growing queue; when the generator itself falls behind,
 //! the search stops (exit 4). No rate passing exits 3.
 //!
-//! Each step is one run of the engine (its connections dialled during its
+//! Each step is one run of the engine (its connections dialled before its
 //! warm-up, outside the measurement); workers are sized per step from the
 //! rate and the timeout (Little's law), so the worker cap never decides.
+//! What the search writes (`-o`, the table, `--json`) is [`super::search_out`].
 
 use std::process::ExitCode;
 
 use clap::Args;
-use serde::Serialize;
 
 use super::run_args::{dur, RunArgs};
-use crate::plan::config::{parse_rate, Config, HttpVersion, Rate};
+use super::search_out::{steps_table, SearchCsv, SearchDocument};
+use crate::base::control::StopReason;
+use crate::plan::config::{parse_rate, Config, Rate};
 use crate::plan::error::ConfigError;
 use crate::plan::search::Bracket;
 use crate::report::check::{evaluate_all, parse_checks, Check};
@@ -26,6 +28,7 @@ use crate::report::step::{fmt_rate, judge_step, StepLimits, StepRecord};
 use crate::run::engine;
 use crate::run::error::RunError;
 use crate::run::limits;
+use crate::run::signals::SignalGuard;
 
 /// The longest a step may be repeated, in multiples of `--step`.
 const MAX_STEP_REPEAT: u64 = 3;
@@ -56,22 +59,6 @@ pub struct SearchArgs {
     pub max_skipped: u64,
     #[command(flatten)]
     pub run: RunArgs,
-}
-
-/// The search's JSON document.
-#[derive(Serialize)]
-struct SearchDocument<'a> {
-    schema_version: u32,
-    source: &'static str,
-    checks: &'a [String],
-    steps: &'a [StepRecord],
-    /// The highest rate that passed, and the lowest that failed (`null`:
-    /// none did).
-    highest_pass_per_sec: Option<f64>,
-    lowest_fail_per_sec: Option<f64>,
-    /// The generator fell behind: the search stopped there.
-    generator_limit: bool,
-    exit_code: u8,
 }
 
 pub fn main(args: &SearchArgs) -> ExitCode {
@@ -125,7 +112,11 @@ fn refuse_run_flags(run: &RunArgs) -> Result<(), ConfigError> {
         ("duration", "--duration", "use --step and --warmup"),
         ("trace", "--trace", "a search offers steady rates"),
         ("requests", "--requests", "each step runs for its duration"),
-        ("output", "-o", "not written by rwg search yet"),
+        (
+            "workers",
+            "--workers",
+            "each step's workers are sized from its rate and --timeout",
+        ),
         ("hlog", "--hlog", "not written by rwg search yet"),
         ("shard", "--shard", "a search runs in one process"),
         ("start_at", "--start-at", "a search runs in one process"),
@@ -167,20 +158,79 @@ fn search(args: &SearchArgs) -> Result<u8, RunError> {
         args.precision,
         if check_exprs.is_empty() { "none".to_string() } else { check_exprs.join(", ") }
     );
+    let mut csv = match &base.output {
+        Some(path) => Some(SearchCsv::create(path, &base)?),
+        None => None,
+    };
+    // One guard for the whole search, so a Ctrl-C between two steps is
+    // not lost (each step's run holds its own inside it).
+    let signals = SignalGuard::install();
     let mut bracket = Bracket::new(from, to, precision);
     let mut steps: Vec<StepRecord> = Vec::new();
-    let mut generator_limit = false;
+    let mut stopped = Stopped::No;
     while let Some(rate) = bracket.next_per_sec() {
-        let step = run_step(&base, rate, warmup_ns, step_ns, &checks, limits)?;
+        let plan = StepPlan {
+            index: steps.len(),
+            rate,
+            warmup_ns,
+            step_ns,
+        };
+        let step = match run_step(&base, &plan, &checks, limits, &mut csv, &signals)? {
+            StepEnd::Judged(step) => step,
+            StepEnd::Interrupted => {
+                stopped = Stopped::Interrupted;
+                break;
+            }
+            StepEnd::Unreached(why) => {
+                println!(
+                    "step {:>2} {}/s: the target was never reached: {why}",
+                    steps.len(),
+                    fmt_rate(rate)
+                );
+                stopped = Stopped::Unreached;
+                break;
+            }
+        };
         println!("step {:>2} {}", steps.len(), step.to_line());
-        generator_limit = step.verdict.generator_behind;
+        let behind = step.verdict.generator_behind;
         bracket.record(rate, step.verdict.passed);
         steps.push(step);
-        if generator_limit {
+        if behind {
+            stopped = Stopped::GeneratorLimit;
             break;
         }
     }
-    let code = conclude(&bracket, &steps, generator_limit, to);
+    drop(signals);
+    if !steps.is_empty() {
+        print!("\n{}", steps_table(&steps));
+    }
+    let code = match stopped {
+        Stopped::Interrupted => {
+            println!(
+                "INTERRUPTED after {} step(s): the step under way is not judged (exit 130)",
+                steps.len()
+            );
+            130
+        }
+        Stopped::Unreached => {
+            println!("NOTHING MEASURED: the target was never reached; the search stops (exit 1)");
+            1
+        }
+        _ => conclude(&bracket, &steps, stopped == Stopped::GeneratorLimit, to),
+    };
+    if let Some(csv) = &mut csv {
+        csv.write_settings(match stopped {
+            Stopped::Interrupted => "signal",
+            _ => "complete",
+        })?;
+        println!(
+            "wrote {} rows to {} (a phase per warm-up and per measured step)",
+            csv.rows(),
+            base.output
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string())
+        );
+    }
     if let Some(path) = &base.json {
         let doc = SearchDocument {
             schema_version: 1,
@@ -189,7 +239,8 @@ fn search(args: &SearchArgs) -> Result<u8, RunError> {
             steps: &steps,
             highest_pass_per_sec: bracket.passed_per_sec,
             lowest_fail_per_sec: bracket.failed_per_sec,
-            generator_limit,
+            generator_limit: stopped == Stopped::GeneratorLimit,
+            interrupted: stopped == Stopped::Interrupted,
             exit_code: code,
         };
         let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -201,20 +252,59 @@ fn search(args: &SearchArgs) -> Result<u8, RunError> {
     Ok(code)
 }
 
-/// Runs one step at `rate`, longer while a check's interval straddles its
-/// threshold (up to [`MAX_STEP_REPEAT`] × `step_ns`).
-fn run_step(
-    base: &Config,
+/// How a step ended.
+enum StepEnd {
+    Judged(StepRecord),
+    /// A signal cut it short: it is not judged.
+    Interrupted,
+    /// No connection was ever made (the first error, in words).
+    Unreached(String),
+}
+
+/// How the search ended, when not by its bracket.
+#[derive(Clone, Copy, PartialEq)]
+enum Stopped {
+    No,
+    GeneratorLimit,
+    Interrupted,
+    Unreached,
+}
+
+/// One step to run: its place in the search, its rate and its lengths.
+struct StepPlan {
+    index: usize,
     rate: f64,
     warmup_ns: u64,
     step_ns: u64,
+}
+
+/// Runs one step, longer while a check's interval straddles its threshold
+/// (up to [`MAX_STEP_REPEAT`] × the step).
+fn run_step(
+    base: &Config,
+    plan: &StepPlan,
     checks: &[Check],
     limits: StepLimits,
-) -> Result<StepRecord, RunError> {
+    csv: &mut Option<SearchCsv>,
+    signals: &SignalGuard,
+) -> Result<StepEnd, RunError> {
     let mut times = 1;
     loop {
-        let cfg = step_config(base, rate, warmup_ns, step_ns * times)?;
+        let mut cfg = step_config(base, plan.rate, plan.warmup_ns, plan.step_ns * times)?;
+        cfg.output = csv.as_ref().map(SearchCsv::part_path);
         let summary = engine::run(&cfg)?;
+        if let Some(csv) = csv {
+            csv.append(&cfg, plan.index, times)?;
+        }
+        if signals.fired() || summary.run.plan.stop == StopReason::Signal.word() {
+            return Ok(StepEnd::Interrupted);
+        }
+        if summary.verdict.target_unreached {
+            let why = summary.run.first_error.clone();
+            return Ok(StepEnd::Unreached(
+                why.unwrap_or_else(|| "no connection".into()),
+            ));
+        }
         let block = summary
             .phases
             .last()
@@ -225,11 +315,16 @@ fn run_step(
             times += 1;
             println!(
                 "         {}/s: a check is not conclusive: measuring {times}× longer",
-                fmt_rate(rate)
+                fmt_rate(plan.rate)
             );
             continue;
         }
-        return Ok(StepRecord::of(block, cfg.workers, results, verdict));
+        return Ok(StepEnd::Judged(StepRecord::of(
+            block,
+            cfg.workers,
+            results,
+            verdict,
+        )));
     }
 }
 
@@ -243,9 +338,7 @@ fn step_config(base: &Config, rate: f64, warmup_ns: u64, step_ns: u64) -> Result
     } else {
         (vec![r], vec![step_ns])
     };
-    let h2 = cfg.h2c
-        || cfg.http == HttpVersion::Http2
-        || cfg.targets.iter().any(|t| t.target.scheme.grpc());
+    let h2 = cfg.targets.iter().any(|t| cfg.forced_h2(&t.target));
     // Little's law: in flight = rate × time in the system, and no request
     // stays longer than its timeout.
     let mut workers = ((rate * cfg.timeout_ns as f64 / 1e9).ceil() as usize).max(cfg.cpus.len());
@@ -270,7 +363,6 @@ fn step_config(base: &Config, rate: f64, warmup_ns: u64, step_ns: u64) -> Result
     cfg.ignore_errors = true;
     cfg.quiet = true;
     cfg.json = None;
-    cfg.output = None;
     cfg.hlog = None;
     Ok(cfg)
 }

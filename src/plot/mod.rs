@@ -11,6 +11,7 @@
 
 mod charts;
 mod fmt;
+mod load;
 mod page;
 mod svg;
 mod tables;

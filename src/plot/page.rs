@@ -1,6 +1,6 @@
 //! The HTML page of `rwg plot`: header, the [`super::tables`], the charts
-//! over time (files with per-request rows) and the distribution chart (every
-//! file), with their legends and inline CSS only.
+//! over time (files with per-request rows), the load–latency curve (files
+//! with several steady phases) and the distribution chart (every file), with their legends and inline CSS only.
 //!
 //! COLD. The charts come from [`super::charts`], drawn by [`super::svg`];
 //! numbers are formatted by [`super::fmt`].
@@ -13,7 +13,7 @@ use super::charts::{
 };
 use super::fmt::fmt_us;
 use super::svg::{esc, Dash};
-use super::{tables, Curve, Series, Summary};
+use super::{load, tables, Curve, Series, Summary};
 use crate::report::foreign::Tool;
 
 const CSS: &str = "body{font:14px/1.45 system-ui,sans-serif;color:#1d232b;margin:24px auto;max-width:1100px;padding:0 16px}\
@@ -79,6 +79,24 @@ pub(super) fn render(
     tables::summaries_table(&mut s, summaries);
     if !series.is_empty() {
         time_charts(&mut s, series, slo_ns);
+    }
+    if load::has_curve(series) {
+        let legend: Vec<(&'static str, &str)> = series
+            .iter()
+            .map(|x| (x.colour, x.label.as_str()))
+            .collect();
+        section(
+            &mut s,
+            load::TITLE_LOAD,
+            &legend,
+            &[(Dash::Solid, "p50"), (Dash::Dashed, "p99")],
+            &load::load_chart(series).render(),
+            "One point per steady phase (a measured step of rwg search; warm-ups left out): \
+             the responses/s it achieved against its p50 and p99 over all arrivals, joined \
+             in order of planned rate. Bars: 95 % confidence intervals. Where the curve \
+             turns up, or bends back (achieved below planned), the target has passed its \
+             capacity.",
+        );
     }
     let mut caption = String::from(
         "Whole run, answered requests, from a full latency histogram (3 significant digits); \

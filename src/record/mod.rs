@@ -3,10 +3,12 @@
 //! writer thread in fixed-capacity [`Batch`]es over an SPSC ring ([`ring`]).
 //! The writer ([`sink`]) encodes them into the CSV ([`csv`]), the interval
 //! log ([`hlog`]) and the live line ([`progress`]); the cores count them in
-//! [`stats`] for the summary. The run's [`settings`] go beside the CSV.
+//! [`stats`] for the summary. The run's [`settings`] go beside the CSV;
+//! [`concat`] makes one CSV of several runs' (`rwg search`'s steps).
 //!
 //! Imports: `base` and `plan` only.
 
+pub mod concat;
 pub mod csv;
 pub mod hlog;
 pub mod progress;

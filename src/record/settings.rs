@@ -53,6 +53,13 @@ pub struct PhaseSettings {
     /// Requests/s at its end (the same as `from_per_sec` unless a ramp).
     pub to_per_sec: f64,
     pub duration_s: f64,
+    /// What the phase is, when more than its rate (`rwg search`: `step 3`,
+    /// `step 3 warm-up`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// A warm-up: not a point of the load–latency curve.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warmup: bool,
 }
 
 impl PhaseSettings {
@@ -92,6 +99,8 @@ impl RunSettings {
                     from_per_sec: rate.from_per_sec(),
                     to_per_sec: rate.to_per_sec(),
                     duration_s: ns as f64 / 1e9,
+                    label: None,
+                    warmup: false,
                 })
                 .collect(),
             connections: cfg.connections,
@@ -163,6 +172,8 @@ mod tests {
             from_per_sec: from,
             to_per_sec: to,
             duration_s: 1.0,
+            label: None,
+            warmup: false,
         };
         assert_eq!(p(1000.0, 1000.0).rate_text(), "1000/s");
         assert_eq!(p(0.5, 0.5).rate_text(), "0.5/s");
@@ -189,6 +200,8 @@ mod tests {
                 from_per_sec: 0.5,
                 to_per_sec: 0.5,
                 duration_s: 10.0,
+                label: Some("step 0".into()),
+                warmup: true,
             }],
             connections: 4,
             cpus: vec![0],

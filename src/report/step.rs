@@ -137,37 +137,47 @@ impl StepRecord {
         }
     }
 
-    /// `p50 … [lo–hi]` of the measured part.
-    fn percentile_text(&self, quantile: f64, name: &str) -> String {
+    /// `1.2ms [1.1ms–1.3ms]`: a percentile of the measured part with its
+    /// 95 % interval; `-` without one.
+    pub fn percentile_cell(&self, quantile: f64) -> String {
         let us = |v: Option<f64>| v.map_or("unanswered".to_string(), fmt_us);
         match self.latency_all.find(quantile) {
+            Some(p) if p.us.is_none() => us(None),
             Some(p) => format!(
-                "{name} {} [{}–{}]",
+                "{} [{}–{}]",
                 us(p.us),
                 us(p.ci95_low_us),
                 us(p.ci95_high_us)
             ),
-            None => format!("{name} -"),
+            None => "-".to_string(),
+        }
+    }
+
+    /// `pass`, `FAIL` or `GENERATOR BEHIND`.
+    pub fn outcome_word(&self) -> &'static str {
+        if self.verdict.generator_behind {
+            "GENERATOR BEHIND"
+        } else if self.verdict.passed {
+            "pass"
+        } else {
+            "FAIL"
         }
     }
 
     /// One line: planned, achieved, p50 and p99 with intervals, errors,
     /// skipped, and the verdict with its reasons.
     pub fn to_line(&self) -> String {
-        let outcome = if self.verdict.generator_behind {
-            "GENERATOR BEHIND".to_string()
-        } else if self.verdict.passed {
-            "pass".to_string()
-        } else {
-            format!("FAIL: {}", self.verdict.reasons.join("; "))
-        };
+        let mut outcome = self.outcome_word().to_string();
+        if !self.verdict.passed && !self.verdict.generator_behind {
+            outcome = format!("{outcome}: {}", self.verdict.reasons.join("; "));
+        }
         format!(
-            "{:>10}/s for {:.1}s: achieved {:.1}/s, {}, {}, errors {}, skipped {}: {outcome}",
+            "{:>10}/s for {:.1}s: achieved {:.1}/s, p50 {}, p99 {}, errors {}, skipped {}: {outcome}",
             fmt_rate(self.planned_per_sec),
             self.duration_s,
             self.achieved_per_sec,
-            self.percentile_text(0.5, "p50"),
-            self.percentile_text(0.99, "p99"),
+            self.percentile_cell(0.5),
+            self.percentile_cell(0.99),
             self.errors,
             self.skipped
         )

@@ -5,6 +5,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+/// Guards installed now: a guard inside another (each step of `rwg
+/// search` inside the search's own) keeps a signal already counted.
+static GUARDS: AtomicUsize = AtomicUsize::new(0);
 
 extern "C" fn on_signal(_: libc::c_int) {
     // A second Ctrl-C means "now": leave without the summary.
@@ -22,7 +25,9 @@ pub struct SignalGuard {
 
 impl SignalGuard {
     pub fn install() -> SignalGuard {
-        SIGNALS.store(0, Ordering::Relaxed);
+        if GUARDS.fetch_add(1, Ordering::Relaxed) == 0 {
+            SIGNALS.store(0, Ordering::Relaxed);
+        }
         let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
         // SAFETY: installing a handler that only touches an atomic (or _exits).
         let previous = unsafe {
@@ -41,6 +46,7 @@ impl SignalGuard {
 
 impl Drop for SignalGuard {
     fn drop(&mut self) {
+        GUARDS.fetch_sub(1, Ordering::Relaxed);
         // SAFETY: restores the handlers that were there before.
         unsafe {
             libc::signal(libc::SIGINT, self.previous[0]);
