@@ -176,12 +176,18 @@ fn two_real_runs_overlay_on_one_self_contained_page() {
     assert!(html.contains("percentile (%)"));
     // Each run's percentiles carry their 95 % intervals (p50 … p99.9 of
     // a few hundred rows at least: p50, p75, p90, p95, p99 have both ends).
-    let dist = &html[html.find("aria-label=\"Latency percentile distribution\"").unwrap()..];
-    let bars = dist[..dist.find("</svg>").unwrap()].matches(r#"class="ci""#).count();
+    let dist = &html[html
+        .find("aria-label=\"Latency percentile distribution\"")
+        .unwrap()..];
+    let bars = dist[..dist.find("</svg>").unwrap()]
+        .matches(r#"class="ci""#)
+        .count();
     assert!((10..=12).contains(&bars), "{bars} interval bars");
     // The load–latency curve: p50 and p99 of each of the two phases.
     let load = &html[html.find("aria-label=\"Load–latency curve\"").unwrap()..];
-    let bars = load[..load.find("</svg>").unwrap()].matches(r#"class="ci""#).count();
+    let bars = load[..load.find("</svg>").unwrap()]
+        .matches(r#"class="ci""#)
+        .count();
     assert_eq!(bars, 4, "interval bars on the load–latency curve");
 }
 

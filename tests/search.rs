@@ -1,7 +1,8 @@
 //! `rwg search` against `rwg serve --max-concurrency 4 --delay 10ms`, a
 //! target of 400/s: below it nothing queues, beyond it the queue grows
 //! without bound, so with fixed arrivals the knee is 400/s. The search must
-//! land near it, say "none" when no rate can pass, and stop with exit 4
+//! land near it (with Poisson arrivals, near the rate a simulation of the
+//! same M/D/4 queue gives), say "none" when no rate can pass, and stop with exit 4
 //! when the generator is the limit. With `-o`, every step's rows land in
 //! one CSV, a phase per warm-up and per measured step, which `rwg report
 //! --by-phase` reads and `rwg plot` draws as a load–latency curve.
@@ -146,6 +147,102 @@ fn the_csv_holds_every_step(out: &Outcome, j: &serde_json::Value) {
     );
 }
 
+/// p99 of the time in system of an M/D/4 FIFO queue (Poisson arrivals at
+/// `rate_per_sec`, 10 ms service, 4 servers): `rwg serve --max-concurrency
+/// 4 --delay 10ms` fed by `--dist exp`, each answer `overhead_ms` later.
+fn md4_p99_ms(rate_per_sec: f64, overhead_ms: f64) -> f64 {
+    const ARRIVALS: usize = 200_000;
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut uniform = move || {
+        // xorshift64*: plenty for a queue's arrivals.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        ((state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let (mut now_ms, mut free_ms) = (0.0, [0.0f64; 4]);
+    let mut in_system_ms = Vec::with_capacity(ARRIVALS);
+    for _ in 0..ARRIVALS {
+        now_ms += -uniform().ln() * 1000.0 / rate_per_sec;
+        let server = (0..4)
+            .min_by(|&a, &b| free_ms[a].total_cmp(&free_ms[b]))
+            .unwrap();
+        free_ms[server] = free_ms[server].max(now_ms) + 10.0;
+        in_system_ms.push(free_ms[server] - now_ms + overhead_ms);
+    }
+    in_system_ms.sort_by(f64::total_cmp);
+    in_system_ms[ARRIVALS * 99 / 100]
+}
+
+/// The rate at which the simulated queue's p99 reaches `slo_ms`.
+fn md4_rate_at(slo_ms: f64, overhead_ms: f64) -> f64 {
+    let (mut lo, mut hi) = (100.0, 400.0);
+    while hi - lo > 0.5 {
+        let mid = (lo + hi) / 2.0;
+        if md4_p99_ms(mid, overhead_ms) < slo_ms {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+#[test]
+fn poisson_arrivals_find_the_simulated_queue_s_rate() {
+    let _g = serial();
+    let srv = target_of_400_per_sec();
+    let out = search(
+        &url_of(srv.addr),
+        &[
+            "--check",
+            "p99<50ms",
+            "--from",
+            "100",
+            "--step",
+            "2s",
+            "--warmup",
+            "1s",
+            "--dist",
+            "exp",
+            "--max-lag",
+            "20ms",
+        ],
+    );
+    let text = out.all_output();
+    out.assert_code(0);
+    let j = out.json();
+    // What the loopback and rwg add to the 10 ms: the first step's median
+    // (at 100/s, a quarter of the capacity, next to nothing queues).
+    let p50_us = j["steps"][0]["latency_all"]["percentiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "p50")
+        .and_then(|p| p["us"].as_f64())
+        .unwrap();
+    let overhead_ms = (p50_us / 1000.0 - 10.0).max(0.0);
+    let expected = md4_rate_at(50.0, overhead_ms);
+    let found = f(&j, "highest_pass_per_sec");
+    assert!(
+        (found - expected).abs() <= 0.10 * expected,
+        "found {found}/s, the simulated M/D/4 queue {expected:.1}/s \
+         (overhead {overhead_ms:.2} ms):\n{text}"
+    );
+    // Random arrivals queue below the capacity: lower than the 400/s knee.
+    assert!(found < 380.0, "{found}");
+}
+
+#[test]
+fn the_simulation_is_the_known_queue() {
+    // Fixed points: light load is the service time; near capacity the
+    // queue is long; the rate for p99 < 50 ms lies between.
+    assert!((md4_p99_ms(50.0, 0.0) - 10.0).abs() < 1.0);
+    assert!(md4_p99_ms(390.0, 0.0) > 100.0);
+    let at = md4_rate_at(50.0, 0.0);
+    assert!((330.0..370.0).contains(&at), "{at}");
+}
+
 #[test]
 fn no_rate_passes_an_slo_below_the_service_time() {
     let _g = serial();
@@ -239,6 +336,42 @@ fn an_interrupted_search_keeps_its_steps() {
         assert_eq!(n, step["scheduled"].as_u64().unwrap(), "phase {phase}");
     }
     assert!(rows.iter().all(|r| (r.phase as usize) < phases));
+}
+
+#[test]
+fn the_demo_searches_a_target_of_400_per_sec() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = rwg();
+    cmd.args(["demo", "--search", "--cpus", &cpus_arg(1), "-o"])
+        .arg(dir.path().join("out.csv"));
+    let out = finish(cmd, dir, std::time::Duration::from_secs(120));
+    let text = out.all_output();
+    assert!(text.contains("a capacity of 400/s"), "{text}");
+    assert!(
+        text.contains("step  0        100/s for 1.0s: achieved 100.0/s"),
+        "{text}"
+    );
+    assert!(text.contains("step      rate/s  achieved/s"), "{text}");
+    // The verdict is the machine's to give: a noisy one may hold the
+    // generator back (exit 4, said as such); else the knee is found.
+    match out.code {
+        Some(0) => {
+            let found = text
+                .split("highest sustainable rate: ")
+                .nth(1)
+                .and_then(|t| t.split("/s").next())
+                .and_then(|r| r.parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("no rate found:\n{text}"));
+            assert!((360.0..=440.0).contains(&found), "{found}:\n{text}");
+        }
+        Some(4) => assert!(
+            text.contains("GENERATOR LIMIT: rwg could not offer"),
+            "{text}"
+        ),
+        code => panic!("exit {code:?}:\n{text}"),
+    }
+    assert!(!out.rows().is_empty());
 }
 
 #[test]

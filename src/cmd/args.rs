@@ -219,6 +219,11 @@ pub struct DemoArgs {
     /// certificate, which the run accepts (-k).
     #[arg(long)]
     pub tls: bool,
+    /// Demo `rwg search` instead: a target of known capacity (4 requests
+    /// at once, 10 ms each: 400/s) and a short search for the highest
+    /// rate with p99 < 50 ms.
+    #[arg(long, conflicts_with_all = ["rate", "duration"])]
+    pub search: bool,
 }
 
 impl ReportArgs {
