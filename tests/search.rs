@@ -93,7 +93,27 @@ fn finds_the_capacity_of_a_known_target() {
         let cell = line.split_whitespace().nth(1).unwrap();
         assert_eq!(cell.parse::<f64>().unwrap(), *rate, "{line}");
     }
+    one_pool_across_the_search(&j);
     the_csv_holds_every_step(&out, &j);
+}
+
+/// Every step runs on the pool the steps before it dialled: the search
+/// dials each connection once (the most any step asked for), not once per
+/// step.
+fn one_pool_across_the_search(j: &serde_json::Value) {
+    let steps = j["steps"].as_array().unwrap();
+    let n = |s: &serde_json::Value, key: &str| s[key].as_u64().unwrap();
+    let most = steps.iter().map(|s| n(s, "connections")).max().unwrap();
+    let asked: u64 = steps.iter().map(|s| n(s, "connections")).sum();
+    let dialled: u64 = steps.iter().map(|s| n(s, "dialled")).sum();
+    assert_eq!(n(&steps[0], "dialled"), n(&steps[0], "connections"));
+    // A few may be dialled again (a connection the server closed).
+    assert!(
+        dialled >= most && dialled <= most + most / 20,
+        "dialled {dialled}, the most a step asked for {most}, all steps {asked}"
+    );
+    let after_growth = steps.iter().skip(4);
+    assert!(after_growth.map(|s| n(s, "dialled")).sum::<u64>() <= most / 20);
 }
 
 /// `-o`: every step's rows, its warm-up and its measured part a phase

@@ -8,9 +8,11 @@
 //! offered, or a growing queue; when the generator itself falls behind,
 //! the search stops (exit 4). No rate passing exits 3.
 //!
-//! Each step is one run of the engine (its connections dialled before its
-//! warm-up, outside the measurement); workers are sized per step from the
-//! rate and the timeout (Little's law), so the worker cap never decides.
+//! Each step is one run of the engine on one [`Session`]: the same core
+//! threads and one pool of warm connections across the search (a step
+//! needing more connections dials them before its warm-up, outside the
+//! measurement); workers are sized per step from the rate and the timeout
+//! (Little's law), so the worker cap never decides.
 //! What the search writes (`-o`, the table, `--json`) is [`super::search_out`].
 
 use std::process::ExitCode;
@@ -25,7 +27,7 @@ use crate::plan::error::ConfigError;
 use crate::plan::search::Bracket;
 use crate::report::check::{evaluate_all, parse_checks, Check};
 use crate::report::step::{fmt_rate, judge_step, StepLimits, StepRecord};
-use crate::run::engine;
+use crate::run::engine::Session;
 use crate::run::error::RunError;
 use crate::run::limits;
 use crate::run::signals::SignalGuard;
@@ -165,6 +167,8 @@ fn search(args: &SearchArgs) -> Result<u8, RunError> {
     // One guard for the whole search, so a Ctrl-C between two steps is
     // not lost (each step's run holds its own inside it).
     let signals = SignalGuard::install();
+    // One set of core threads and connection pools for every step.
+    let mut session = Session::start(&base)?;
     let mut bracket = Bracket::new(from, to, precision);
     let mut steps: Vec<StepRecord> = Vec::new();
     let mut stopped = Stopped::No;
@@ -175,7 +179,15 @@ fn search(args: &SearchArgs) -> Result<u8, RunError> {
             warmup_ns,
             step_ns,
         };
-        let step = match run_step(&base, &plan, &checks, limits, &mut csv, &signals)? {
+        let step = match run_step(
+            &mut session,
+            &base,
+            &plan,
+            &checks,
+            limits,
+            &mut csv,
+            &signals,
+        )? {
             StepEnd::Judged(step) => step,
             StepEnd::Interrupted => {
                 stopped = Stopped::Interrupted;
@@ -281,6 +293,7 @@ struct StepPlan {
 /// Runs one step, longer while a check's interval straddles its threshold
 /// (up to [`MAX_STEP_REPEAT`] × the step).
 fn run_step(
+    session: &mut Session,
     base: &Config,
     plan: &StepPlan,
     checks: &[Check],
@@ -292,7 +305,7 @@ fn run_step(
     loop {
         let mut cfg = step_config(base, plan.rate, plan.warmup_ns, plan.step_ns * times)?;
         cfg.output = csv.as_ref().map(SearchCsv::part_path);
-        let summary = engine::run(&cfg)?;
+        let summary = session.run(&cfg)?;
         if let Some(csv) = csv {
             csv.append(&cfg, plan.index, times)?;
         }
@@ -321,7 +334,7 @@ fn run_step(
         }
         return Ok(StepEnd::Judged(StepRecord::of(
             block,
-            cfg.workers,
+            &summary.run,
             results,
             verdict,
         )));
@@ -342,11 +355,15 @@ fn step_config(base: &Config, rate: f64, warmup_ns: u64, step_ns: u64) -> Result
     // Little's law: in flight = rate × time in the system, and no request
     // stays longer than its timeout.
     let mut workers = ((rate * cfg.timeout_ns as f64 / 1e9).ceil() as usize).max(cfg.cpus.len());
+    // HTTP/1.1: a connection per worker, up to half the local ports (the
+    // pool is kept across steps; closed connections hold their port a
+    // while, so more would fail to dial, and read as the target's errors).
+    let port_cap = limits::local_ports().map_or(usize::MAX, |ports| ports / 2);
     loop {
         let connections = if cfg.connections_given || h2 {
             cfg.connections
         } else {
-            workers
+            workers.min(port_cap)
         };
         match limits::check(workers, connections, "--connections", false) {
             Ok(()) => {

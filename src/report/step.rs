@@ -11,6 +11,7 @@ use super::block::Block;
 use super::check::CheckResult;
 use super::quantile::Distribution;
 use super::shape::Steadiness;
+use super::summary::RunInfo;
 use super::verdict::Verdict;
 use crate::base::units::fmt_us;
 
@@ -110,6 +111,11 @@ pub struct StepRecord {
     pub skipped: u64,
     /// Workers the step ran with (sized from its rate and the timeout).
     pub workers: usize,
+    /// Connections the step asked for (the pool, kept across the search,
+    /// holds more when a step before needed more), and how many it dialled
+    /// itself (those it lacked, and any the server closed).
+    pub connections: usize,
+    pub dialled: u64,
     /// Over all arrivals of the measured part, with 95 % intervals.
     pub latency_all: Distribution,
     pub checks: Vec<CheckResult>,
@@ -119,7 +125,7 @@ pub struct StepRecord {
 impl StepRecord {
     pub fn of(
         block: &Block,
-        workers: usize,
+        run: &RunInfo,
         checks: Vec<CheckResult>,
         verdict: StepVerdict,
     ) -> StepRecord {
@@ -130,7 +136,9 @@ impl StepRecord {
             scheduled: block.scheduled,
             errors: block.errors,
             skipped: block.skipped,
-            workers,
+            workers: run.workers,
+            connections: run.connections,
+            dialled: run.warmup_connected as u64 + run.redials,
             latency_all: block.latency_all.clone(),
             checks,
             verdict,

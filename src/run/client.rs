@@ -72,6 +72,7 @@ pub enum Http1Payload {
 }
 
 /// One origin's connection pool on a core.
+#[derive(Clone)]
 pub enum Client {
     Http1(Rc<Pool>),
     H2(Rc<H2Pool>),
@@ -143,6 +144,19 @@ impl Client {
                     .collect();
                 (Client::H2(pool), targets, warm)
             }
+        }
+    }
+
+    /// A pool kept from the run before (a step of `rwg search`): HTTP/1.1
+    /// grows to `connections` and dials those it lacks; HTTP/2 keeps its
+    /// connections, which do not depend on the workers.
+    pub async fn rewarm(&self, connections: usize, warm_parallel: usize) -> WarmReport {
+        match self {
+            Client::Http1(pool) => {
+                pool.grow_to(connections);
+                pool.warm(warm_parallel).await
+            }
+            Client::H2(_) => WarmReport::default(),
         }
     }
 

@@ -66,6 +66,26 @@ pub struct CoreSetup {
     pub lazy_reap: bool,
     pub outbox: Outbox,
     pub ctl: std::sync::Arc<RunControl>,
+    /// Leave the pools open for the next run on this thread (a step of
+    /// `rwg search`); else they close when the run ends.
+    pub keep_pools: bool,
+}
+
+/// A core's pools and the targets that use them, kept from one run to the
+/// next on the same thread (the steps of `rwg search`).
+#[derive(Clone)]
+pub struct Pools {
+    clients: Vec<Client>,
+    targets: Vec<Target>,
+}
+
+impl Pools {
+    /// Closes the idle connections (the end of the last run that used them).
+    pub fn close_all(&self) {
+        for c in &self.clients {
+            c.close_all();
+        }
+    }
 }
 
 /// What one core hands back.
@@ -113,34 +133,31 @@ pub struct Core {
     timer_fallback: Cell<bool>,
     /// Worker tasks, spawned during warm-up and awaited by `drive`.
     worker_tasks: RefCell<Vec<monoio::task::JoinHandle<()>>>,
+    /// The pools' counts when this run took them over (kept pools count on
+    /// from the run before).
+    redials_before: u64,
+    unsolicited_before: u64,
 }
 
 impl Core {
-    /// Builds the core and dials its connections (before the first send);
-    /// every worker starts idle.
-    pub async fn warm(setup: CoreSetup) -> (Rc<Core>, WarmReport) {
+    /// Builds the core and dials its connections (before the first send),
+    /// or takes over `kept` pools (of the same origins and targets) and
+    /// dials only what they lack; every worker starts idle.
+    pub async fn warm(setup: CoreSetup, kept: Option<Pools>) -> (Rc<Core>, WarmReport) {
         let plan = &setup.plan;
-        let mut clients = Vec::with_capacity(setup.origins.len());
-        let mut by_origin = Vec::with_capacity(setup.origins.len());
-        let mut warm = WarmReport::default();
-        for origin in setup.origins {
-            let connections = share(origin.connections as u64, plan.cores, plan.core_index);
-            let (client, targets, w) = Client::warm(
-                origin,
-                connections as usize,
-                setup.connect_timeout_ns,
-                WARM_PARALLEL,
-            )
-            .await;
-            warm.absorb(&w);
-            clients.push(client);
-            by_origin.push(targets);
-        }
-        let targets = setup
-            .placement
-            .iter()
-            .map(|&(origin, i)| by_origin[origin][i].clone())
-            .collect();
+        let (Pools { clients, targets }, warm) = match kept {
+            Some(pools) => {
+                let mut warm = WarmReport::default();
+                for (client, origin) in pools.clients.iter().zip(&setup.origins) {
+                    let connections = share(origin.connections as u64, plan.cores, plan.core_index);
+                    warm.absorb(&client.rewarm(connections as usize, WARM_PARALLEL).await);
+                }
+                (pools, warm)
+            }
+            None => dial_pools(&setup).await,
+        };
+        let redials_before = clients.iter().map(Client::redials).sum();
+        let unsolicited_before = clients.iter().map(Client::unsolicited_closes).sum();
         let core = Rc::new(Core {
             index: plan.core_index,
             sched: RefCell::new(Schedule::new(plan)),
@@ -165,9 +182,19 @@ impl Core {
             ctl: setup.ctl,
             timer_fallback: Cell::new(false),
             worker_tasks: RefCell::new(Vec::new()),
+            redials_before,
+            unsolicited_before,
         });
         core.idle.borrow_mut().extend((0..plan.workers).rev());
         (core, warm)
+    }
+
+    /// The pools, to keep for the next run on this thread.
+    pub fn pools(&self) -> Pools {
+        Pools {
+            clients: self.clients.clone(),
+            targets: self.targets.clone(),
+        }
     }
 
     /// How many workers this core runs (ids `0..workers()`).
@@ -201,9 +228,6 @@ impl Core {
             w.await;
         }
         sweeper.await;
-        for c in &self.clients {
-            c.close_all();
-        }
         // Wait for the writer to take the last batches, unless it is gone.
         while !self.outbox.borrow_mut().flush() && !self.ctl.writer_gone() {
             monoio::time::sleep(Duration::from_millis(1)).await;
@@ -212,9 +236,14 @@ impl Core {
             stats: self.stats.borrow().clone(),
             warm,
             first_error: self.first_error.get(),
-            unsolicited_closes: self.clients.iter().map(Client::unsolicited_closes).sum(),
+            unsolicited_closes: self
+                .clients
+                .iter()
+                .map(Client::unsolicited_closes)
+                .sum::<u64>()
+                - self.unsolicited_before,
             timer_fallback: self.timer_fallback.get(),
-            redials: self.clients.iter().map(Client::redials).sum(),
+            redials: self.clients.iter().map(Client::redials).sum::<u64>() - self.redials_before,
         }
     }
 
@@ -411,6 +440,33 @@ impl Core {
             }
         }
     }
+}
+
+/// Builds one pool per origin and dials its share of the connections.
+async fn dial_pools(setup: &CoreSetup) -> (Pools, WarmReport) {
+    let plan = &setup.plan;
+    let mut clients = Vec::with_capacity(setup.origins.len());
+    let mut by_origin = Vec::with_capacity(setup.origins.len());
+    let mut warm = WarmReport::default();
+    for origin in &setup.origins {
+        let connections = share(origin.connections as u64, plan.cores, plan.core_index);
+        let (client, targets, w) = Client::warm(
+            origin.clone(),
+            connections as usize,
+            setup.connect_timeout_ns,
+            WARM_PARALLEL,
+        )
+        .await;
+        warm.absorb(&w);
+        clients.push(client);
+        by_origin.push(targets);
+    }
+    let targets = setup
+        .placement
+        .iter()
+        .map(|&(origin, i)| by_origin[origin][i].clone())
+        .collect();
+    (Pools { clients, targets }, warm)
 }
 
 /// Sleeps until each window of slots is due and releases it.

@@ -1,7 +1,11 @@
 //! Cold orchestration of `rwg run`, as a sequence of named steps: check the
 //! configuration and choose CPUs, prepare the client, open the outputs,
-//! spawn the writer, spawn the pinned core threads, start them on one
-//! instant, wait (Ctrl-C asks them to stop), join, and summarise.
+//! spawn the writer, hand each pinned core thread its share, start them on
+//! one instant, wait (Ctrl-C asks them to stop), join, and summarise.
+//!
+//! [`run`] hires the core threads for one run; a [`Session`] keeps them,
+//! and their connection pools, from one run to the next (the steps of
+//! `rwg search`: one pool of warm connections across the search).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
@@ -13,7 +17,7 @@ use super::limits;
 use super::setup::{self, Prepared};
 use super::signals::SignalGuard;
 use super::summarize::{summarize, Finished};
-use super::thread::{CoreFailure, CoreThreads};
+use super::thread::{CoreFailure, CoreThreads, Crew};
 use crate::base::clock::{now_ns, EpochMap};
 use crate::base::control::RunControl;
 use crate::plan::config::Config;
@@ -33,6 +37,45 @@ use crate::report::summary::Summary;
 pub fn run(cfg: &Config) -> Result<Summary, RunError> {
     cfg.validate().map_err(RunError::Config)?;
     let cpus = choose_cpus(&cfg.cpus).map_err(RunError::Config)?;
+    let crew = Crew::hire(&cpus, 0).map_err(RunError::Io)?;
+    run_on(cfg, &crew, false)
+}
+
+/// Core threads that stay from one run to the next, with their pools.
+pub struct Session {
+    crew: Crew,
+}
+
+/// The io_uring size of a session's runtimes: its runs' workers vary, and
+/// the runtime is built once.
+const SESSION_RING_ENTRIES: u32 = 32_768;
+
+impl Session {
+    /// Hires the core threads of `cfg`'s CPUs.
+    pub fn start(cfg: &Config) -> Result<Session, RunError> {
+        let cpus = choose_cpus(&cfg.cpus).map_err(RunError::Config)?;
+        let crew = Crew::hire(&cpus, SESSION_RING_ENTRIES).map_err(RunError::Io)?;
+        Ok(Session { crew })
+    }
+
+    /// Runs `cfg` (of the same targets and CPUs as every run of this
+    /// session) on the kept threads and pools; the pools stay open after.
+    pub fn run(&mut self, cfg: &Config) -> Result<Summary, RunError> {
+        cfg.validate().map_err(RunError::Config)?;
+        let cpus = choose_cpus(&cfg.cpus).map_err(RunError::Config)?;
+        if cpus != self.crew.cpus() {
+            return Err(RunError::Internal(
+                "a session's runs must use the same CPUs".into(),
+            ));
+        }
+        run_on(cfg, &self.crew, true)
+    }
+}
+
+/// Runs `cfg` on `crew`'s threads; `keep_pools`: leave the connections
+/// open for the crew's next run.
+fn run_on(cfg: &Config, crew: &Crew, keep_pools: bool) -> Result<Summary, RunError> {
+    let cpus = crew.cpus();
     let plan = Plan::from_config(cfg);
     let prepared = setup::prepare(cfg, cpus.len())?;
     let connections = prepared.connections;
@@ -50,9 +93,17 @@ pub fn run(cfg: &Config) -> Result<Summary, RunError> {
 
     let signals = SignalGuard::install();
     let core_plans = plan.split(cpus.len(), cfg.workers);
-    let setups = core_setups(cfg, &prepared, &cpus, core_plans, outboxes, &shared);
-    let cores = CoreThreads::spawn(setups, shared.start_ns.clone(), shared.cores_done.clone())
-        .map_err(RunError::Io)?;
+    let mut setups = core_setups(cfg, &prepared, &cpus, core_plans, outboxes, &shared);
+    for (_, setup) in &mut setups {
+        setup.keep_pools = keep_pools;
+    }
+    let cores = CoreThreads::spawn(
+        crew,
+        setups,
+        shared.start_ns.clone(),
+        shared.cores_done.clone(),
+    )
+    .map_err(RunError::Io)?;
     let start = cores.start(cfg.start_at_ns.map(|wall_ns| epoch.to_mono_ns(wall_ns)));
     cores.wait(&signals, &shared.ctl);
     let end_ns = now_ns();
@@ -204,6 +255,7 @@ fn core_setups(
                 lazy_reap: cfg.lazy_reads && !cfg.precise,
                 outbox,
                 ctl: shared.ctl.clone(),
+                keep_pools: false,
             };
             (cpu, setup)
         })

@@ -80,6 +80,15 @@ fn check_open_files(need: u64, connections: usize, flag: &str) -> Result<(), Con
 }
 
 /// MemAvailable from /proc/meminfo, when it can be read.
+/// How many local ports outgoing connections may take (the kernel's
+/// `ip_local_port_range`), `None` where it cannot be read.
+pub fn local_ports() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    let mut ends = text.split_whitespace().map(|w| w.parse::<usize>().ok());
+    let (low, high) = (ends.next()??, ends.next()??);
+    Some(high.checked_sub(low)? + 1)
+}
+
 fn available_memory_bytes() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;

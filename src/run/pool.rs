@@ -1,5 +1,6 @@
 //! The core-local connection pool: dialled before the first planned send
-//! (bounded parallelism, so no connection storm), kept across phases, and
+//! (bounded parallelism, so no connection storm), kept across phases (and
+//! across the steps of `rwg search`, grown when a step needs more), and
 //! refilled on demand when the server closes a connection. Shared by the
 //! core's workers only, so a `RefCell` is all the locking it needs.
 
@@ -26,7 +27,7 @@ pub struct Pool {
     tls: Option<TlsClient>,
     handshake_ns: Cell<u64>,
     alpn: RefCell<Option<String>>,
-    max: usize,
+    max: Cell<usize>,
     connect_timeout: Duration,
     inner: RefCell<Inner>,
     waiters: WaitQueue,
@@ -48,7 +49,7 @@ impl Pool {
             tls,
             handshake_ns: Cell::new(0),
             alpn: RefCell::new(None),
-            max,
+            max: Cell::new(max),
             connect_timeout: Duration::from_nanos(connect_timeout_ns),
             inner: RefCell::new(Inner {
                 idle: Vec::with_capacity(max),
@@ -71,19 +72,26 @@ impl Pool {
         Ok(Conn::new(stream))
     }
 
-    /// Dials every connection of this core, `parallel` at a time.
+    /// Raises the number of connections to `max` (never lowers it: idle
+    /// connections cost the next step nothing); [`Pool::warm`] dials them.
+    pub fn grow_to(&self, max: usize) {
+        self.max.set(self.max.get().max(max));
+    }
+
+    /// Dials the connections of this core not open yet, `parallel` at a time.
     pub async fn warm(self: &Rc<Self>, parallel: usize) -> WarmReport {
         let t0_ns = now_ns();
         let report = Rc::new(RefCell::new(WarmReport::default()));
-        let next = Rc::new(RefCell::new(0usize));
-        let dialers: Vec<_> = (0..parallel.clamp(1, self.max))
+        let open = self.inner.borrow().open;
+        let next = Rc::new(RefCell::new(open));
+        let dialers: Vec<_> = (0..parallel.clamp(1, self.max.get().saturating_sub(open).max(1)))
             .map(|_| {
                 let (pool, report, next) = (self.clone(), report.clone(), next.clone());
                 monoio::spawn(async move {
                     loop {
                         {
                             let mut n = next.borrow_mut();
-                            if *n >= pool.max {
+                            if *n >= pool.max.get() {
                                 return;
                             }
                             *n += 1;
@@ -125,9 +133,10 @@ impl Pool {
                 let (idle, dial, more_left) = {
                     let mut inner = self.inner.borrow_mut();
                     let idle = self.pop_clean(&mut inner);
-                    let dial = idle.is_none() && inner.open < self.max;
+                    let max = self.max.get();
+                    let dial = idle.is_none() && inner.open < max;
                     inner.open += usize::from(dial);
-                    (idle, dial, !inner.idle.is_empty() || inner.open < self.max)
+                    (idle, dial, !inner.idle.is_empty() || inner.open < max)
                 };
                 if idle.is_some() || dial {
                     place.taken(more_left);
