@@ -23,3 +23,23 @@ pub fn try_lock(file: &File, exclusive: bool) -> io::Result<()> {
         Err(io::Error::last_os_error())
     }
 }
+
+/// Opens `path` for writing, emptied, with the exclusive lock: without
+/// truncating before the lock is ours (a reader may have the file mapped,
+/// and cutting it under that reader kills it).
+pub fn create_exclusive(path: &std::path::Path) -> io::Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    try_lock(&file, true).map_err(|e| match e.kind() {
+        io::ErrorKind::WouldBlock => io::Error::other(
+            "another rwg process is reading or writing this file (rwg report or rwg run)",
+        ),
+        _ => e,
+    })?;
+    file.set_len(0)?;
+    Ok(file)
+}

@@ -5,7 +5,7 @@
 //!
 //! COLD: once per step, a streaming copy of its rows.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -25,18 +25,7 @@ pub struct ConcatCsv {
 impl ConcatCsv {
     /// Creates `path` (emptied) with the header.
     pub fn create(path: &Path) -> io::Result<ConcatCsv> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)?;
-        filelock::try_lock(&file, true).map_err(|e| match e.kind() {
-            io::ErrorKind::WouldBlock => io::Error::other(
-                "another rwg process is reading or writing this file (rwg report or rwg run)",
-            ),
-            _ => e,
-        })?;
-        file.set_len(0)?;
+        let file = filelock::create_exclusive(path)?;
         let mut out = BufWriter::new(file);
         out.write_all(HEADER.as_bytes())?;
         Ok(ConcatCsv {

@@ -6,7 +6,7 @@
 //! pages already written leave the process's RSS and memory stays flat however
 //! long the run.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -112,21 +112,7 @@ pub struct CsvFile {
 impl CsvFile {
     /// Creates (truncates) the file and writes the header.
     pub fn create(path: &Path) -> io::Result<CsvFile> {
-        // Not truncated before the lock is ours: a `rwg report` may have
-        // the file mapped, and cutting it under that reader kills it.
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)?;
-        filelock::try_lock(&file, true).map_err(|e| match e.kind() {
-            io::ErrorKind::WouldBlock => io::Error::other(
-                "another rwg process is reading or writing this file (rwg report or rwg run)",
-            ),
-            _ => e,
-        })?;
-        file.set_len(0)?;
+        let file = filelock::create_exclusive(path)?;
         let mut csv = CsvFile {
             path: path.to_path_buf(),
             file,
