@@ -144,7 +144,12 @@ impl RunSettings {
     pub fn read_beside(csv: &Path) -> Option<Result<RunSettings, String>> {
         let path = sidecar_of(csv);
         let text = std::fs::read_to_string(&path).ok()?;
-        Some(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display())))
+        Some(RunSettings::parse(&text).map_err(|e| format!("{}: {e}", path.display())))
+    }
+
+    /// The settings a sidecar's text holds.
+    pub fn parse(text: &str) -> Result<RunSettings, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
     }
 }
 
