@@ -67,8 +67,10 @@ impl ConcatCsv {
             if reader.read_until(b'\n', &mut line)? == 0 {
                 break;
             }
-            renumber(&line, first, &mut self.out)
-                .map_err(|why| io::Error::other(format!("{}: {why}", part.display())))??;
+            renumber(&line, first, &mut self.out).map_err(|e| match e.kind() {
+                io::ErrorKind::InvalidData => io::Error::other(format!("{}: {e}", part.display())),
+                _ => e,
+            })?;
             self.rows += 1;
         }
         self.out.flush()?;
@@ -78,28 +80,28 @@ impl ConcatCsv {
     }
 }
 
-/// Writes `row` with its phase (the third cell) raised by `offset`; the
-/// outer error names a row that is not rwg's, the inner one the write.
-fn renumber(row: &[u8], offset: u32, out: &mut impl Write) -> Result<io::Result<()>, String> {
+/// Writes `row` with its phase (the third cell) raised by `offset`; a row
+/// that is not rwg's is `InvalidData`.
+fn renumber(row: &[u8], offset: u32, out: &mut impl Write) -> io::Result<()> {
+    let bad = |what: &str| {
+        let row = String::from_utf8_lossy(row);
+        io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {row:?}"))
+    };
     let mut commas = row
         .iter()
         .enumerate()
         .filter(|(_, &b)| b == b',')
         .map(|(i, _)| i);
     let (Some(_), Some(start), Some(end)) = (commas.next(), commas.next(), commas.next()) else {
-        return Err(format!(
-            "a row without a phase: {:?}",
-            String::from_utf8_lossy(row)
-        ));
+        return Err(bad("a row without a phase"));
     };
     let phase: u32 = std::str::from_utf8(&row[start + 1..end])
         .ok()
         .and_then(|t| t.parse().ok())
-        .ok_or_else(|| format!("a row with a bad phase: {:?}", String::from_utf8_lossy(row)))?;
-    Ok(out
-        .write_all(&row[..=start])
-        .and_then(|()| write!(out, "{}", phase + offset))
-        .and_then(|()| out.write_all(&row[end..])))
+        .ok_or_else(|| bad("a row with a bad phase"))?;
+    out.write_all(&row[..=start])?;
+    write!(out, "{}", phase + offset)?;
+    out.write_all(&row[end..])
 }
 
 #[cfg(test)]
