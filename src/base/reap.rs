@@ -26,6 +26,19 @@ pub const MAX_REAP_GAP_NS: u64 = 2_000_000;
 thread_local! {
     static OPEN: Cell<bool> = const { Cell::new(false) };
     static PARKED: RefCell<Vec<Waker>> = const { RefCell::new(Vec::new()) };
+    /// Responses begun by a lazy read on this core since [`take_reads`].
+    static READS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A lazy read began a response (the summary says how many did: lazy
+/// reads apply only where the dispatcher wakes often enough).
+pub fn note_read() {
+    READS.with(|r| r.set(r.get() + 1));
+}
+
+/// The responses begun by lazy reads on this core since the last call.
+pub fn take_reads() -> u64 {
+    READS.with(|r| r.replace(0))
 }
 
 /// Whether a worker may leave its response to the next reap.

@@ -141,6 +141,7 @@ fn demo_run(url: String, args: &DemoArgs) -> RunArgs {
         cpus: Some(args.cpus.clone()),
         ignore_errors: true,
         precise: false,
+        eager_reads: false,
         lazy_reads: false,
         send_window: DEFAULT_SEND_WINDOW.into(),
         max_lag: None,

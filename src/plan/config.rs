@@ -69,7 +69,8 @@ pub struct Config {
     pub ignore_errors: bool,
     /// Busy-wait the last stretch before each send for µs-level precision.
     pub precise: bool,
-    /// Read open-loop responses at timer wake-ups (`--lazy-reads`).
+    /// Read open-loop responses at timer wake-ups (the default; off with
+    /// `--eager-reads`, and wherever lazy reads do not apply).
     pub lazy_reads: bool,
     /// Fewest ns between two timer wake-ups of a core's dispatcher.
     pub send_window_ns: u64,

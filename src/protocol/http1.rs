@@ -498,7 +498,11 @@ impl Conn {
             }
             match self.read_now(false) {
                 Err(std::io::ErrorKind::WouldBlock) => {}
-                _ => return Ok(()),
+                Ok(_) => {
+                    crate::base::reap::note_read();
+                    return Ok(());
+                }
+                Err(_) => return Ok(()),
             }
         }
         Ok(())

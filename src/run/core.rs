@@ -100,6 +100,8 @@ pub struct CoreResult {
     pub timer_fallback: bool,
     /// Connections dialled again after warm-up.
     pub redials: u64,
+    /// Responses begun by a lazy read ([`reap`]).
+    pub lazy_reads: u64,
 }
 
 pub struct Core {
@@ -217,6 +219,7 @@ impl Core {
     ) -> CoreResult {
         self.start_ns.set(start_ns);
         self.ready_ns.set(ready_ns);
+        reap::take_reads(); // counted per run (a search's crew runs many)
         let workers = std::mem::take(&mut *self.worker_tasks.borrow_mut());
         let sweeper = monoio::spawn(sweep(self.clone()));
         // A task of its own, not part of this (the runtime's main) future:
@@ -244,6 +247,7 @@ impl Core {
                 - self.unsolicited_before,
             timer_fallback: self.timer_fallback.get(),
             redials: self.clients.iter().map(Client::redials).sum::<u64>() - self.redials_before,
+            lazy_reads: reap::take_reads(),
         }
     }
 

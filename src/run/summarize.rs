@@ -46,6 +46,7 @@ struct Merged {
     first_error: Option<(ErrorKind, u16)>,
     unsolicited_closes: u64,
     redials: u64,
+    lazy_reads: u64,
 }
 
 fn merge(results: &[CoreResult], phases: usize, slo_ns: Option<u64>) -> Merged {
@@ -55,6 +56,7 @@ fn merge(results: &[CoreResult], phases: usize, slo_ns: Option<u64>) -> Merged {
         first_error: None,
         unsolicited_closes: 0,
         redials: 0,
+        lazy_reads: 0,
     };
     for r in results {
         m.stats.merge(&r.stats);
@@ -72,6 +74,7 @@ fn merge(results: &[CoreResult], phases: usize, slo_ns: Option<u64>) -> Merged {
         m.first_error = m.first_error.or(r.first_error);
         m.unsolicited_closes += r.unsolicited_closes;
         m.redials += r.redials;
+        m.lazy_reads += r.lazy_reads;
     }
     m
 }
@@ -100,16 +103,23 @@ fn trace_info(trace: &TracePlan, done: &[SecondCounts]) -> TraceInfo {
     }
 }
 
-/// How sends were timed and responses read, in words.
-fn send_mode(cfg: &Config, plan: &Plan, on_epoll: bool, timer_fallback: bool) -> String {
+/// How sends were timed and responses read, in words. Lazy reads are
+/// named with the share of responses they began: they apply to plain
+/// HTTP/1.1 on io_uring while the dispatcher wakes at most 2 ms apart.
+fn send_mode(cfg: &Config, plan: &Plan, timer_fallback: bool, lazy: (u64, u64)) -> String {
+    let (lazy_reads, answered) = lazy;
     if plan.phases.iter().all(Phase::closed_loop) {
         "closed loop".to_string()
     } else if timer_fallback {
         "1 ms timer (no timerfd could be made: sends up to 1 ms late)".to_string()
     } else if cfg.precise {
         "precise".to_string()
-    } else if cfg.lazy_reads && !on_epoll {
-        format!("window {}, lazy reads", fmt_ns(cfg.send_window_ns))
+    } else if lazy_reads > 0 {
+        let share = 100.0 * lazy_reads as f64 / answered.max(lazy_reads) as f64;
+        format!(
+            "window {}, lazy reads ({share:.0} % of responses)",
+            fmt_ns(cfg.send_window_ns)
+        )
     } else {
         format!("window {}", fmt_ns(cfg.send_window_ns))
     }
@@ -222,8 +232,8 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         send_mode: send_mode(
             cfg,
             plan,
-            f.on_epoll,
             f.results.iter().any(|r| r.timer_fallback),
+            (m.lazy_reads, m.stats.overall.answered()),
         ),
         cpus: f.cpus,
         workers: cfg.workers,
