@@ -6,9 +6,12 @@
 # ratios) of CPU-us per request, req/s and send lag.
 #
 # Usage: bench/ab.sh OLD_BINARY [NEW_BINARY]   (NEW defaults to target/release/rwg)
-# Env: ROUNDS (5), DURATION (5s), RATE (20000), CONNS (64), plus lib.sh's knobs.
+# Env: ROUNDS (5), DURATION (5s), RATE (20000), CONNS (64), plus lib.sh's
+# knobs (TOPOLOGY=netns: nginx and the clients in their own network
+# namespaces over veth, see lib.sh).
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-5s}
+# shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 OLD=${1:?usage: bench/ab.sh OLD_BINARY [NEW_BINARY]}
@@ -25,6 +28,7 @@ URL=$BASE_URL/
 D=${DUR_S}s
 
 one() {
+    # shellcheck disable=SC2034 # lib.sh's run_rwg runs RWG_BIN
     RWG_BIN=$BENCH_TMP/rwg-$1
     run_rwg closed "$1" "$URL" -r 0 -c "$CONNS" -w "$CONNS" -d "$D"
     run_rwg open "$1" "$URL" -r "$RATE" -d "$D"

@@ -4,7 +4,13 @@
 # CPU-us per request), open loop at a fixed rate vs wrk2 / oha / hey / bombardier where on PATH (send-lag
 # p99, CPU-us per request), and the cost of rwg's CSV writer (-o vs none).
 # Rounds alternate the tools' order. Env: ROUNDS (3), DURATION (10s), QUICK=1
-# (2 rounds x 3 s), RATE (20000), CONNS (64), plus lib.sh's knobs.
+# (2 rounds x 3 s), RATE (20000), CONNS (64), TOPOLOGY (loopback, the default,
+# or netns: nginx in netns rwgb-srv on 10.77.0.1, the clients in rwgb-cli,
+# over veth with each side's receive path on its own CPU, as behind a NIC;
+# see lib.sh and netns.sh), plus lib.sh's other knobs. The header's
+# "topology:" line and results.tsv's 6th column say which one ran, e.g.
+#   TOPOLOGY=loopback bench/compare.sh; TOPOLOGY=netns bench/compare.sh
+# shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RATE=${RATE:-20000}
@@ -33,7 +39,7 @@ closed_one() {
 open_one() {
     case $1 in
         rwg) run_rwg open rwg "$URL" -r "$RATE" -d "$D" ;;
-        rwg-lazy) run_rwg open rwg-lazy "$URL" -r "$RATE" -d "$D" --lazy-reads ;;
+        rwg-eager) run_rwg open rwg-eager "$URL" -r "$RATE" -d "$D" --eager-reads ;;
         *) run_rate_peer open "$1" "$URL" "$RATE" "$CONNS" ;;
     esac
 }
@@ -43,7 +49,7 @@ reverse() { local i; for ((i = $#; i > 0; i--)); do printf '%s ' "${!i}"; done; 
 for round in $(seq 1 "$ROUNDS"); do
     closed_order=(rwg wrk rwg+csv)
     command -v oha >/dev/null && closed_order+=(oha)
-    open_order=(rwg rwg-lazy "${PEERS[@]}")
+    open_order=(rwg rwg-eager "${PEERS[@]}")
     if ((round % 2 == 0)); then
         read -r -a closed_order <<<"$(reverse "${closed_order[@]}")"
         read -r -a open_order <<<"$(reverse "${open_order[@]}")"
@@ -71,8 +77,8 @@ done
     echo "rwg: rwg run -r $RATE -d $D --cpus $GEN_CPU -q --json F URL (default 256 workers/connections)"
     echo "peers missing from PATH: $PEERS_MISSING"
     table open "rwg ${PEERS[*]}" "rps:achieved/s lag_p99_us:send-lag-p99-us p99_us:latency-p99-us cpu_us_req:CPU-us/req"
-    block "the same with --lazy-reads (responses read at the sender's wake-ups)"
-    table open "rwg-lazy rwg ${PEERS[*]}" "rps:achieved/s lag_p99_us:send-lag-p99-us p99_us:latency-p99-us cpu_us_req:CPU-us/req"
+    block "the same with --eager-reads (a wake-up per response: lower send lag, more CPU)"
+    table open "rwg-eager rwg ${PEERS[*]}" "rps:achieved/s lag_p99_us:send-lag-p99-us p99_us:latency-p99-us cpu_us_req:CPU-us/req"
     if [[ -s $BENCH_OUT/warnings.log ]]; then
         echo
         echo "warnings (see $BENCH_OUT/warnings.log):"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/h2.sh — rwg against h2load (HTTP/2, gRPC) and wrk (TLS HTTP/1.1), all
-# closed loop, generator on CPU 0, server on CPU 1, 127.0.0.1 only:
+# closed loop, generator on CPU 0, server on CPU 1, on 127.0.0.1 (or, with
+# TOPOLOGY=netns, 10.77.0.1 across a veth pair between two namespaces):
 #   h2c-c1   nginx h2c, 1 connection x 100 streams:  rwg --h2c  vs  h2load -c1 -m100
 #   h2c-c8   nginx h2c, 8 connections x 100 streams: rwg --h2c  vs  h2load -c8 -m100
 #   grpc     `rwg serve --grpc` unary Echo/Call, 1 connection x 100 streams:
@@ -11,12 +12,15 @@
 # server CPU-us per request; medians (min-max) and rwg/peer ratios. Rounds
 # alternate the tools' order. Installs nghttp2-client (h2load) when missing.
 # Env: QUICK=1 (2 rounds x 3 s; default 3 rounds x 5 s), ROUNDS, DURATION, SCENARIOS
-# (subset of "h2c-c1 h2c-c8 grpc tls"), plus lib.sh's knobs.
+# (subset of "h2c-c1 h2c-c8 grpc tls"), TOPOLOGY (loopback | netns: servers in
+# netns rwgb-srv, clients and probes in rwgb-cli; see lib.sh and netns.sh),
+# plus lib.sh's other knobs.
 set -euo pipefail
 
 if [[ ${QUICK:-0} != 1 ]]; then
     DURATION=${DURATION:-5s}
 fi
+# shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SCENARIOS=${SCENARIOS:-h2c-c1 h2c-c8 grpc tls}
@@ -38,33 +42,34 @@ snapshot_rwg
 
 # ----------------------------------------------------------------- servers ----
 
-# srv_nginx MODE (h2c | tls): nginx with 1 worker on CPU $SRV_CPU; sets
-# NGINX_PID / NGINX_WORKER (lib.sh's measure reads the server's CPU from it)
-# and SRV_URL.
+# srv_nginx MODE (h2c | tls): nginx with 1 worker on CPU $SRV_CPU on SRV_HOST
+# (in the server's namespace with TOPOLOGY=netns, probed from the client's);
+# sets NGINX_PID / NGINX_WORKER (lib.sh's measure reads the server's CPU from
+# it) and SRV_URL.
 srv_nginx() {
-    local mode=$1 dir=$BENCH_TMP/nginx port listen probe i
+    local mode=$1 dir=$BENCH_TMP/nginx port listen probe
     mkdir -p "$dir/tmp"
     chmod 755 "$dir"
     port=$(free_port)
     if [[ $mode == tls ]]; then
         [[ -f $dir/cert.pem ]] || openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
             -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
-        listen="listen 127.0.0.1:$port ssl backlog=16384;
+        listen="listen $SRV_HOST:$port ssl backlog=16384;
         ssl_certificate $dir/cert.pem;
         ssl_certificate_key $dir/key.pem;"
-        SRV_URL=https://127.0.0.1:$port/
-        probe=(curl -fsS -k -o /dev/null --max-time 1 "$SRV_URL")
+        SRV_URL=https://$SRV_HOST:$port/
+        probe=("${CLI_EXEC[@]}" curl -fsS -k -o /dev/null --max-time 1 "$SRV_URL")
     else
         # Debian's nginx 1.22: h2c needs "http2" on the listen line.
-        listen="listen 127.0.0.1:$port http2 backlog=16384;"
-        SRV_URL=http://127.0.0.1:$port/
-        probe=(curl -fsS --http2-prior-knowledge -o /dev/null --max-time 1 "$SRV_URL")
+        listen="listen $SRV_HOST:$port http2 backlog=16384;"
+        SRV_URL=http://$SRV_HOST:$port/
+        probe=("${CLI_EXEC[@]}" curl -fsS --http2-prior-knowledge -o /dev/null --max-time 1 "$SRV_URL")
     fi
     nginx_write_conf "$dir" "$listen
         location / { return 200 \"hello\\n\"; }"
-    taskset -c "$SRV_CPU" nginx -p "$dir" -c "$dir/nginx.conf" >>"$dir/stdout.log" 2>&1 &
+    "${SRV_EXEC[@]}" taskset -c "$SRV_CPU" nginx -p "$dir" -c "$dir/nginx.conf" >>"$dir/stdout.log" 2>&1 &
     NGINX_PID=$!
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         if "${probe[@]}" 2>/dev/null; then
             NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1 || true)
             log "nginx $mode on $SRV_URL (master $NGINX_PID, worker ${NGINX_WORKER:-?}, CPU $SRV_CPU)"
@@ -126,11 +131,11 @@ one() {
         h2c-c8/rwg) run_rwg "$sc" rwg "$SRV_URL" --h2c -r 0 -d "$D" -c 8 -w 800 --max-streams 100 ;;
         h2c-c8/h2load) run_h2load "$sc" h2load "$SRV_URL" -c8 -m100 -D "$DUR_S" ;;
         grpc/rwg)
-            run_rwg "$sc" rwg "grpc://127.0.0.1:$SRV_PORT/$GRPC_PATH" --proto "$REPO_DIR/proto/echo.proto" \
+            run_rwg "$sc" rwg "grpc://$SRV_HOST:$SRV_PORT/$GRPC_PATH" --proto "$REPO_DIR/proto/echo.proto" \
                 --data '{"message":"hi"}' -r 0 -d "$D" -c 1 -w 100
             ;;
         grpc/h2load)
-            run_h2load "$sc" h2load "http://127.0.0.1:$SRV_PORT/$GRPC_PATH" -c1 -m100 -D "$DUR_S" \
+            run_h2load "$sc" h2load "http://$SRV_HOST:$SRV_PORT/$GRPC_PATH" -c1 -m100 -D "$DUR_S" \
                 -d "$GRPC_BODY" -H 'content-type: application/grpc' -H 'te: trailers'
             ;;
         tls/rwg) run_rwg "$sc" rwg "$SRV_URL" --insecure --http1 -r 0 -c 64 -w 64 -d "$D" ;;

@@ -14,6 +14,25 @@
 # disturbed; also the machine's quiet level), DISTURB_TOTAL_FRAC (0.35: all
 # unattributed CPU, which includes kernel work for our own sockets), ROUNDS,
 # DURATION, QUICK.
+#
+# TOPOLOGY=loopback (default) | netns: where the traffic flows.
+#   loopback: servers listen on 127.0.0.1 and clients run in the host's
+#     namespace; the kernel hands each packet to the receiver's stack on the
+#     sending CPU, so the sender pays for the receiver's receive path (the
+#     client's CPU figures include some of the server's kernel work, and the
+#     other way round).
+#   netns: bench/netns.sh builds two namespaces joined by a veth pair, with
+#     RPS steering each side's receive processing to its own CPU, as behind a
+#     NIC: servers (nginx, rwg serve) run under `ip netns exec rwgb-srv`
+#     (still pinned to SRV_CPU) on 10.77.0.1, clients and health probes under
+#     `ip netns exec rwgb-cli` (still pinned to GEN_CPU). Needs root. The
+#     namespaces are deleted on exit when this run created them (NETNS_KEEP=1
+#     keeps them; `bench/netns.sh down` deletes them). BENCH_OUT's default
+#     name ends in -netns.
+# SRV_HOST (set from TOPOLOGY, not read from the environment) is the address
+# servers listen on and clients target. Every results.tsv row carries the
+# topology (6th column; rows without one are loopback), the tables read only
+# the rows of the run's topology, and machine_info prints a "topology:" line.
 
 set -euo pipefail
 
@@ -25,6 +44,30 @@ SRV_CPU=${SRV_CPU:-1}
 DISTURB_FRAC=${DISTURB_FRAC:-0.10}
 DISTURB_TOTAL_FRAC=${DISTURB_TOTAL_FRAC:-0.35}
 CLK_TCK=$(getconf CLK_TCK)
+TOPOLOGY=${TOPOLOGY:-loopback}
+
+# SRV_EXEC / CLI_EXEC: the prefix that runs a command in the server's / the
+# client's network namespace (empty on loopback); SRV_HOST: the server's address.
+case $TOPOLOGY in
+    loopback)
+        SRV_HOST=127.0.0.1
+        SRV_EXEC=()
+        CLI_EXEC=()
+        TOPO_SUFFIX=
+        ;;
+    netns)
+        # shellcheck source=SCRIPTDIR/netns.sh
+        source "$BENCH_DIR/netns.sh"
+        SRV_HOST=$NETNS_SRV_ADDR
+        SRV_EXEC=(ip netns exec "$NETNS_SRV")
+        CLI_EXEC=(ip netns exec "$NETNS_CLI")
+        TOPO_SUFFIX=-netns
+        ;;
+    *)
+        echo "TOPOLOGY must be loopback or netns (got $TOPOLOGY)" >&2
+        exit 2
+        ;;
+esac
 
 # Rounds and duration: QUICK=1 means 2 rounds of 3 s unless set explicitly,
 # and less patience with a busy machine (QUIET_WAIT s before each run, MAX_TRIES).
@@ -47,7 +90,7 @@ fi
 
 BENCH_TMP=$(mktemp -d /tmp/rwg-bench.XXXXXX)
 chmod 755 "$BENCH_TMP" # nginx's worker (nobody) reads files under it
-BENCH_OUT=${BENCH_OUT:-/tmp/rwg-bench-out/$(date +%Y%m%d-%H%M%S)}
+BENCH_OUT=${BENCH_OUT:-/tmp/rwg-bench-out/$(date +%Y%m%d-%H%M%S)$TOPO_SUFFIX}
 mkdir -p "$BENCH_OUT"
 RESULTS=${RESULTS:-$BENCH_OUT/results.tsv}
 RUNLOG=${RUNLOG:-$BENCH_OUT/runs.log}
@@ -72,8 +115,9 @@ NGINX_PID=
 NGINX_PORT=
 NGINX_WORKER=
 
+# A free TCP port on SRV_HOST, asked in the server's namespace.
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    "${SRV_EXEC[@]}" python3 -c 'import socket, sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1]); s.close()' "$SRV_HOST"
 }
 
 # Writes the config for port $1 into $BENCH_TMP/nginx.
@@ -107,13 +151,13 @@ http {
 EOF
 }
 
-# nginx_conf PORT: HTTP/1.1 on PORT, GET / (12 bytes) and GET /1m (1 MiB file).
+# nginx_conf PORT: HTTP/1.1 on SRV_HOST:PORT, GET / (12 bytes) and GET /1m (1 MiB file).
 nginx_conf() {
     local port=$1 dir=$BENCH_TMP/nginx
     mkdir -p "$dir/tmp"
     chmod 755 "$dir"
     [[ -f $dir/1m.bin ]] || head -c 1048576 /dev/urandom >"$dir/1m.bin"
-    nginx_write_conf "$dir" "listen 127.0.0.1:$port backlog=16384;
+    nginx_write_conf "$dir" "listen $SRV_HOST:$port backlog=16384;
         location / { return 200 \"hello world\\n\"; }
         location /1m { alias $dir/1m.bin; }" \
         "sendfile on;
@@ -121,19 +165,21 @@ nginx_conf() {
     default_type application/octet-stream;"
 }
 
-# Starts nginx on CPU $SRV_CPU on a free port; sets NGINX_PORT, NGINX_PID,
-# NGINX_WORKER and BASE_URL. Stopped by the EXIT trap.
+# Starts nginx on CPU $SRV_CPU on a free port of SRV_HOST (in the server's
+# namespace with TOPOLOGY=netns, probed from the client's); sets NGINX_PORT,
+# NGINX_PID, NGINX_WORKER and BASE_URL. Stopped by the EXIT trap.
 nginx_start() {
     command -v nginx >/dev/null || { echo "nginx not found (bench/run.sh installs it)" >&2; exit 2; }
     local try port
     for try in 1 2 3 4 5; do
         port=$(free_port)
         nginx_conf "$port"
-        taskset -c "$SRV_CPU" nginx -p "$BENCH_TMP/nginx" -c "$BENCH_TMP/nginx/nginx.conf" \
+        # ip netns exec and taskset exec, so $! is nginx's master.
+        "${SRV_EXEC[@]}" taskset -c "$SRV_CPU" nginx -p "$BENCH_TMP/nginx" -c "$BENCH_TMP/nginx/nginx.conf" \
             >>"$BENCH_TMP/nginx/stdout.log" 2>&1 &
         NGINX_PID=$!
         for _ in $(seq 1 50); do
-            if curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then
+            if "${CLI_EXEC[@]}" curl -fsS -o /dev/null --max-time 1 "http://$SRV_HOST:$port/"; then
                 NGINX_PORT=$port
                 break
             fi
@@ -142,7 +188,7 @@ nginx_start() {
         done
         if [[ -n $NGINX_PORT ]]; then
             NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1 || true)
-            BASE_URL=http://127.0.0.1:$NGINX_PORT
+            BASE_URL=http://$SRV_HOST:$NGINX_PORT
             log "nginx on $BASE_URL (master $NGINX_PID, worker ${NGINX_WORKER:-?}, CPU $SRV_CPU)"
             return 0
         fi
@@ -163,25 +209,35 @@ nginx_stop() {
     fi
 }
 
-# srv_grpc: `rwg serve --grpc` on CPU $SRV_CPU; NGINX_PID / NGINX_WORKER = its pid.
+# srv_grpc: `rwg serve --grpc` on SRV_HOST, CPU $SRV_CPU (in the server's
+# namespace with TOPOLOGY=netns); NGINX_PID / NGINX_WORKER = its pid, SRV_PORT
+# its port.
 srv_grpc() {
-    local port i
+    local port
     port=$(free_port)
-    taskset -c "$SRV_CPU" "$RWG_BIN" serve --grpc -p "$port" --cpus "$SRV_CPU" \
+    "${SRV_EXEC[@]}" taskset -c "$SRV_CPU" "$RWG_BIN" serve --grpc --host "$SRV_HOST" -p "$port" --cpus "$SRV_CPU" \
         >"$BENCH_TMP/serve.log" 2>&1 &
     NGINX_PID=$!
     NGINX_WORKER=$NGINX_PID
+    # shellcheck disable=SC2034 # read by the calling scripts
     SRV_PORT=$port
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         grep -q listening "$BENCH_TMP/serve.log" 2>/dev/null && break
         kill -0 "$NGINX_PID" 2>/dev/null || { cat "$BENCH_TMP/serve.log" >&2; exit 2; }
         sleep 0.1
     done
-    log "rwg serve --grpc on 127.0.0.1:$port (pid $NGINX_PID, CPU $SRV_CPU)"
+    log "rwg serve --grpc on $SRV_HOST:$port (pid $NGINX_PID, CPU $SRV_CPU)"
 }
 
 bench_cleanup() {
     nginx_stop
+    if [[ $TOPOLOGY == netns && ${NETNS_CREATED:-0} == 1 ]]; then
+        if [[ ${NETNS_KEEP:-0} == 1 ]]; then
+            log "kept namespaces $NETNS_SRV / $NETNS_CLI (bench/netns.sh down removes them)"
+        else
+            netns_down
+        fi
+    fi
     if [[ ${BENCH_KEEP:-0} == 1 ]]; then
         log "kept $BENCH_TMP"
     else
@@ -190,6 +246,11 @@ bench_cleanup() {
 }
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
+
+if [[ $TOPOLOGY == netns ]]; then
+    netns_up # exits 2 (after removing what it built) when RPS cannot be set
+    [[ $NETNS_CREATED == 1 ]] || log "netns: $NETNS_SRV / $NETNS_CLI were up before this run; left up at exit"
+fi
 
 # ----------------------------------------------------------- measurement ----
 
@@ -211,7 +272,9 @@ proc_ticks() {
 }
 
 # measure LIMIT_S OUTFILE -- CMD...
-# Runs CMD pinned to $GEN_CPU under /usr/bin/time, killed after LIMIT_S.
+# Runs CMD pinned to $GEN_CPU under /usr/bin/time, killed after LIMIT_S (in
+# the client's namespace with TOPOLOGY=netns: `ip netns exec` runs, and
+# execs, outside what /usr/bin/time measures).
 # Sets: M_RC M_USER M_SYS M_CPU (user+sys s) M_RSS (KiB) M_WALL M_NGINX
 # (server CPU s) M_OTHER (CPU s of everything else: other processes, and
 # kernel work for our own sockets that no task is charged with, e.g. TCP
@@ -226,7 +289,7 @@ measure() {
     read -r b0 s0 u0 < <(proc_stat_busy)
     read -r n0 nu0 < <(proc_ticks "$NGINX_WORKER")
     set +e
-    taskset -c "$GEN_CPU" /usr/bin/time -f '%U %S %M %e' -o "$tf" \
+    "${CLI_EXEC[@]}" taskset -c "$GEN_CPU" /usr/bin/time -f '%U %S %M %e' -o "$tf" \
         timeout -k 5 "$limit" "$@" >"$out" 2>"$out.err"
     M_RC=$?
     set -e
@@ -244,9 +307,9 @@ measure() {
     M_DISTURBED=$(awk -v o="$M_OTHER" -v ou="$M_OTHER_USER" -v s="$M_STEAL" -v w="$M_WALL" \
         -v f="$DISTURB_FRAC" -v ft="$DISTURB_TOTAL_FRAC" \
         'BEGIN { print (ou > f * w || s > f * w || o > ft * w) ? 1 : 0 }')
-    printf '%s rc=%s cpu=%s user=%s sys=%s rss=%sKiB wall=%s nginx=%s other=%s other_user=%s steal=%s disturbed=%s :: %s\n' \
+    printf '%s rc=%s cpu=%s user=%s sys=%s rss=%sKiB wall=%s nginx=%s other=%s other_user=%s steal=%s disturbed=%s topology=%s :: %s\n' \
         "$(date +%T)" "$M_RC" "$M_CPU" "$M_USER" "$M_SYS" "$M_RSS" "$M_WALL" "$M_NGINX" \
-        "$M_OTHER" "$M_OTHER_USER" "$M_STEAL" "$M_DISTURBED" "$*" >>"$RUNLOG"
+        "$M_OTHER" "$M_OTHER_USER" "$M_STEAL" "$M_DISTURBED" "$TOPOLOGY" "$*" >>"$RUNLOG"
 }
 
 # Waits (up to QUIET_WAIT seconds) until the machine is quiet:
@@ -333,14 +396,16 @@ hey_p99_us() { awk '/99% in/ { printf "%.1f", $3 * 1e6; exit }' "$1"; }
 # ------------------------------------------------------------- results ----
 
 # record SCENARIO TOOL METRIC VALUE [DISTURBED]
+# Row: scenario tool metric value disturbed topology (tab separated).
 record() {
-    printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-0}" >>"$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-0}" "$TOPOLOGY" >>"$RESULTS"
 }
 
 # stats SCENARIO TOOL METRIC -> "median min max n disturbed_count" (or "- - - 0 0")
+# over the rows of this run's TOPOLOGY (a row without one is loopback).
 stats() {
-    awk -F'\t' -v sc="$1" -v t="$2" -v m="$3" \
-        '$1 == sc && $2 == t && $3 == m && $4 != "" { print $4 "\t" $5 }' "$RESULTS" 2>/dev/null |
+    awk -F'\t' -v sc="$1" -v t="$2" -v m="$3" -v topo="$TOPOLOGY" \
+        '$1 == sc && $2 == t && $3 == m && $4 != "" && ($6 == "" ? "loopback" : $6) == topo { print $4 "\t" $5 }' "$RESULTS" 2>/dev/null |
         sort -g | awk -F'\t' '
         { v[NR] = $1; d += $2 }
         END {
@@ -363,8 +428,8 @@ ratio() {
 # either is missing. Robust to a machine that is slower in some rounds than
 # in others, which moves both tools of a round together.
 paired_ratio() {
-    awk -F'\t' -v sc="$1" -v a="$2" -v b="$3" -v m="$4" '
-        $1 == sc && $3 == m && $4 != "" { if ($2 == a) A[++na] = $4; else if ($2 == b) B[++nb] = $4 }
+    awk -F'\t' -v sc="$1" -v a="$2" -v b="$3" -v m="$4" -v topo="$TOPOLOGY" '
+        $1 == sc && $3 == m && $4 != "" && ($6 == "" ? "loopback" : $6) == topo { if ($2 == a) A[++na] = $4; else if ($2 == b) B[++nb] = $4 }
         END { n = (na < nb) ? na : nb; for (i = 1; i <= n; i++) if (B[i] + 0 != 0) print A[i] / B[i] }' "$RESULTS" 2>/dev/null |
         sort -g | awk '{ v[NR] = $1 } END {
             if (NR == 0) { print "-"; exit }
@@ -432,6 +497,16 @@ snapshot_rwg() {
 machine_info() {
     echo "nproc: $(nproc)  kernel: $(uname -r)  cpu: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')  rwg: $("$RWG" --version 2>/dev/null || echo '?')  rounds: $ROUNDS  duration: $DURATION"
+    topology_info
+}
+
+# The "topology:" line of the report.
+topology_info() {
+    if [[ $TOPOLOGY == netns ]]; then
+        echo "topology: netns -- $(netns_describe); clients run as: ${CLI_EXEC[*]} taskset -c $GEN_CPU ..."
+    else
+        echo "topology: loopback -- client (CPU $GEN_CPU) and server (CPU $SRV_CPU) on 127.0.0.1; the sender's CPU runs the receiver's receive path"
+    fi
 }
 
 # ------------------------------------------------------------ tool runs ----

@@ -8,7 +8,10 @@
 # and memory in run length (max RSS after MEM_SHORT vs MEM_LONG requests with
 # a CSV, once; 1 M vs 20 M, about 4 min; 200 k vs 4 M with QUICK=1).
 # Env: QUICK=1 (2 rounds x 3 s, about 5 min), ROUNDS, DURATION, SKIP_INSTALL=1,
-# SKIP_BUILD=1, SKIP_COMPARE=1, SKIP_MEMORY=1, INSTALL_OHA=1, BENCH_OUT.
+# SKIP_BUILD=1, SKIP_COMPARE=1, SKIP_MEMORY=1, INSTALL_OHA=1, BENCH_OUT,
+# TOPOLOGY (loopback | netns: nginx and the clients in two network namespaces
+# over veth, each side's receive path on its own CPU; needs root; see lib.sh
+# and netns.sh).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -37,7 +40,9 @@ if [[ ${SKIP_BUILD:-0} != 1 ]]; then
     (cd "$HERE/.." && cargo build --release)
 fi
 
-export BENCH_OUT=${BENCH_OUT:-/tmp/rwg-bench-out/$(date +%Y%m%d-%H%M%S)}
+topo_suffix=
+[[ ${TOPOLOGY:-loopback} == netns ]] && topo_suffix=-netns
+export BENCH_OUT=${BENCH_OUT:-/tmp/rwg-bench-out/$(date +%Y%m%d-%H%M%S)$topo_suffix}
 export RESULTS=$BENCH_OUT/results.tsv
 # One binary for every scenario, even if target/release is rebuilt meanwhile.
 mkdir -p "$BENCH_OUT"
@@ -49,6 +54,7 @@ if [[ ${SKIP_COMPARE:-0} != 1 ]]; then
 fi
 
 # ------------------------------------------------------------- scenarios ---
+# shellcheck source=SCRIPTDIR/lib.sh
 source "$HERE/lib.sh"
 raise_nofile
 snapshot_rwg
@@ -109,7 +115,7 @@ reverse() { local i; for ((i = $#; i > 0; i--)); do printf '%s ' "${!i}"; done; 
 
 for round in $(seq 1 "$ROUNDS"); do
     pair=(rwg wrk)
-    low=(rwg rwg-lazy "${PEERS[@]}")
+    low=(rwg rwg-eager "${PEERS[@]}")
     if ((round % 2 == 0)); then
         pair=(wrk rwg)
         read -r -a low <<<"$(reverse "${low[@]}")"
@@ -129,9 +135,9 @@ for round in $(seq 1 "$ROUNDS"); do
     done
     for t in "${low[@]}"; do
         case $t in
-            rwg | rwg-lazy)
+            rwg | rwg-eager)
                 local_flags=()
-                [[ $t == rwg-lazy ]] && local_flags=(--lazy-reads)
+                [[ $t == rwg-eager ]] && local_flags=(--eager-reads)
                 run_rwg low "$t" "$BASE_URL/" -r "$LOW_RATE" -d "$D" "${local_flags[@]}"
                 record low "$t" cpu_pct "$(awk -v c="$M_CPU" -v w="$M_WALL" 'BEGIN { printf "%.2f", 100 * c / w }')" "$M_DISTURBED"
                 ;;
@@ -163,7 +169,7 @@ fi
 
     block "open loop at $LOW_RATE req/s, one core, $D x $ROUNDS rounds (does the client idle?)"
     echo "rwg run -r $LOW_RATE -d $D --cpus $GEN_CPU -q --json F URL; peers with 64 connections"
-    table low "rwg rwg-lazy ${PEERS[*]}" "rps:achieved/s cpu_us_req:CPU-us/req cpu_pct:CPU-%-of-core lag_p99_us:send-lag-p99-us p99_us:latency-p99-us"
+    table low "rwg rwg-eager ${PEERS[*]}" "rps:achieved/s cpu_us_req:CPU-us/req cpu_pct:CPU-%-of-core lag_p99_us:send-lag-p99-us p99_us:latency-p99-us"
 
     block "warm-up: open loop $WARM_RATE req/s over $WARM_CONNS connections, $D x $ROUNDS rounds"
     echo "rwg run -r $WARM_RATE -c $WARM_CONNS -w $WARM_CONNS -d $D --cpus $GEN_CPU -q -o F.csv --json F URL; rwg report --timeseries TS --interval 1s F.csv"

@@ -12,9 +12,11 @@
 #
 # Usage: bench/template.sh [RWG_BINARY]   (default target/release/rwg)
 # Env: ROUNDS (5), DURATION (5s), CONNS (64), PROTO (http1 | grpc), plus
-# lib.sh's knobs.
+# lib.sh's knobs (TOPOLOGY=netns: server and client in their own network
+# namespaces over veth, see lib.sh).
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-5s}
+# shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RWG_BIN=${1:-$RWG}
@@ -26,7 +28,7 @@ D=${DUR_S}s
 
 if [[ $PROTO == grpc ]]; then
     srv_grpc
-    GRPC_URL="grpc://127.0.0.1:$SRV_PORT/rwg.echo.v1.Echo/Call"
+    GRPC_URL="grpc://$SRV_HOST:$SRV_PORT/rwg.echo.v1.Echo/Call"
     CONNS=100
     STATIC_DATA='{"message":"12345-678901-0b7e4f5c-8f1e-4a5e-9d3c-2f6a1b7c8d9e"}'
     TEMPLATE_DATA='{"message":"{{seq}}-{{rand_int 1 999999}}-{{uuid}}"}'
