@@ -51,6 +51,13 @@ enum Func {
     },
 }
 
+/// A piece of a template: text, or its n-th placeholder.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Piece {
+    Text(Vec<u8>),
+    Slot(usize),
+}
+
 /// What a render needs to know about the arrival.
 #[derive(Clone, Copy, Debug)]
 pub struct Arrival {
@@ -139,6 +146,35 @@ impl Template {
     /// Whether every arrival renders the same bytes.
     pub fn is_static(&self) -> bool {
         self.parts.iter().all(|p| matches!(p, Part::Text(_)))
+    }
+
+    /// Its text and placeholders in order, the placeholders numbered from 0
+    /// (for a caller that rearranges them: `protocol::grpc_wire`).
+    pub fn pieces(&self) -> Vec<Piece> {
+        let mut slot = 0;
+        self.parts
+            .iter()
+            .map(|part| match part {
+                Part::Text(bytes) => Piece::Text(bytes.to_vec()),
+                Part::Value(..) => {
+                    slot += 1;
+                    Piece::Slot(slot - 1)
+                }
+            })
+            .collect()
+    }
+
+    /// Its placeholder number `n` alone (with its salt, so it draws what
+    /// it draws in this template).
+    pub fn placeholder(&self, n: usize) -> Option<Template> {
+        let part = self
+            .parts
+            .iter()
+            .filter(|p| matches!(p, Part::Value(..)))
+            .nth(n)?;
+        Some(Template {
+            parts: vec![part.clone()],
+        })
     }
 
     /// Appends the rendering for `arrival` to `out`.

@@ -138,6 +138,11 @@ pub fn encode_json(method: &MethodDescriptor, json: &str) -> Result<Bytes, Strin
 
 /// Encodes JSON as a message of type `desc`, framed.
 pub fn encode_message(desc: &MessageDescriptor, json: &str) -> Result<Bytes, String> {
+    Ok(frame(&encode_unframed(desc, json)?))
+}
+
+/// The message of type `desc` that `json` describes, encoded (not framed).
+pub fn encode_unframed(desc: &MessageDescriptor, json: &str) -> Result<Vec<u8>, String> {
     let mut de = serde_json::Deserializer::from_str(json);
     let bad = |e: &dyn std::fmt::Display, path: Option<String>| {
         let field = path.map_or(String::new(), |p| format!(" field '{p}':"));
@@ -156,7 +161,7 @@ pub fn encode_message(desc: &MessageDescriptor, json: &str) -> Result<Bytes, Str
             bad(&e, (path != ".").then_some(path))
         })?;
     de.end().map_err(|e| bad(&e, None))?;
-    Ok(frame(&msg.encode_to_vec()))
+    Ok(msg.encode_to_vec())
 }
 
 /// The request every stream of a gRPC run sends.

@@ -1,6 +1,6 @@
 //! Placeholders in an HTTP/2 or gRPC request: the path and query, header
 //! values (gRPC: metadata) and the body (gRPC: the JSON message, encoded
-//! and framed per request). Parsed once; each arrival renders its own
+//! and framed per request, field by field where `grpc_wire` can). Parsed once; each arrival renders its own
 //! [`H2Request`] from the static one (HTTP/2 builds a request head per
 //! stream anyway, so the rendered parts cost only their own buffers).
 //!
@@ -14,6 +14,7 @@ use http::{HeaderName, HeaderValue, Uri};
 use prost_reflect::MessageDescriptor;
 
 use super::grpc;
+use super::grpc_wire::WireTemplate;
 use super::h2_request::H2Request;
 use crate::plan::error::ConfigError;
 use crate::plan::template::{Arrival, CsvLoader, Template};
@@ -34,8 +35,9 @@ pub struct H2Template {
 #[derive(Debug)]
 enum BodyTemplate {
     Plain(Template),
-    /// The JSON of a gRPC message of this type.
-    Grpc(Template, MessageDescriptor),
+    /// The JSON of a gRPC message of this type, and its fields rendered
+    /// straight into the wire format where they can be.
+    Grpc(Template, MessageDescriptor, Option<WireTemplate>),
 }
 
 /// The parts of a target that may hold placeholders.
@@ -87,7 +89,10 @@ impl H2Template {
             headers,
             body: match (body.is_static(), &parts.message) {
                 (true, _) => None,
-                (false, Some(m)) => Some(BodyTemplate::Grpc(body, m.clone())),
+                (false, Some(m)) => {
+                    let wire = WireTemplate::compile(&body, m, seed);
+                    Some(BodyTemplate::Grpc(body, m.clone(), wire))
+                }
                 (false, None) => Some(BodyTemplate::Plain(body)),
             },
             seed,
@@ -135,11 +140,15 @@ impl H2Template {
                 t.render(&arrival, &mut buf);
                 out.body = Bytes::from(std::mem::take(&mut buf));
             }
-            Some(BodyTemplate::Grpc(t, message)) => {
-                buf.clear();
-                t.render(&arrival, &mut buf);
-                let json = String::from_utf8_lossy(&buf);
-                out.body = grpc::encode_message(message, &json)?;
+            Some(BodyTemplate::Grpc(t, message, wire)) => {
+                if let Some(body) = wire.as_ref().and_then(|w| w.render(&arrival, &mut buf)) {
+                    out.body = body;
+                } else {
+                    buf.clear();
+                    t.render(&arrival, &mut buf);
+                    let json = String::from_utf8_lossy(&buf);
+                    out.body = grpc::encode_message(message, &json)?;
+                }
             }
         }
         Ok(out)

@@ -7,6 +7,7 @@
 pub mod chunked;
 pub mod diagnose;
 pub mod grpc;
+pub mod grpc_wire;
 pub mod h2;
 pub mod h2_request;
 pub mod h2_template;
