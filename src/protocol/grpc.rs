@@ -143,6 +143,11 @@ pub fn encode_message(desc: &MessageDescriptor, json: &str) -> Result<Bytes, Str
 
 /// The message of type `desc` that `json` describes, encoded (not framed).
 pub fn encode_unframed(desc: &MessageDescriptor, json: &str) -> Result<Vec<u8>, String> {
+    Ok(parse_message(desc, json)?.encode_to_vec())
+}
+
+/// The message of type `desc` that `json` describes.
+pub fn parse_message(desc: &MessageDescriptor, json: &str) -> Result<DynamicMessage, String> {
     let mut de = serde_json::Deserializer::from_str(json);
     let bad = |e: &dyn std::fmt::Display, path: Option<String>| {
         let field = path.map_or(String::new(), |p| format!(" field '{p}':"));
@@ -161,7 +166,7 @@ pub fn encode_unframed(desc: &MessageDescriptor, json: &str) -> Result<Vec<u8>, 
             bad(&e, (path != ".").then_some(path))
         })?;
     de.end().map_err(|e| bad(&e, None))?;
-    Ok(msg.encode_to_vec())
+    Ok(msg)
 }
 
 /// The request every stream of a gRPC run sends.

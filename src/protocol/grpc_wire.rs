@@ -16,7 +16,9 @@
 
 use bytes::{BufMut, Bytes};
 use prost::encoding::{encode_key, encode_varint, WireType};
+use prost::Message;
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::grpc;
@@ -29,7 +31,7 @@ const MARK_OPEN: char = '\u{E000}';
 const MARK_CLOSE: char = '\u{E001}';
 
 /// Arrivals rendered both ways before the wire path is trusted.
-const CHECKED_ARRIVALS: u64 = 4;
+const CHECKED_ARRIVALS: u64 = 16;
 
 /// A gRPC message template, compiled.
 #[derive(Debug)]
@@ -74,12 +76,11 @@ impl WireTemplate {
     /// kind other than string and varint integers, or a first arrival that
     /// renders differently either way.
     pub fn compile(json: &Template, desc: &MessageDescriptor, seed: u64) -> Option<WireTemplate> {
-        let marked = marked_json(json)?;
-        let Value::Object(members) = serde_json::from_str::<Value>(&marked).ok()? else {
-            return None;
-        };
-        let mut fixed = serde_json::Map::new();
+        let (marked, bare) = marked_json(json)?;
+        let Members(members) = serde_json::from_str(&marked).ok()?;
+        let mut numbers = Vec::new();
         let mut fields = Vec::new();
+        let mut templated = Vec::new();
         for (key, value) in members {
             if key.contains(MARK_OPEN) {
                 return None;
@@ -87,19 +88,48 @@ impl WireTemplate {
             let field = desc
                 .get_field_by_json_name(&key)
                 .or_else(|| desc.get_field_by_name(&key))?;
+            // JSON would refuse or merge a field given twice.
+            if numbers.contains(&field.number()) {
+                return None;
+            }
+            numbers.push(field.number());
             match value {
                 Value::String(text) if text.contains(MARK_OPEN) => {
-                    fields.push(WireField::new(&field, &text, json)?);
+                    fields.push(WireField::new(&field, &text, json, &bare)?);
+                    templated.push(field);
                 }
                 value if marked_anywhere(&value) => return None,
-                value => {
-                    fixed.insert(key, value);
-                }
+                _ => {}
             }
         }
-        let fixed = grpc::encode_unframed(desc, &Value::Object(fixed).to_string()).ok()?;
-        let wire = WireTemplate { fixed, fields };
+        let mut wire = WireTemplate {
+            fixed: Vec::new(),
+            fields,
+        };
+        wire.fixed = wire.fixed_fields(json, desc, seed, &templated)?;
         wire.agrees_with_json(json, desc, seed).then_some(wire)
+    }
+
+    /// The static fields encoded as the JSON path reads them: the message
+    /// of an arrival the wire path renders, its templated fields cleared.
+    fn fixed_fields(
+        &self,
+        json: &Template,
+        desc: &MessageDescriptor,
+        seed: u64,
+        templated: &[FieldDescriptor],
+    ) -> Option<Vec<u8>> {
+        let mut scratch = Vec::new();
+        let arrival = (0..CHECKED_ARRIVALS)
+            .map(|seq| Arrival::new(seq, seed, false))
+            .find(|a| self.render(a, &mut scratch).is_some())?;
+        let mut text = Vec::new();
+        json.render(&arrival, &mut text);
+        let mut message = grpc::parse_message(desc, std::str::from_utf8(&text).ok()?).ok()?;
+        for field in templated {
+            message.clear_field(field);
+        }
+        Some(message.encode_to_vec())
     }
 
     /// The framed message of `arrival`, or `None` when a rendered value
@@ -118,7 +148,9 @@ impl WireTemplate {
     }
 
     /// Whether the first arrivals render the same message both ways (or
-    /// leave it to JSON).
+    /// leave it to JSON). By construction they do (static fields as JSON
+    /// reads them, templated ones checked per arrival); this is the proof
+    /// on the template at hand.
     fn agrees_with_json(&self, json: &Template, desc: &MessageDescriptor, seed: u64) -> bool {
         let mut scratch = Vec::new();
         (0..CHECKED_ARRIVALS).all(|seq| {
@@ -145,7 +177,12 @@ impl WireTemplate {
 impl WireField {
     /// A templated field whose JSON value is `text` (markers for the
     /// placeholders of `json`).
-    fn new(field: &FieldDescriptor, text: &str, json: &Template) -> Option<WireField> {
+    fn new(
+        field: &FieldDescriptor,
+        text: &str,
+        json: &Template,
+        bare: &[bool],
+    ) -> Option<WireField> {
         if field.is_list() || field.is_map() {
             return None;
         }
@@ -160,9 +197,17 @@ impl WireField {
             _ => return None,
         };
         let pieces = unmark(text)?;
-        // An integer is one placeholder and nothing else.
-        if kind != ValueKind::Str && !matches!(pieces.as_slice(), [Piece::Slot(_)]) {
-            return None;
+        match (kind, pieces.as_slice()) {
+            // A string is written in quotes: `"s": {{seq}}` is a number to JSON.
+            (ValueKind::Str, pieces) => {
+                let bare_slot = |p: &Piece| matches!(p, Piece::Slot(n) if bare[*n]);
+                if pieces.iter().any(bare_slot) {
+                    return None;
+                }
+            }
+            // An integer is one placeholder and nothing else.
+            (_, [Piece::Slot(_)]) => {}
+            _ => return None,
         }
         let mut key = Vec::new();
         encode_key(field.number(), wire_type, &mut key);
@@ -222,10 +267,12 @@ impl WireField {
 }
 
 /// The template's text with placeholder n as `MARK_OPEN n MARK_CLOSE`, in
-/// quotes where it stands outside a JSON string (`"id": {{seq}}`); `None`
-/// when the text is not UTF-8 or already holds a marker.
-fn marked_json(json: &Template) -> Option<String> {
+/// quotes where it stands outside a JSON string (`"id": {{seq}}`; such
+/// placeholders are `true` in the second part); `None` when the text is not
+/// UTF-8 or already holds a marker.
+fn marked_json(json: &Template) -> Option<(String, Vec<bool>)> {
     let mut out = String::new();
+    let mut bare = Vec::new();
     let (mut in_string, mut escaped) = (false, false);
     for piece in json.pieces() {
         match piece {
@@ -250,10 +297,35 @@ fn marked_json(json: &Template) -> Option<String> {
                     true => out.push_str(&mark),
                     false => out.push_str(&format!("\"{mark}\"")),
                 }
+                bare.push(!in_string);
             }
         }
     }
-    Some(out)
+    Some((out, bare))
+}
+
+/// A JSON object's members in order, a key given twice kept twice
+/// (`serde_json::Value` would keep only the last).
+struct Members(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Members, D::Error> {
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Object)
+    }
 }
 
 /// Whether a marker is anywhere in `value` (keys included).
@@ -334,7 +406,7 @@ message Inner { string s = 1; }
 message M {
   string s = 1; int32 i32 = 2; int64 i64 = 3; uint32 u32 = 4; uint64 u64 = 5;
   sint32 s32 = 6; sint64 s64 = 7; optional string os = 8; repeated string rs = 9;
-  Inner inner = 10; bool b = 11; int32 camel_case = 12;
+  Inner inner = 10; bool b = 11; int32 camel_case = 12; bytes by = 13;
 }
 "#;
 
@@ -370,6 +442,7 @@ message M {
         );
         let wire = WireTemplate::compile(&t, &desc, 7).expect("compiled");
         assert_eq!(wire.fields.len(), 9, "{wire:?}");
+        assert!(!wire.fixed.is_empty(), "rs, inner and b are static");
         let mut scratch = Vec::new();
         for seq in 0..500 {
             let fast = wire
@@ -396,6 +469,15 @@ message M {
             r#"{"nope": "{{seq}}"}"#,
             r#"{"{{rand_choice s os}}": "x"}"#,
             r#"["{{seq}}"]"#,
+            // A string in no quotes is a number to JSON.
+            r#"{"s": {{seq}}}"#,
+            // A field twice, or by both its names (found by the fuzzer: the
+            // static "by" that JSON refused was dropped for the later one).
+            r#"{"s": "{{seq}}", "by": "not base64!", "by": "AA=="}"#,
+            r#"{"s": "{{seq}}", "s": "x"}"#,
+            r#"{"camelCase": {{seq}}, "camel_case": 1}"#,
+            // Every arrival left to JSON: nothing to compare with.
+            r#"{"s": "{{rand_choice a\b c\d}}"}"#,
         ] {
             assert!(
                 WireTemplate::compile(&template(text), &desc, 7).is_none(),
