@@ -40,6 +40,7 @@ open_one() {
     case $1 in
         rwg) run_rwg open rwg "$URL" -r "$RATE" -d "$D" ;;
         rwg-eager) run_rwg open rwg-eager "$URL" -r "$RATE" -d "$D" --eager-reads ;;
+        rwg-1ms) run_rwg open rwg-1ms "$URL" -r "$RATE" -d "$D" --send-window 1ms ;;
         *) run_rate_peer open "$1" "$URL" "$RATE" "$CONNS" ;;
     esac
 }
@@ -49,7 +50,7 @@ reverse() { local i; for ((i = $#; i > 0; i--)); do printf '%s ' "${!i}"; done; 
 for round in $(seq 1 "$ROUNDS"); do
     closed_order=(rwg wrk rwg+csv)
     command -v oha >/dev/null && closed_order+=(oha)
-    open_order=(rwg rwg-eager "${PEERS[@]}")
+    open_order=(rwg rwg-eager rwg-1ms "${PEERS[@]}")
     if ((round % 2 == 0)); then
         read -r -a closed_order <<<"$(reverse "${closed_order[@]}")"
         read -r -a open_order <<<"$(reverse "${open_order[@]}")"
@@ -79,6 +80,8 @@ done
     table open "rwg ${PEERS[*]}" "rps:achieved/s lag_p99_us:send-lag-p99-us p99_us:latency-p99-us cpu_us_req:CPU-us/req"
     block "the same with --eager-reads (a wake-up per response: lower send lag, more CPU)"
     table open "rwg-eager rwg ${PEERS[*]}" "rps:achieved/s lag_p99_us:send-lag-p99-us p99_us:latency-p99-us cpu_us_req:CPU-us/req"
+    block "the same at oha's send precision: --send-window 1ms (oha paces with a 1 ms timer)"
+    table open "rwg-1ms ${PEERS[*]}" "rps:achieved/s lag_p99_us:send-lag-p99-us p99_us:latency-p99-us cpu_us_req:CPU-us/req"
     if [[ -s $BENCH_OUT/warnings.log ]]; then
         echo
         echo "warnings (see $BENCH_OUT/warnings.log):"

@@ -4,6 +4,8 @@
 # TOPOLOGY=netns, 10.77.0.1 across a veth pair between two namespaces):
 #   h2c-c1   nginx h2c, 1 connection x 100 streams:  rwg --h2c  vs  h2load -c1 -m100
 #   h2c-c8   nginx h2c, 8 connections x 100 streams: rwg --h2c  vs  h2load -c8 -m100
+#   h2c-fast `rwg serve --h2c` (a server faster than the client, as at
+#            100GbE), 8 connections x 100 streams: rwg --h2c  vs  h2load -c8 -m100
 #   grpc     `rwg serve --grpc` unary Echo/Call, 1 connection x 100 streams:
 #            rwg grpc:// --proto  vs  h2load POSTing the same pre-encoded gRPC frame
 #   tls      nginx TLS (self-signed RSA-2048), HTTP/1.1, 64 connections:
@@ -12,7 +14,7 @@
 # server CPU-us per request; medians (min-max) and rwg/peer ratios. Rounds
 # alternate the tools' order. Installs nghttp2-client (h2load) when missing.
 # Env: QUICK=1 (2 rounds x 3 s; default 3 rounds x 5 s), ROUNDS, DURATION, SCENARIOS
-# (subset of "h2c-c1 h2c-c8 grpc tls"), TOPOLOGY (loopback | netns: servers in
+# (subset of "h2c-c1 h2c-c8 h2c-fast grpc tls"), TOPOLOGY (loopback | netns: servers in
 # netns rwgb-srv, clients and probes in rwgb-cli; see lib.sh and netns.sh),
 # plus lib.sh's other knobs.
 set -euo pipefail
@@ -23,7 +25,7 @@ fi
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SCENARIOS=${SCENARIOS:-h2c-c1 h2c-c8 grpc tls}
+SCENARIOS=${SCENARIOS:-h2c-c1 h2c-c8 h2c-fast grpc tls}
 D=${DUR_S}s
 
 if ! command -v h2load >/dev/null; then
@@ -129,7 +131,8 @@ one() {
         h2c-c1/rwg) run_rwg "$sc" rwg "$SRV_URL" --h2c -r 0 -d "$D" -c 1 -w 100 --max-streams 100 ;;
         h2c-c1/h2load) run_h2load "$sc" h2load "$SRV_URL" -c1 -m100 -D "$DUR_S" ;;
         h2c-c8/rwg) run_rwg "$sc" rwg "$SRV_URL" --h2c -r 0 -d "$D" -c 8 -w 800 --max-streams 100 ;;
-        h2c-c8/h2load) run_h2load "$sc" h2load "$SRV_URL" -c8 -m100 -D "$DUR_S" ;;
+        h2c-c8/h2load | h2c-fast/h2load) run_h2load "$sc" h2load "$SRV_URL" -c8 -m100 -D "$DUR_S" ;;
+        h2c-fast/rwg) run_rwg "$sc" rwg "$SRV_URL" --h2c -r 0 -d "$D" -c 8 -w 800 --max-streams 100 ;;
         grpc/rwg)
             run_rwg "$sc" rwg "grpc://$SRV_HOST:$SRV_PORT/$GRPC_PATH" --proto "$REPO_DIR/proto/echo.proto" \
                 --data '{"message":"hi"}' -r 0 -d "$D" -c 1 -w 100
@@ -172,6 +175,11 @@ printf '\x00\x00\x00\x00\x04\x0a\x02\x68\x69' >"$GRPC_BODY"
 for sc in $SCENARIOS; do
     case $sc in
         h2c-c1 | h2c-c8) srv_nginx h2c; rounds "$sc" h2load ;;
+        h2c-fast)
+            srv_rwg --h2c
+            SRV_URL=http://$SRV_HOST:$SRV_PORT/
+            rounds "$sc" h2load
+            ;;
         grpc) srv_grpc; rounds grpc h2load ;;
         tls) srv_nginx tls; rounds tls wrk ;;
         *) echo "unknown scenario $sc" >&2; exit 2 ;;
@@ -195,6 +203,11 @@ METRICS="rps:req/s cpu_us_req:client-CPU-us/req srv_us_req:server-CPU-us/req"
                 block "h2c, nginx, 8 connections x 100 streams, GET /, $D x $ROUNDS rounds"
                 echo "rwg: rwg run --h2c -r 0 -d $D -c 8 -w 800 --max-streams 100 --cpus $GEN_CPU -q --json F URL   h2load: taskset -c $GEN_CPU h2load -c8 -m100 -D $DUR_S URL"
                 table h2c-c8 "rwg h2load" "$METRICS"
+                ;;
+            h2c-fast)
+                block "h2c, rwg serve --h2c (faster than the client), 8 connections x 100 streams, GET /, $D x $ROUNDS rounds"
+                echo "rwg: rwg run --h2c -r 0 -d $D -c 8 -w 800 --max-streams 100 --cpus $GEN_CPU -q --json F URL   h2load: taskset -c $GEN_CPU h2load -c8 -m100 -D $DUR_S URL"
+                table h2c-fast "rwg h2load" "$METRICS"
                 ;;
             grpc)
                 block "gRPC unary /$GRPC_PATH on rwg serve --grpc, 1 connection x 100 in flight, $D x $ROUNDS rounds"

@@ -213,9 +213,14 @@ nginx_stop() {
 # namespace with TOPOLOGY=netns); NGINX_PID / NGINX_WORKER = its pid, SRV_PORT
 # its port.
 srv_grpc() {
-    local port
+    srv_rwg --grpc
+}
+
+# srv_rwg MODE_FLAG: `rwg serve MODE_FLAG` (--grpc or --h2c) as srv_grpc.
+srv_rwg() {
+    local mode=$1 port
     port=$(free_port)
-    "${SRV_EXEC[@]}" taskset -c "$SRV_CPU" "$RWG_BIN" serve --grpc --host "$SRV_HOST" -p "$port" --cpus "$SRV_CPU" \
+    "${SRV_EXEC[@]}" taskset -c "$SRV_CPU" "$RWG_BIN" serve "$mode" --host "$SRV_HOST" -p "$port" --cpus "$SRV_CPU" \
         >"$BENCH_TMP/serve.log" 2>&1 &
     NGINX_PID=$!
     NGINX_WORKER=$NGINX_PID
@@ -226,7 +231,7 @@ srv_grpc() {
         kill -0 "$NGINX_PID" 2>/dev/null || { cat "$BENCH_TMP/serve.log" >&2; exit 2; }
         sleep 0.1
     done
-    log "rwg serve --grpc on $SRV_HOST:$port (pid $NGINX_PID, CPU $SRV_CPU)"
+    log "rwg serve $mode on $SRV_HOST:$port (pid $NGINX_PID, CPU $SRV_CPU)"
 }
 
 bench_cleanup() {
