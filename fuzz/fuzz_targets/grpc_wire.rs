@@ -18,15 +18,7 @@ use rwg::plan::template::{Arrival, Template};
 use rwg::protocol::grpc;
 use rwg::protocol::grpc_wire::WireTemplate;
 
-const PROTO: &str = r#"syntax = "proto3";
-package t;
-message Inner { string s = 1; }
-message M {
-  string s = 1; int32 i32 = 2; int64 i64 = 3; uint32 u32 = 4; uint64 u64 = 5;
-  sint32 s32 = 6; sint64 s64 = 7; optional string os = 8; repeated string rs = 9;
-  Inner inner = 10; bool b = 11; int32 camel_case = 12; bytes by = 13;
-}
-"#;
+const PROTO: &str = include_str!("../../tests/data/wire.proto");
 
 fn message() -> &'static MessageDescriptor {
     static DESC: OnceLock<MessageDescriptor> = OnceLock::new();

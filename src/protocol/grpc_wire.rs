@@ -400,15 +400,7 @@ mod tests {
     use super::*;
     use crate::plan::error::ConfigError;
 
-    const PROTO: &str = r#"syntax = "proto3";
-package t;
-message Inner { string s = 1; }
-message M {
-  string s = 1; int32 i32 = 2; int64 i64 = 3; uint32 u32 = 4; uint64 u64 = 5;
-  sint32 s32 = 6; sint64 s64 = 7; optional string os = 8; repeated string rs = 9;
-  Inner inner = 10; bool b = 11; int32 camel_case = 12; bytes by = 13;
-}
-"#;
+    const PROTO: &str = include_str!("../../tests/data/wire.proto");
 
     fn message() -> MessageDescriptor {
         let dir = tempfile::tempdir().unwrap();
