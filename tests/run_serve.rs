@@ -351,20 +351,19 @@ fn lazy_reads_are_named_only_where_they_happened() {
 }
 
 /// Lazy reads (the default): responses read at the sender's wake-ups still
-/// end at their arrival (kernel receive time). Against a 300 µs server at
-/// 1 000/s (wake-ups 1 ms apart) most responses are read lazily, every row
-/// is answered, and the median latency is no longer than with
-/// `--eager-reads` (reading at the next wake-up would add ~0.7 ms); 60 KB
-/// bodies (several reads) counted exactly. Both drivers (epoll reads as
-/// usual, and the summary does not claim lazy reads there).
+/// end at their arrival (kernel receive time). Against a server that
+/// answers at once, at 1 000/s (wake-ups 1 ms apart), most responses are
+/// read lazily (the next wake-up finds them there), every row is answered,
+/// and the median latency is no longer than with `--eager-reads` (reading
+/// at the wake-up would make it ~1 ms); 60 KB bodies (several reads) counted
+/// exactly. Both drivers (epoll reads as usual, and the summary does not
+/// claim lazy reads there). (A delayed server does not do here: `rwg
+/// serve`'s delays sleep on a 1 ms timer wheel, so its answers land around
+/// the wake-ups and whether a reap finds them is timing.)
 #[test]
 fn lazy_reads_keep_latency_truthful() {
     let _g = serial();
-    let slow = start(ServeConfig {
-        delay: Delay::Fixed { ns: 300_000 },
-        ..Default::default()
-    })
-    .unwrap();
+    let quick = start(ServeConfig::default()).unwrap();
     let big = start(ServeConfig {
         body_bytes: 60_000,
         ..Default::default()
@@ -379,7 +378,7 @@ fn lazy_reads_keep_latency_truthful() {
             if !lazy {
                 args.push("--eager-reads");
             }
-            let out = run_with_env(&url_of(slow.addr), &args, &env, Duration::from_secs(30));
+            let out = run_with_env(&url_of(quick.addr), &args, &env, Duration::from_secs(30));
             out.assert_code(0);
             let mode = out.json()["run"]["send_mode"].as_str().unwrap().to_string();
             // The summary says how many responses were read lazily (none on
@@ -398,7 +397,7 @@ fn lazy_reads_keep_latency_truthful() {
                 })
                 .collect();
             latencies_ms.sort_by(f64::total_cmp);
-            assert!(latencies_ms[0] >= 0.3, "legacy {legacy}: {latencies_ms:?}");
+            assert!(latencies_ms[0] > 0.0, "legacy {legacy}: {latencies_ms:?}");
             medians_ms.push(latencies_ms[500]);
         }
         assert!(
