@@ -84,45 +84,6 @@ srv_nginx() {
     exit 2
 }
 
-# ----------------------------------------------------------------- h2load ----
-
-# run_h2load SCENARIO TOOL URL H2LOAD_ARGS...
-# Records rps, reqs (done), cpu_us_req, errors (failed+errored+timeout+non-2xx),
-# cpu_s, rss_kib. Requests from "requests: N total, N started, N done, N succeeded, ...".
-run_h2load() {
-    local sc=$1 tool=$2 url=$3
-    shift 3
-    local out=$BENCH_TMP/$sc.$tool.out
-    local cmd=(h2load "$@" "$url")
-    measure_stable "$(limit_for)" "$out" -- "${cmd[@]}"
-    local reqs errs rps
-    reqs=$(awk '/^requests:/ { gsub(/,/, ""); print $6; exit }' "$out")
-    rps=$(awk '/^finished in/ { gsub(/,/, ""); print $4; exit }' "$out")
-    if [[ -z $reqs || $reqs == 0 ]]; then
-        complain "h2load rc=$M_RC, no requests done" "$out" "${cmd[@]}"
-        sed 's/^/    | /' "$out" | tail -5 >&2 || true
-        record "$sc" "$tool" failed 1
-        return 0
-    fi
-    errs=$(awk '/^requests:/ { gsub(/,/, ""); n += $10 + $12 + $14 }
-        /^status codes:/ { gsub(/,/, ""); n += $5 + $7 + $9 } END { print n + 0 }' "$out")
-    [[ $M_RC == 0 && $errs == 0 ]] || complain "h2load rc=$M_RC errors=$errs" "$out" "${cmd[@]}"
-    local d=$M_DISTURBED
-    record "$sc" "$tool" rps "$rps" "$d"
-    record "$sc" "$tool" reqs "$reqs" "$d"
-    record "$sc" "$tool" cpu_us_req "$(cpu_per "$M_CPU" "$reqs")" "$d"
-    record "$sc" "$tool" errors "$errs" "$d"
-    record_cpu "$sc" "$tool"
-    R_REQS=$reqs
-}
-
-# Server CPU per request of the last run (M_NGINX: the server pid's CPU).
-record_srv() {
-    [[ -n ${R_REQS:-} && $R_REQS != 0 ]] &&
-        record "$1" "$2" srv_us_req "$(cpu_per "$M_NGINX" "$R_REQS")" "$M_DISTURBED"
-    R_REQS=
-}
-
 # one SCENARIO TOOL: one measured run.
 one() {
     local sc=$1 tool=$2

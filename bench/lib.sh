@@ -216,11 +216,12 @@ srv_grpc() {
     srv_rwg --grpc
 }
 
-# srv_rwg MODE_FLAG: `rwg serve MODE_FLAG` (--grpc or --h2c) as srv_grpc.
+# srv_rwg [MODE_FLAG]: `rwg serve MODE_FLAG` (--grpc, --h2c, or none for
+# HTTP/1.1) as srv_grpc.
 srv_rwg() {
-    local mode=$1 port
+    local mode=${1:-} port
     port=$(free_port)
-    "${SRV_EXEC[@]}" taskset -c "$SRV_CPU" "$RWG_BIN" serve "$mode" --host "$SRV_HOST" -p "$port" --cpus "$SRV_CPU" \
+    "${SRV_EXEC[@]}" taskset -c "$SRV_CPU" "$RWG_BIN" serve ${mode:+"$mode"} --host "$SRV_HOST" -p "$port" --cpus "$SRV_CPU" \
         >"$BENCH_TMP/serve.log" 2>&1 &
     NGINX_PID=$!
     NGINX_WORKER=$NGINX_PID
@@ -231,7 +232,7 @@ srv_rwg() {
         kill -0 "$NGINX_PID" 2>/dev/null || { cat "$BENCH_TMP/serve.log" >&2; exit 2; }
         sleep 0.1
     done
-    log "rwg serve $mode on $SRV_HOST:$port (pid $NGINX_PID, CPU $SRV_CPU)"
+    log "rwg serve ${mode:-(HTTP/1.1)} on $SRV_HOST:$port (pid $NGINX_PID, CPU $SRV_CPU)"
 }
 
 bench_cleanup() {
@@ -493,8 +494,12 @@ block() { printf '\n=== %s ===\n' "$*"; }
 # target/release cannot swap it mid-benchmark; sets RWG_BIN.
 snapshot_rwg() {
     [[ -x $RWG ]] || { echo "no rwg binary at $RWG (cargo build --release)" >&2; exit 2; }
-    cp -p "$RWG" "$BENCH_TMP/rwg"
-    RWG_BIN=$BENCH_TMP/rwg
+    if [[ $(head -c 4 "$RWG") == $'\x7fELF' ]]; then
+        cp -p "$RWG" "$BENCH_TMP/rwg"
+        RWG_BIN=$BENCH_TMP/rwg
+    else
+        RWG_BIN=$RWG # a bench/bundle.sh wrapper: it finds its binary beside itself
+    fi
     log "rwg: $RWG ($(sha256sum "$RWG_BIN" | cut -c1-12), built $(date -r "$RWG" '+%F %T'))"
 }
 
@@ -610,6 +615,43 @@ run_wrk() {
     R_REQS=$reqs
 }
 
+# run_h2load SCENARIO TOOL URL H2LOAD_ARGS...
+# Records rps, reqs (done), cpu_us_req, errors (failed+errored+timeout+non-2xx),
+# cpu_s, rss_kib. Requests from "requests: N total, N started, N done, N succeeded, ...".
+run_h2load() {
+    local sc=$1 tool=$2 url=$3
+    shift 3
+    local out=$BENCH_TMP/$sc.$tool.out
+    local cmd=(h2load "$@" "$url")
+    measure_stable "$(limit_for)" "$out" -- "${cmd[@]}"
+    local reqs errs rps
+    reqs=$(awk '/^requests:/ { gsub(/,/, ""); print $6; exit }' "$out")
+    rps=$(awk '/^finished in/ { gsub(/,/, ""); print $4; exit }' "$out")
+    if [[ -z $reqs || $reqs == 0 ]]; then
+        complain "h2load rc=$M_RC, no requests done" "$out" "${cmd[@]}"
+        sed 's/^/    | /' "$out" | tail -5 >&2 || true
+        record "$sc" "$tool" failed 1
+        return 0
+    fi
+    errs=$(awk '/^requests:/ { gsub(/,/, ""); n += $10 + $12 + $14 }
+        /^status codes:/ { gsub(/,/, ""); n += $5 + $7 + $9 } END { print n + 0 }' "$out")
+    [[ $M_RC == 0 && $errs == 0 ]] || complain "h2load rc=$M_RC errors=$errs" "$out" "${cmd[@]}"
+    local d=$M_DISTURBED
+    record "$sc" "$tool" rps "$rps" "$d"
+    record "$sc" "$tool" reqs "$reqs" "$d"
+    record "$sc" "$tool" cpu_us_req "$(cpu_per "$M_CPU" "$reqs")" "$d"
+    record "$sc" "$tool" errors "$errs" "$d"
+    record_cpu "$sc" "$tool"
+    R_REQS=$reqs
+}
+
+# Server CPU per request of the last run (M_NGINX: the server pid's CPU).
+record_srv() {
+    [[ -n ${R_REQS:-} && $R_REQS != 0 ]] &&
+        record "$1" "$2" srv_us_req "$(cpu_per "$M_NGINX" "$R_REQS")" "$M_DISTURBED"
+    R_REQS=
+}
+
 # run_hey SCENARIO TOOL URL RATE CONNS (fixed rate: -q is per worker)
 run_hey() {
     local sc=$1 tool=$2 url=$3 rate=$4 conns=$5
@@ -657,6 +699,8 @@ run_oha() {
     record "$sc" "$tool" p99_us "$(jq -r '.latencyPercentiles.p99 * 1e6' "$out")" "$d"
     record "$sc" "$tool" errors "$(jq -r '[.errorDistribution[]?] | add // 0' "$out")" "$d"
     record_cpu "$sc" "$tool"
+    # shellcheck disable=SC2034 # read by record_srv
+    R_REQS=$reqs
 }
 
 # run_bombardier SCENARIO TOOL URL RATE CONNS (codesenberg/bombardier)
