@@ -170,6 +170,25 @@ fn run_without_cpus_uses_all_allowed_cpus() {
     assert_eq!(out.rows().len(), 10);
 }
 
+/// Without `--cpus`, a run given fewer connections (or workers) than there
+/// are CPUs runs on that many cores instead of being refused: `-c 1` on a
+/// machine of several CPUs used to exit 2 ("--workers 1 is less than the N
+/// CPUs selected"). With `--cpus` the refusal stands (fewer_workers_than_cpus).
+#[test]
+fn fewer_connections_than_cpus_without_cpus_runs_on_fewer_cores() {
+    if allowed_cpus().len() < 2 {
+        eprintln!("only one CPU allowed: nothing to check");
+        return;
+    }
+    let _g = serial();
+    let srv = rwg::serve::start(Default::default()).unwrap();
+    let out = run(&url_of(srv.addr), &["-r", "0", "-n", "200", "-c", "1"]);
+    out.assert_code(0);
+    let cpus = out.json()["run"]["cpus"].as_array().expect("cpus[]").len();
+    assert_eq!(cpus, 1, "one connection: one core");
+    assert_eq!(out.rows().len(), 200);
+}
+
 /// Sizes the machine cannot hold are refused before anything is allocated
 /// (they used to allocate until the OOM killer struck), naming the value.
 #[test]

@@ -101,7 +101,8 @@ pub struct RunArgs {
     /// Latency objective for goodput (e.g. 50ms).
     #[arg(long)]
     pub slo: Option<String>,
-    /// CPUs to run on, e.g. 0 or 0-3,8 [default: all].
+    /// CPUs to run on, e.g. 0 or 0-3,8 [default: all, but no more than the
+    /// --connections or --workers given].
     #[arg(long)]
     pub cpus: Option<String>,
     /// Keep going after errors (default: stop at the first error, exit 1).
@@ -273,6 +274,18 @@ pub(super) fn dur(flag: &str, text: &str) -> Result<u64, ConfigError> {
 }
 
 impl RunArgs {
+    /// Without `--cpus`: every CPU, but no more than the workers and
+    /// connections given, so `-c 8` on a 16-CPU machine runs on 8 cores
+    /// instead of being refused for leaving cores without a connection.
+    fn default_cpus(&self) -> Vec<usize> {
+        let mut cpus = all_cpus();
+        let given = [self.workers, self.connections];
+        if let Some(cap) = given.into_iter().flatten().min() {
+            cpus.truncate(cap.max(1));
+        }
+        cpus
+    }
+
     /// The validated configuration and the `--check` expressions, with the
     /// workload file (`-f`) under the command line.
     pub fn resolve(&self) -> Result<(Config, Vec<String>), ConfigError> {
@@ -293,7 +306,7 @@ impl RunArgs {
         };
         let cpus = match &self.cpus {
             Some(text) => parse_cpus(text)?,
-            None => all_cpus(),
+            None => self.default_cpus(),
         };
         let p = &self.proto;
         let h2 = targets.iter().any(|t| t.target.scheme.grpc()) || p.h2c || p.http2;
