@@ -31,6 +31,16 @@ fn short_run(
     (code, out, err, rows, summary)
 }
 
+/// The two HTTP/2 client paths: the h2 crate's, and the lean client's
+/// (`--h2-lean`: h2c requests without a body).
+const CLIENTS: [&[&str]; 2] = [&[], &["--h2-lean"]];
+
+fn with(client: &[&'static str], args: &[&'static str]) -> Vec<&'static str> {
+    let mut v = args.to_vec();
+    v.extend_from_slice(client);
+    v
+}
+
 fn assert_all_200(rows: &[Vec<String>], n: usize) {
     assert_eq!(rows.len(), n, "one row per scheduled request");
     for r in rows {
@@ -52,13 +62,17 @@ fn h2c_against_nginx() {
         return;
     };
     let url = format!("http://127.0.0.1:{port}/");
-    let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--h2c", "--max-streams", "4"]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert_all_200(&rows, 100);
-    assert_eq!(js["run"]["protocol"], "h2c");
-    // Prior knowledge: no ALPN (cleartext has none).
-    assert_eq!(js["run"]["alpn"], serde_json::Value::Null);
-    assert_eq!(js["run"]["connections"], 1);
+    for client in CLIENTS {
+        let args = with(client, &["--h2c", "--max-streams", "4"]);
+        let (code, out, err, rows, js) = short_run(dir.path(), &url, &args);
+        assert_eq!(code, 0, "{client:?}: {out}{err}");
+        assert_all_200(&rows, 100);
+        assert_eq!(js["run"]["protocol"], "h2c");
+        // Prior knowledge: no ALPN (cleartext has none).
+        assert_eq!(js["run"]["alpn"], serde_json::Value::Null);
+        assert_eq!(js["run"]["connections"], 1);
+        assert_eq!(js["overall"]["bytes"], 600, "{client:?}: 100 x hello");
+    }
 }
 
 /// Closed loop with 8 streams in flight per connection: at each GOAWAY
@@ -78,36 +92,41 @@ fn h2c_streams_refused_by_goaway_are_sent_again() {
     };
     let url = format!("http://127.0.0.1:{port}/");
     let (csv, js) = (dir.path().join("out.csv"), dir.path().join("out.json"));
-    let (code, out, err) = rwg(&[
-        "run",
-        "-r",
-        "0",
-        "-d",
-        "1s",
-        "--cpus",
-        "0",
-        "-q",
-        "--h2c",
-        "-c",
-        "2",
-        "--max-streams",
-        "8",
-        "-w",
-        "16",
-        "-o",
-        csv.to_str().unwrap(),
-        "--json",
-        js.to_str().unwrap(),
-        &url,
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-    let (rows, _) = collect(&csv, &js);
-    assert!(
-        rows.len() > 2_000,
-        "{} rows: too few GOAWAYs to test",
-        rows.len()
-    );
-    assert!(rows.iter().all(|r| r[3] == "200"), "{rows:?}");
+    for client in CLIENTS {
+        let _ = std::fs::remove_file(&csv);
+        let mut args = vec![
+            "run",
+            "-r",
+            "0",
+            "-d",
+            "1s",
+            "--cpus",
+            "0",
+            "-q",
+            "--h2c",
+            "-c",
+            "2",
+            "--max-streams",
+            "8",
+            "-w",
+            "16",
+            "-o",
+            csv.to_str().unwrap(),
+            "--json",
+            js.to_str().unwrap(),
+            &url,
+        ];
+        args.extend_from_slice(client);
+        let (code, out, err) = rwg(&args);
+        assert_eq!(code, 0, "{client:?}: {out}{err}");
+        let (rows, _) = collect(&csv, &js);
+        assert!(
+            rows.len() > 2_000,
+            "{client:?}: {} rows: too few GOAWAYs to test",
+            rows.len()
+        );
+        assert!(rows.iter().all(|r| r[3] == "200"), "{client:?}: {rows:?}");
+    }
 }
 
 #[test]
@@ -331,19 +350,21 @@ fn goaway_server() -> (std::net::SocketAddr, Counter, tokio::runtime::Runtime) {
 /// 2 200 re-dials a second before); every arrival still gets its row.
 #[test]
 fn goaway_on_every_connection_is_not_stormed() {
-    let (addr, accepted, _rt) = goaway_server();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("http://{addr}/");
-    let (code, out, err, rows, js) = short_run(
-        dir.path(),
-        &url,
-        &["--h2c", "-c", "1", "-t", "500ms", "--ignore-errors"],
-    );
-    assert_eq!(code, 1, "{out}{err}");
-    assert_eq!(rows.len(), 100, "one row per scheduled request");
-    let dials = accepted.load(std::sync::atomic::Ordering::Relaxed);
-    assert!(dials < 60, "{dials} connections in ~1.5 s");
-    assert!(js["run"]["redials"].as_u64().unwrap() >= 2, "{js}");
+    for client in CLIENTS {
+        let (addr, accepted, _rt) = goaway_server();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("http://{addr}/");
+        let args = with(
+            client,
+            &["--h2c", "-c", "1", "-t", "500ms", "--ignore-errors"],
+        );
+        let (code, out, err, rows, js) = short_run(dir.path(), &url, &args);
+        assert_eq!(code, 1, "{client:?}: {out}{err}");
+        assert_eq!(rows.len(), 100, "one row per scheduled request");
+        let dials = accepted.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(dials < 60, "{client:?}: {dials} connections in ~1.5 s");
+        assert!(js["run"]["redials"].as_u64().unwrap() >= 2, "{js}");
+    }
 }
 
 /// A server that answers every stream with RST_STREAM(REFUSED_STREAM):
@@ -364,23 +385,149 @@ fn refusing_server() -> (std::net::SocketAddr, Counter, tokio::runtime::Runtime)
 /// pause (1 ms doubling to 64 ms) instead of storming the server.
 #[test]
 fn refused_streams_are_retried_until_the_deadline_with_pauses() {
-    let (addr, refused, _rt) = refusing_server();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("http://{addr}/");
-    let (code, out, err, rows, _js) = short_run(
-        dir.path(),
-        &url,
-        &["--h2c", "-c", "1", "-t", "300ms", "--ignore-errors"],
-    );
-    assert_eq!(code, 1, "{out}{err}");
-    assert_eq!(rows.len(), 100, "one row per scheduled request");
-    for r in &rows {
-        assert_eq!(r[8], "timeout", "row {r:?}");
+    for client in CLIENTS {
+        let (addr, refused, _rt) = refusing_server();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("http://{addr}/");
+        let args = with(
+            client,
+            &["--h2c", "-c", "1", "-t", "300ms", "--ignore-errors"],
+        );
+        let (code, out, err, rows, _js) = short_run(dir.path(), &url, &args);
+        assert_eq!(code, 1, "{client:?}: {out}{err}");
+        assert_eq!(rows.len(), 100, "one row per scheduled request");
+        for r in &rows {
+            assert_eq!(r[8], "timeout", "{client:?}: row {r:?}");
+        }
+        let tries = refused.load(std::sync::atomic::Ordering::Relaxed);
+        // 300 ms holds about 10 tries (0, 1, 2, … 64, 64 ms apart).
+        assert!(
+            tries > 800 && tries < 2000,
+            "{client:?}: {tries} refused streams for 100 requests"
+        );
     }
-    let tries = refused.load(std::sync::atomic::Ordering::Relaxed);
-    // 300 ms holds about 10 tries (0, 1, 2, … 64, 64 ms apart).
+}
+
+/// The lean client against `rwg serve --h2c` (the h2 crate's server, which
+/// Huffman-codes and indexes its headers): the request as sent (method,
+/// path and query, a header), statuses of a mix, body bytes of a large
+/// response over many DATA frames, a closed loop with more workers than
+/// streams, and streams reset at their timeout. Requests with a body, TLS
+/// and gRPC are refused with `--h2-lean`, naming it.
+#[test]
+fn lean_client_against_rwg_serve() {
+    use rwg::serve::{start, ServeConfig, ServeProtocol};
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("capture.txt");
+    let srv = start(ServeConfig {
+        protocol: ServeProtocol::H2c,
+        capture: Some(capture.clone()),
+        status_mix: vec![(503, 0.3)],
+        body_bytes: 100_000,
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let url = format!("http://{}/p?q=1", srv.addr);
+    let args = [
+        "--h2c",
+        "--h2-lean",
+        "-X",
+        "DELETE",
+        "-H",
+        "X-A: b",
+        "--ignore-errors",
+    ];
+    let (code, out, err, rows, js) = short_run(dir.path(), &url, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(rows.len(), 100);
+    let mut by_status = std::collections::BTreeMap::new();
+    for r in &rows {
+        *by_status.entry(r[3].clone()).or_insert(0) += 1;
+        assert_eq!(r[8], "", "row {r:?}");
+    }
+    assert_eq!(by_status.len(), 2, "{by_status:?}");
     assert!(
-        tries > 800 && tries < 2000,
-        "{tries} refused streams for 100 requests"
+        by_status["503"] > 10 && by_status["503"] < 60,
+        "{by_status:?}"
     );
+    assert_eq!(js["overall"]["bytes"], 100 * 100_000, "{js}");
+    let seen = std::fs::read_to_string(&capture).unwrap();
+    let requests: Vec<&str> = seen.split("DELETE /p?q=1 HTTP/2\r\n").skip(1).collect();
+    assert_eq!(requests.len(), 100, "{seen}");
+    assert!(requests.iter().all(|r| r.contains("x-a: b\r\n")), "{seen}");
+
+    let small = start(ServeConfig {
+        protocol: ServeProtocol::H2c,
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let url = format!("http://{}/", small.addr);
+    let (csv, js) = (
+        dir.path().join("closed.csv"),
+        dir.path().join("closed.json"),
+    );
+    let (code, out, err) = rwg(&[
+        "run",
+        "-r",
+        "0",
+        "-d",
+        "1s",
+        "--cpus",
+        "0",
+        "-q",
+        "--h2c",
+        "--h2-lean",
+        "-c",
+        "1",
+        "--max-streams",
+        "2",
+        "-w",
+        "32",
+        "-t",
+        "500ms",
+        "-o",
+        csv.to_str().unwrap(),
+        "--json",
+        js.to_str().unwrap(),
+        &url,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (rows, _) = collect(&csv, &js);
+    assert!(rows.len() > 500, "{} rows", rows.len());
+    assert!(rows.iter().all(|r| r[3] == "200"), "{rows:?}");
+
+    let slow = start(ServeConfig {
+        protocol: ServeProtocol::H2c,
+        delay: rwg::serve::Delay::Fixed { ns: 400_000_000 },
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let url = format!("http://{}/", slow.addr);
+    let args = [
+        "--h2c",
+        "--h2-lean",
+        "--timeout",
+        "100ms",
+        "--ignore-errors",
+        "-n",
+        "20",
+        "-w",
+        "32",
+    ];
+    let (code, _, _, rows, _) = short_run(dir.path(), &url, &args);
+    assert_eq!(code, 1);
+    assert_eq!(rows.len(), 20);
+    assert!(rows.iter().all(|r| r[8] == "timeout"), "{rows:?}");
+
+    for (refused, url) in [
+        (&["--body", "x"][..], "http://127.0.0.1:9/"),
+        (&[][..], "grpc://127.0.0.1:9/rwg.echo.v1.Echo/Call"),
+    ] {
+        let mut args = vec!["run", "-n", "1", "--cpus", "0", "--h2c", "--h2-lean"];
+        args.extend_from_slice(refused);
+        args.push(url);
+        let (code, out, err) = rwg(&args);
+        assert_eq!(code, 2, "{url} {refused:?}: {out}{err}");
+        assert!(err.contains("--h2-lean"), "{url} {refused:?}: {err}");
+    }
 }

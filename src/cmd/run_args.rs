@@ -191,6 +191,10 @@ pub struct ProtoArgs {
     /// Max concurrent streams per HTTP/2 connection (capped by the server's SETTINGS).
     #[arg(long, default_value_t = 100)]
     pub max_streams: usize,
+    /// h2c requests without a body through the lean HTTP/2 client (hidden
+    /// while it is proven against other servers).
+    #[arg(long, hide = true)]
+    pub h2_lean: bool,
     /// Accept any TLS certificate and host name.
     #[arg(short = 'k', long)]
     pub insecure: bool,
@@ -357,6 +361,7 @@ impl RunArgs {
             http: p.http_version(),
             h2c: p.h2c,
             max_streams: p.max_streams,
+            h2_lean: p.h2_lean,
             tls: TlsOptions {
                 insecure: p.insecure,
                 cacert: p.cacert.clone(),

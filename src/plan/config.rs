@@ -83,6 +83,8 @@ pub struct Config {
     pub h2c: bool,
     /// Streams per HTTP/2 connection (capped by the server's SETTINGS).
     pub max_streams: usize,
+    /// `--h2-lean`: h2c requests go through the lean HTTP/2 client.
+    pub h2_lean: bool,
     pub tls: TlsOptions,
     /// `--trace`: the arrivals' instants, instead of the phases' rates.
     pub trace: Option<TracePlan>,

@@ -22,6 +22,7 @@ use h2::client::SendRequest;
 use monoio_compat::StreamWrapper;
 
 use super::h2_request::H2Request;
+use super::h2lean;
 use super::tls::{self, TlsClient, Transport};
 use super::WarmReport;
 use super::{grpc, guarded, OpGuard, Response};
@@ -38,8 +39,25 @@ const CONNECTION_WINDOW_BYTES: u32 = 16 << 20;
 /// bound as an HTTP/1.1 head.
 const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
 
+/// A live connection, through the h2 crate or the lean client.
+#[derive(Clone)]
+pub(super) enum Link {
+    Crate(SendRequest<Bytes>),
+    Lean(Rc<h2lean::Conn>),
+}
+
+impl Link {
+    /// Streams the server allows at once.
+    fn max_concurrent(&self) -> usize {
+        match self {
+            Link::Crate(send) => send.current_max_send_streams(),
+            Link::Lean(conn) => conn.max_concurrent().unwrap_or(usize::MAX),
+        }
+    }
+}
+
 struct Slot {
-    send: Option<SendRequest<Bytes>>,
+    link: Option<Link>,
     /// Streams taken by workers on this connection.
     open: usize,
     /// Bumped on every (re)connect, so a stale driver cannot kill a new one.
@@ -59,6 +77,8 @@ pub struct H2Pool {
     tls: Option<TlsClient>,
     connect_timeout: Duration,
     max_streams: usize,
+    /// Connections through the lean client (`--h2-lean`).
+    lean: bool,
     slots: RefCell<Vec<Slot>>,
     waiters: WaitQueue,
     handshake_ns: Cell<u64>,
@@ -85,13 +105,12 @@ impl H2Pool {
     pub fn new(
         addr: SocketAddr,
         tls: Option<TlsClient>,
-        connections: usize,
-        max_streams: usize,
+        (connections, max_streams, lean): (usize, usize, bool),
         connect_timeout_ns: u64,
     ) -> Rc<H2Pool> {
         let slots = (0..connections.max(1))
             .map(|_| Slot {
-                send: None,
+                link: None,
                 open: 0,
                 generation: 0,
                 dialing: false,
@@ -105,6 +124,7 @@ impl H2Pool {
             tls,
             connect_timeout: Duration::from_nanos(connect_timeout_ns),
             max_streams: max_streams.max(1),
+            lean,
             slots: RefCell::new(slots),
             waiters: WaitQueue::default(),
             handshake_ns: Cell::new(0),
@@ -151,9 +171,9 @@ impl H2Pool {
         let slot = &mut slots[i];
         slot.dialing = false;
         let outcome = match result {
-            Ok((send, alpn, driver)) => {
+            Ok((link, alpn, driver)) => {
                 slot.generation += 1;
-                slot.send = Some(send);
+                slot.link = Some(link);
                 slot.answered = 0;
                 let (pool, generation) = (Rc::downgrade(self), slot.generation);
                 monoio::spawn(async move {
@@ -174,19 +194,16 @@ impl H2Pool {
         outcome
     }
 
-    async fn handshake(
-        &self,
-    ) -> Result<
-        (
-            SendRequest<Bytes>,
-            String,
-            Pin<Box<dyn std::future::Future<Output = ()>>>,
-        ),
-        String,
-    > {
+    async fn handshake(&self) -> Result<(Link, String, Driver), String> {
         let transport = tls::dial(self.addr, self.tls.as_ref(), self.connect_timeout)
             .await
             .map_err(|e| e.to_string())?;
+        if self.lean {
+            return match transport {
+                Transport::Plain(tcp) => self.lean_handshake(tcp).await,
+                Transport::Tls(_) => Err("the lean HTTP/2 client speaks h2c only".into()),
+            };
+        }
         let alpn = transport.alpn();
         if self.tls.is_some() && alpn.as_deref() != Some(b"h2") {
             return Err(format!(
@@ -203,7 +220,7 @@ impl H2Pool {
             }
         };
         match monoio::time::timeout(self.connect_timeout, handshake).await {
-            Ok(Ok((send, driver))) => Ok((send, name.to_string(), driver)),
+            Ok(Ok((send, driver))) => Ok((Link::Crate(send), name.to_string(), driver)),
             Ok(Err(e)) => Err(format!("HTTP/2 handshake failed: {e}")),
             Err(_) => Err("HTTP/2 handshake timed out".into()),
         }
@@ -211,9 +228,7 @@ impl H2Pool {
 
     /// Takes a stream slot: (connection index, generation, sender); waits in
     /// line (first come, first served) while every stream is taken.
-    pub(super) async fn acquire(
-        self: &Rc<Self>,
-    ) -> Result<(usize, u64, SendRequest<Bytes>), ErrorKind> {
+    pub(super) async fn acquire(self: &Rc<Self>) -> Result<(usize, u64, Link), ErrorKind> {
         let mut place = self.waiters.place();
         loop {
             let now = now_ns();
@@ -224,9 +239,9 @@ impl H2Pool {
                 let mut best: Option<usize> = None;
                 let mut dead: Option<usize> = None;
                 for (i, s) in slots.iter().enumerate() {
-                    match &s.send {
-                        Some(send) => {
-                            let limit = self.max_streams.min(send.current_max_send_streams());
+                    match &s.link {
+                        Some(link) => {
+                            let limit = self.max_streams.min(link.max_concurrent());
                             let better = best.map_or(true, |b| slots[b].open > s.open);
                             if s.open < limit && better {
                                 best = Some(i);
@@ -253,7 +268,7 @@ impl H2Pool {
                     let taken = (
                         i,
                         s.generation,
-                        s.send.clone().expect("chosen slot is live"),
+                        s.link.clone().expect("chosen slot is live"),
                     );
                     drop(slots);
                     // Whether streams are left is not counted here: the next
@@ -316,8 +331,8 @@ impl H2Pool {
     fn dead(&self, i: usize, generation: u64) {
         let mut slots = self.slots.borrow_mut();
         let s = &mut slots[i];
-        if s.generation == generation && s.send.is_some() {
-            s.send = None;
+        if s.generation == generation && s.link.is_some() {
+            s.link = None;
             if s.answered == 0 {
                 s.failures += 1;
                 let now = now_ns();
@@ -332,7 +347,27 @@ impl H2Pool {
     /// streams are done.
     pub fn close_all(&self) {
         for s in self.slots.borrow_mut().iter_mut() {
-            s.send = None;
+            if let Some(Link::Lean(conn)) = s.link.take() {
+                conn.close();
+            }
+        }
+    }
+
+    /// The lean client's handshake: preface and SETTINGS out, the server's
+    /// SETTINGS in, within the connect timeout.
+    async fn lean_handshake(
+        &self,
+        tcp: monoio::net::TcpStream,
+    ) -> Result<(Link, String, Driver), String> {
+        let (conn, reader) = h2lean::Conn::start(tcp, MAX_HEADER_LIST_BYTES);
+        let reader = monoio::spawn(reader);
+        match monoio::time::timeout(self.connect_timeout, conn.handshake()).await {
+            Ok(Ok(())) => Ok((Link::Lean(conn), "h2c".to_string(), Box::pin(reader))),
+            Ok(Err(_)) => Err("HTTP/2 handshake failed: the server closed the connection".into()),
+            Err(_) => {
+                conn.close();
+                Err("HTTP/2 handshake timed out".into())
+            }
         }
     }
 }
@@ -429,6 +464,14 @@ async fn pause_after_refusal(refusals: u32) {
     }
 }
 
+/// How one try at a request failed.
+enum Attempt {
+    /// Nothing was sent (GOAWAY or a dead connection): try again, on a
+    /// fresh connection.
+    Unsent,
+    Failed(StreamError),
+}
+
 /// One request on one stream, raced against the worker's deadline.
 pub async fn exchange(
     pool: &Rc<H2Pool>,
@@ -439,55 +482,86 @@ pub async fn exchange(
     guarded(guard, async {
         let mut refusals = 0u32;
         loop {
-            let (index, generation, send) = pool.acquire().await?;
+            let (index, generation, link) = pool.acquire().await?;
             let taken = Taken { pool, index };
-            let sent = match send.ready().await {
-                Ok(mut send) => {
-                    if *sent_ns == 0 {
-                        *sent_ns = now_ns();
-                    }
-                    send.send_request(req.build(), req.body.is_empty())
-                }
-                Err(e) => Err(e),
+            let outcome = match link {
+                Link::Crate(send) => via_crate(send, req, sent_ns).await,
+                Link::Lean(conn) => via_lean(&conn, req, sent_ns).await,
             };
-            let (response, mut body_tx) = match sent {
-                Ok(s) => s,
-                Err(_) => {
-                    // Refused before anything was sent (GOAWAY or a dead
-                    // connection): try again, on a fresh connection.
-                    pool.dead(index, generation);
-                    drop(taken);
-                    refusals += 1;
-                    pause_after_refusal(refusals).await;
-                    continue;
-                }
-            };
-            if !req.body.is_empty() {
-                body_tx
-                    .send_data(req.body.clone(), true)
-                    .map_err(|e| error_kind(&e))?;
-            }
-            return match read_response(response, req.grpc).await {
+            match outcome {
                 Ok(r) => {
                     pool.answered(index, generation);
-                    Ok(r)
+                    return Ok(r);
                 }
-                Err(e) => {
+                Err(Attempt::Unsent) => pool.dead(index, generation),
+                Err(Attempt::Failed(e)) => {
                     if e.lost {
                         pool.dead(index, generation);
                     }
                     if !e.retry {
                         return Err(e.kind);
                     }
-                    drop(taken);
-                    refusals += 1;
-                    pause_after_refusal(refusals).await;
-                    continue;
                 }
-            };
+            }
+            drop(taken);
+            refusals += 1;
+            pause_after_refusal(refusals).await;
         }
     })
     .await
+}
+
+/// One try through the h2 crate.
+async fn via_crate(
+    send: SendRequest<Bytes>,
+    req: &H2Request,
+    sent_ns: &mut u64,
+) -> Result<Response, Attempt> {
+    let mut send = send.ready().await.map_err(|_| Attempt::Unsent)?;
+    if *sent_ns == 0 {
+        *sent_ns = now_ns();
+    }
+    let (response, mut body_tx) = send
+        .send_request(req.build(), req.body.is_empty())
+        .map_err(|_| Attempt::Unsent)?;
+    if !req.body.is_empty() {
+        body_tx.send_data(req.body.clone(), true).map_err(|e| {
+            Attempt::Failed(StreamError {
+                kind: error_kind(&e),
+                lost: false,
+                retry: false,
+            })
+        })?;
+    }
+    read_response(response, req.grpc)
+        .await
+        .map_err(Attempt::Failed)
+}
+
+/// One try through the lean client (a request without a body).
+async fn via_lean(
+    conn: &h2lean::Conn,
+    req: &H2Request,
+    sent_ns: &mut u64,
+) -> Result<Response, Attempt> {
+    let block = h2lean::hpack::encode_request(req);
+    if *sent_ns == 0 {
+        *sent_ns = now_ns();
+    }
+    let stream = conn.send(&block).map_err(|_| Attempt::Unsent)?;
+    match stream.response().await {
+        Ok((status, bytes)) => Ok(Response {
+            status,
+            bytes,
+            close: false,
+            arrived_ns: None,
+        }),
+        Err(f) => Err(Attempt::Failed(StreamError {
+            kind: f.kind,
+            lost: f.lost,
+            retry: f.retry,
+        })),
+    }
 }
 
 async fn read_response(
@@ -530,8 +604,11 @@ impl H2Pool {
     /// Cold: one request whose whole response body is kept (reflection);
     /// returns the gRPC status and the body.
     pub async fn call(self: &Rc<Self>, req: &H2Request) -> Result<(u16, Vec<u8>), String> {
-        let (index, _, send) = self.acquire().await.map_err(|k| k.as_str().to_string())?;
+        let (index, _, link) = self.acquire().await.map_err(|k| k.as_str().to_string())?;
         let _taken = Taken { pool: self, index };
+        let Link::Crate(send) = link else {
+            return Err("reflection needs the h2 crate's client".into());
+        };
         let mut send = send.ready().await.map_err(|e| e.to_string())?;
         let (response, mut tx) = send
             .send_request(req.build(), false)

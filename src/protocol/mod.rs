@@ -11,6 +11,7 @@ pub mod grpc_wire;
 pub mod h2;
 pub mod h2_request;
 pub mod h2_template;
+pub mod h2lean;
 pub mod http1;
 pub mod reflection;
 pub mod tls;

@@ -37,6 +37,8 @@ pub enum OriginWire {
     /// HTTP/2 (or gRPC) requests and the cap on streams per connection.
     H2 {
         max_streams: usize,
+        /// Through the lean client (`--h2-lean`; h2c only).
+        lean: bool,
         requests: Vec<H2Spec>,
     },
 }
@@ -124,13 +126,13 @@ impl Client {
             }
             OriginWire::H2 {
                 max_streams,
+                lean,
                 requests,
             } => {
                 let pool = H2Pool::new(
                     spec.addr,
                     spec.tls,
-                    connections,
-                    max_streams,
+                    (connections, max_streams, lean),
                     connect_timeout_ns,
                 );
                 let warm = pool.warm().await;

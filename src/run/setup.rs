@@ -151,6 +151,7 @@ async fn prepare_origin(
 fn h2_wire(cfg: &Config) -> OriginWire {
     OriginWire::H2 {
         max_streams: cfg.max_streams,
+        lean: cfg.h2_lean,
         requests: Vec::new(),
     }
 }
@@ -204,6 +205,12 @@ async fn add_request(
             let uri: Uri = format!("{base}{path}")
                 .parse()
                 .map_err(|e| config_error(format!("invalid URL '{}': {e}", target.url)))?;
+            if cfg.h2_lean && (tls.is_some() || target.scheme.grpc() || !spec.body.is_empty()) {
+                return Err(config_error(format!(
+                    "target '{}': --h2-lean speaks h2c requests without a body only (not TLS, gRPC or a request body)",
+                    spec.label
+                )));
+            }
             let (request, message) = if target.scheme.grpc() {
                 let (request, input) = grpc_request(cfg, spec, &base, uri, tls).await?;
                 (request, Some(input))
@@ -290,7 +297,7 @@ async fn grpc_request(
         ))
     })?;
     let descriptors = if opts.protos.is_empty() {
-        let pool = H2Pool::new(target.addr, tls, 1, 1, cfg.connect_timeout_ns);
+        let pool = H2Pool::new(target.addr, tls, (1, 1, false), cfg.connect_timeout_ns);
         let warm = pool.warm().await;
         if let Some(e) = warm.first_error {
             return Err(RunError::Io(format!(
