@@ -10,6 +10,8 @@
 #            rwg grpc:// --proto  vs  h2load POSTing the same pre-encoded gRPC frame
 #   tls      nginx TLS (self-signed RSA-2048), HTTP/1.1, 64 connections:
 #            rwg https:// --http1  vs  wrk -t1 -c64
+# The h2c scenarios also run rwg-lean: rwg with --h2-lean, the lean HTTP/2
+# client (h2c requests without a body), the tables' reference row.
 # Figures: req/s, client CPU-us per request ((user+sys)/requests, /usr/bin/time),
 # server CPU-us per request; medians (min-max) and rwg/peer ratios. Rounds
 # alternate the tools' order. Installs nghttp2-client (h2load) when missing.
@@ -94,6 +96,10 @@ one() {
         h2c-c8/rwg) run_rwg "$sc" rwg "$SRV_URL" --h2c -r 0 -d "$D" -c 8 -w 800 --max-streams 100 ;;
         h2c-c8/h2load | h2c-fast/h2load) run_h2load "$sc" h2load "$SRV_URL" -c8 -m100 -D "$DUR_S" ;;
         h2c-fast/rwg) run_rwg "$sc" rwg "$SRV_URL" --h2c -r 0 -d "$D" -c 8 -w 800 --max-streams 100 ;;
+        h2c-c1/rwg-lean) run_rwg "$sc" rwg-lean "$SRV_URL" --h2c --h2-lean -r 0 -d "$D" -c 1 -w 100 --max-streams 100 ;;
+        h2c-c8/rwg-lean | h2c-fast/rwg-lean)
+            run_rwg "$sc" rwg-lean "$SRV_URL" --h2c --h2-lean -r 0 -d "$D" -c 8 -w 800 --max-streams 100
+            ;;
         grpc/rwg)
             run_rwg "$sc" rwg "grpc://$SRV_HOST:$SRV_PORT/$GRPC_PATH" --proto "$REPO_DIR/proto/echo.proto" \
                 --data '{"message":"hi"}' -r 0 -d "$D" -c 1 -w 100
@@ -108,19 +114,18 @@ one() {
     record_srv "$sc" "$tool"
 }
 
-# rounds SCENARIO PEER: ROUNDS rounds, order alternating (rwg first on odd rounds).
+# rounds SCENARIO TOOL...: ROUNDS rounds, the tools' order reversed on even rounds.
 rounds() {
-    local sc=$1 peer=$2 round
+    local sc=$1 round t order
+    shift
     for round in $(seq 1 "$ROUNDS"); do
-        if ((round % 2 == 1)); then
-            log "$sc round $round/$ROUNDS: rwg, $peer"
-            one "$sc" rwg
-            one "$sc" "$peer"
-        else
-            log "$sc round $round/$ROUNDS: $peer, rwg"
-            one "$sc" "$peer"
-            one "$sc" rwg
+        order=("$@")
+        if ((round % 2 == 0)); then
+            order=()
+            for ((t = $#; t > 0; t--)); do order+=("${!t}"); done
         fi
+        log "$sc round $round/$ROUNDS: ${order[*]}"
+        for t in "${order[@]}"; do one "$sc" "$t"; done
     done
 }
 
@@ -135,11 +140,11 @@ printf '\x00\x00\x00\x00\x04\x0a\x02\x68\x69' >"$GRPC_BODY"
 
 for sc in $SCENARIOS; do
     case $sc in
-        h2c-c1 | h2c-c8) srv_nginx h2c; rounds "$sc" h2load ;;
+        h2c-c1 | h2c-c8) srv_nginx h2c; rounds "$sc" rwg rwg-lean h2load ;;
         h2c-fast)
             srv_rwg --h2c
             SRV_URL=http://$SRV_HOST:$SRV_PORT/
-            rounds "$sc" h2load
+            rounds "$sc" rwg rwg-lean h2load
             ;;
         grpc) srv_grpc; rounds grpc h2load ;;
         tls) srv_nginx tls; rounds tls wrk ;;
@@ -158,17 +163,20 @@ METRICS="rps:req/s cpu_us_req:client-CPU-us/req srv_us_req:server-CPU-us/req"
             h2c-c1)
                 block "h2c, nginx, 1 connection x 100 streams, GET / (6-byte body), $D x $ROUNDS rounds"
                 echo "rwg: rwg run --h2c -r 0 -d $D -c 1 -w 100 --max-streams 100 --cpus $GEN_CPU -q --json F URL   h2load: taskset -c $GEN_CPU h2load -c1 -m100 -D $DUR_S URL"
-                table h2c-c1 "rwg h2load" "$METRICS"
+                echo "rwg-lean: the same with --h2-lean (the lean HTTP/2 client)"
+                table h2c-c1 "rwg-lean rwg h2load" "$METRICS"
                 ;;
             h2c-c8)
                 block "h2c, nginx, 8 connections x 100 streams, GET /, $D x $ROUNDS rounds"
                 echo "rwg: rwg run --h2c -r 0 -d $D -c 8 -w 800 --max-streams 100 --cpus $GEN_CPU -q --json F URL   h2load: taskset -c $GEN_CPU h2load -c8 -m100 -D $DUR_S URL"
-                table h2c-c8 "rwg h2load" "$METRICS"
+                echo "rwg-lean: the same with --h2-lean (the lean HTTP/2 client)"
+                table h2c-c8 "rwg-lean rwg h2load" "$METRICS"
                 ;;
             h2c-fast)
                 block "h2c, rwg serve --h2c (faster than the client), 8 connections x 100 streams, GET /, $D x $ROUNDS rounds"
                 echo "rwg: rwg run --h2c -r 0 -d $D -c 8 -w 800 --max-streams 100 --cpus $GEN_CPU -q --json F URL   h2load: taskset -c $GEN_CPU h2load -c8 -m100 -D $DUR_S URL"
-                table h2c-fast "rwg h2load" "$METRICS"
+                echo "rwg-lean: the same with --h2-lean (the lean HTTP/2 client)"
+                table h2c-fast "rwg-lean rwg h2load" "$METRICS"
                 ;;
             grpc)
                 block "gRPC unary /$GRPC_PATH on rwg serve --grpc, 1 connection x 100 in flight, $D x $ROUNDS rounds"

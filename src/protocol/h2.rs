@@ -544,11 +544,10 @@ async fn via_lean(
     req: &H2Request,
     sent_ns: &mut u64,
 ) -> Result<Response, Attempt> {
-    let block = h2lean::hpack::encode_request(req);
     if *sent_ns == 0 {
         *sent_ns = now_ns();
     }
-    let stream = conn.send(&block).map_err(|_| Attempt::Unsent)?;
+    let stream = conn.send(req).map_err(|_| Attempt::Unsent)?;
     match stream.response().await {
         Ok((status, bytes)) => Ok(Response {
             status,

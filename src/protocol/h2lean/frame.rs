@@ -66,12 +66,16 @@ impl Head {
     }
 }
 
+/// A frame header for a payload of `len` bytes (below 2^24).
+pub fn head(len: usize, kind: u8, flags: u8, stream: u32) -> [u8; HEADER_BYTES] {
+    let l = (len as u32).to_be_bytes();
+    let s = stream.to_be_bytes();
+    [l[1], l[2], l[3], kind, flags, s[0], s[1], s[2], s[3]]
+}
+
 /// Appends a frame header for a payload of `len` bytes.
 pub fn put_head(out: &mut Vec<u8>, len: usize, kind: u8, flags: u8, stream: u32) {
-    let len = len as u32;
-    out.extend_from_slice(&len.to_be_bytes()[1..]);
-    out.extend_from_slice(&[kind, flags]);
-    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(&head(len, kind, flags, stream));
 }
 
 /// The client's SETTINGS: no server push, the widest stream window (so a

@@ -15,6 +15,7 @@
 
 mod frame;
 pub mod hpack;
+mod read;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -22,18 +23,11 @@ use std::future::poll_fn;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
-use monoio::buf::IoBufMut;
-use monoio::io::{
-    AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, OwnedReadHalf, OwnedWriteHalf, Splitable,
-};
+use monoio::io::{AsyncWriteRent, AsyncWriteRentExt, OwnedWriteHalf, Splitable};
 use monoio::net::TcpStream;
 
+use super::h2_request::H2Request;
 use crate::base::kind::ErrorKind;
-use frame::Head;
-
-/// Connection-level bytes received after which the window is topped up
-/// again (half the widest window: one WINDOW_UPDATE per GiB).
-const REPLENISH_BYTES: u32 = 1 << 30;
 
 /// How a stream ended without a response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,7 +110,7 @@ impl Conn {
         });
         let (rd, wr) = tcp.into_split();
         monoio::spawn(write_loop(conn.clone(), wr));
-        (conn.clone(), read_loop(conn, rd))
+        (conn.clone(), read::read_loop(conn, rd))
     }
 
     /// Waits for the server's first SETTINGS; Err when the connection ended first.
@@ -142,12 +136,12 @@ impl Conn {
 
     /// Sends a request (its header block, END_STREAM: no body); Err when
     /// nothing was sent (the connection is gone or going away).
-    pub fn send(&self, block: &[u8]) -> Result<Open<'_>, Failure> {
-        let id = self.open_stream(block)?;
+    pub fn send(&self, req: &H2Request) -> Result<Open<'_>, Failure> {
+        let id = self.open_stream(req)?;
         Ok(Open { conn: self, id })
     }
 
-    fn open_stream(&self, block: &[u8]) -> Result<u32, Failure> {
+    fn open_stream(&self, req: &H2Request) -> Result<u32, Failure> {
         let mut st = self.state.borrow_mut();
         if let Some(f) = st.lost {
             return Err(f);
@@ -164,27 +158,20 @@ impl Conn {
         st.next_id += 2;
         st.streams.push_back(Some(Stream::default()));
         st.open += 1;
-        let flags = frame::FLAG_END_STREAM | frame::FLAG_END_HEADERS;
-        // A block over one frame is split into CONTINUATION frames.
-        let mut chunks = block.chunks(frame::MAX_FRAME_BYTES).peekable();
-        let mut kind = frame::HEADERS;
-        let first = chunks.next().unwrap_or(&[]);
-        let mut chunk = first;
-        loop {
-            let last = chunks.peek().is_none();
-            let f = match (kind, last) {
-                (frame::HEADERS, true) => flags,
-                (frame::HEADERS, false) => frame::FLAG_END_STREAM,
-                (_, true) => frame::FLAG_END_HEADERS,
-                _ => 0,
-            };
-            frame::put_head(&mut st.out, chunk.len(), kind, f, id);
-            st.out.extend_from_slice(chunk);
-            match chunks.next() {
-                Some(c) => chunk = c,
-                None => break,
-            }
-            kind = frame::CONTINUATION;
+        // The block is encoded straight into the write queue, after a frame
+        // header whose length is filled in once known: no copy, no allocation.
+        let at = st.out.len();
+        let block_at = at + frame::HEADER_BYTES;
+        st.out.resize(block_at, 0);
+        hpack::encode_request(req, &mut st.out);
+        let len = st.out.len() - block_at;
+        if len <= frame::MAX_FRAME_BYTES {
+            let flags = frame::FLAG_END_STREAM | frame::FLAG_END_HEADERS;
+            st.out[at..block_at].copy_from_slice(&frame::head(len, frame::HEADERS, flags, id));
+        } else {
+            let block = st.out.split_off(block_at);
+            st.out.truncate(at);
+            put_split_block(&mut st.out, id, &block);
         }
         if let Some(w) = st.writer.take() {
             w.wake();
@@ -240,6 +227,23 @@ impl Conn {
         if let Some(w) = st.writer.take() {
             w.wake();
         }
+    }
+}
+
+/// A header block over one frame: HEADERS then CONTINUATION frames.
+fn put_split_block(out: &mut Vec<u8>, id: u32, block: &[u8]) {
+    let chunks = block.chunks(frame::MAX_FRAME_BYTES);
+    let last = chunks.len() - 1;
+    for (k, chunk) in chunks.enumerate() {
+        let (kind, mut flags) = match k {
+            0 => (frame::HEADERS, frame::FLAG_END_STREAM),
+            _ => (frame::CONTINUATION, 0),
+        };
+        if k == last {
+            flags |= frame::FLAG_END_HEADERS;
+        }
+        frame::put_head(out, chunk.len(), kind, flags, id);
+        out.extend_from_slice(chunk);
     }
 }
 
@@ -333,16 +337,6 @@ impl State {
     }
 }
 
-/// Ends the connection for a protocol violation by the server.
-fn protocol_error(st: &mut State, code: u32) {
-    frame::put_goaway(&mut st.out, code);
-    st.lose(Failure {
-        kind: ErrorKind::Protocol,
-        lost: true,
-        retry: false,
-    });
-}
-
 async fn write_loop(conn: Rc<Conn>, mut wr: OwnedWriteHalf<TcpStream>) {
     let mut spare = Vec::with_capacity(16 * 1024);
     loop {
@@ -381,251 +375,4 @@ async fn write_loop(conn: Rc<Conn>, mut wr: OwnedWriteHalf<TcpStream>) {
         let _ = wr.write_all(bye).await;
     }
     let _ = wr.shutdown().await;
-}
-
-async fn read_loop(conn: Rc<Conn>, mut rd: OwnedReadHalf<TcpStream>) {
-    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut start = 0;
-    loop {
-        if buf.capacity() - buf.len() < frame::MAX_FRAME_BYTES {
-            // Keep the unparsed tail only.
-            buf.drain(..start);
-            start = 0;
-            buf.reserve(frame::MAX_FRAME_BYTES + frame::HEADER_BYTES);
-        }
-        let len = buf.len();
-        let (res, slice) = rd.read(buf.slice_mut(len..)).await;
-        buf = slice.into_inner();
-        let failure = match res {
-            Ok(0) | Err(_) => Some(ErrorKind::Reset),
-            Ok(_) => None,
-        };
-        if let Some(kind) = failure {
-            let mut st = conn.state.borrow_mut();
-            st.lose(Failure {
-                kind,
-                lost: true,
-                retry: false,
-            });
-            return;
-        }
-        while let Some(head) = Head::parse(&buf[start..]) {
-            if head.len > frame::MAX_FRAME_BYTES {
-                protocol_error(&mut conn.state.borrow_mut(), frame::ERROR_FRAME_SIZE);
-                return;
-            }
-            let end = start + frame::HEADER_BYTES + head.len;
-            if buf.len() < end {
-                break;
-            }
-            let payload = &buf[start + frame::HEADER_BYTES..end];
-            if !conn.on_frame(head, payload) {
-                return;
-            }
-            start = end;
-        }
-        if start == buf.len() {
-            buf.clear();
-            start = 0;
-        }
-        if conn.state.borrow().lost.is_some() {
-            return;
-        }
-    }
-}
-
-impl Conn {
-    /// Handles one frame; false when the connection is over.
-    fn on_frame(&self, head: Head, payload: &[u8]) -> bool {
-        let mut st = self.state.borrow_mut();
-        if st.partial.is_some() && head.kind != frame::CONTINUATION {
-            protocol_error(&mut st, frame::ERROR_PROTOCOL);
-            return false;
-        }
-        match head.kind {
-            frame::DATA => self.on_data(&mut st, head, payload),
-            frame::HEADERS => {
-                let Some(range) = frame::unpadded(&head, payload) else {
-                    protocol_error(&mut st, frame::ERROR_PROTOCOL);
-                    return false;
-                };
-                st.partial = Some(Partial {
-                    stream: head.stream,
-                    end_stream: head.has(frame::FLAG_END_STREAM),
-                    block: payload[range].to_vec(),
-                });
-                if head.has(frame::FLAG_END_HEADERS) {
-                    return self.on_header_block(&mut st);
-                }
-                true
-            }
-            frame::CONTINUATION => {
-                let fits = match st.partial.as_mut() {
-                    Some(p) if p.stream == head.stream => {
-                        p.block.extend_from_slice(payload);
-                        p.block.len() <= self.max_header_list_bytes
-                    }
-                    _ => false,
-                };
-                if !fits {
-                    protocol_error(&mut st, frame::ERROR_PROTOCOL);
-                    return false;
-                }
-                if head.has(frame::FLAG_END_HEADERS) {
-                    return self.on_header_block(&mut st);
-                }
-                true
-            }
-            frame::RST_STREAM => {
-                if payload.len() != 4 {
-                    protocol_error(&mut st, frame::ERROR_FRAME_SIZE);
-                    return false;
-                }
-                let code = u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]);
-                let refused = code == frame::ERROR_REFUSED_STREAM;
-                st.complete(
-                    head.stream,
-                    Err(Failure {
-                        kind: ErrorKind::Reset,
-                        lost: false,
-                        retry: refused,
-                    }),
-                );
-                true
-            }
-            frame::SETTINGS => self.on_settings(&mut st, head, payload),
-            frame::PING => {
-                if payload.len() != 8 {
-                    protocol_error(&mut st, frame::ERROR_FRAME_SIZE);
-                    return false;
-                }
-                if !head.has(frame::FLAG_ACK) {
-                    frame::put_head(&mut st.out, 8, frame::PING, frame::FLAG_ACK, 0);
-                    st.out.extend_from_slice(payload);
-                    if let Some(w) = st.writer.take() {
-                        w.wake();
-                    }
-                }
-                true
-            }
-            frame::GOAWAY => {
-                if payload.len() < 8 {
-                    protocol_error(&mut st, frame::ERROR_FRAME_SIZE);
-                    return false;
-                }
-                let last = u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]])
-                    & frame::MAX_WINDOW_BYTES;
-                st.going_away = Some(last);
-                st.closing = true;
-                // Streams above `last` were never processed: send them again.
-                st.fail_streams(
-                    last,
-                    Failure {
-                        kind: ErrorKind::Reset,
-                        lost: true,
-                        retry: true,
-                    },
-                );
-                if st.open == 0 {
-                    st.lose(Failure {
-                        kind: ErrorKind::Reset,
-                        lost: true,
-                        retry: true,
-                    });
-                    return false;
-                }
-                true
-            }
-            // Push is disabled in our SETTINGS: a PUSH_PROMISE is an error.
-            frame::PUSH_PROMISE => {
-                protocol_error(&mut st, frame::ERROR_PROTOCOL);
-                false
-            }
-            // WINDOW_UPDATE: requests carry no body, so the send windows do
-            // not matter; PRIORITY and unknown kinds are ignored (§5.5).
-            _ => true,
-        }
-    }
-
-    fn on_data(&self, st: &mut State, head: Head, payload: &[u8]) -> bool {
-        let Some(range) = frame::unpadded(&head, payload) else {
-            protocol_error(st, frame::ERROR_PROTOCOL);
-            return false;
-        };
-        // The whole payload, padding included, counts against the window.
-        st.recv_unacked += payload.len() as u32;
-        if st.recv_unacked >= REPLENISH_BYTES {
-            let n = std::mem::take(&mut st.recv_unacked);
-            frame::put_window_update(&mut st.out, 0, n);
-            if let Some(w) = st.writer.take() {
-                w.wake();
-            }
-        }
-        if let Some(s) = st.stream_mut(head.stream) {
-            s.bytes += range.len() as u64;
-        }
-        if head.has(frame::FLAG_END_STREAM) {
-            st.complete(head.stream, Ok(()));
-        }
-        true
-    }
-
-    /// A complete header block: decoded for every stream (the dynamic table
-    /// must follow the server's), applied to its stream if still open.
-    fn on_header_block(&self, st: &mut State) -> bool {
-        let p = st.partial.take().expect("a header block in progress");
-        let Ok(decoded) = self.decoder.borrow_mut().decode(&p.block) else {
-            // COMPRESSION_ERROR (0x9): the table is out of step for good.
-            protocol_error(st, 0x9);
-            return false;
-        };
-        let Some(s) = st.stream_mut(p.stream) else {
-            return true;
-        };
-        match (decoded, s.status) {
-            // Informational (1xx): a final head follows.
-            (Some(Some(code)), None) if code < 200 => return true,
-            (Some(Some(code)), None) => s.status = Some(code),
-            // Trailers after the final head.
-            (None, Some(_)) => {}
-            // No status, a malformed one, or a second final head.
-            _ => {
-                let f = Failure {
-                    kind: ErrorKind::Protocol,
-                    lost: false,
-                    retry: false,
-                };
-                st.complete(p.stream, Err(f));
-                return true;
-            }
-        }
-        if p.end_stream {
-            st.complete(p.stream, Ok(()));
-        }
-        true
-    }
-
-    fn on_settings(&self, st: &mut State, head: Head, payload: &[u8]) -> bool {
-        if head.has(frame::FLAG_ACK) {
-            return true;
-        }
-        let Some(settings) = frame::settings(payload) else {
-            protocol_error(st, frame::ERROR_FRAME_SIZE);
-            return false;
-        };
-        for (id, value) in settings {
-            if id == frame::SETTINGS_MAX_CONCURRENT_STREAMS {
-                st.max_concurrent = Some(value);
-            }
-        }
-        frame::put_head(&mut st.out, 0, frame::SETTINGS, frame::FLAG_ACK, 0);
-        st.settings_seen = true;
-        for w in [st.handshake.take(), st.writer.take()]
-            .into_iter()
-            .flatten()
-        {
-            w.wake();
-        }
-        true
-    }
 }
