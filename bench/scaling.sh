@@ -3,7 +3,8 @@
 # target (`rwg serve`, faster per request than any client) on the other cores:
 #   closed  HTTP/1.1, 64 connections per core:  rwg --cpus 0-(n-1)  vs  wrk -tn
 #   open    HTTP/1.1 at 20 000/s per core:       rwg -r            vs  oha -q
-#   h2c     8 connections x 100 streams per core: rwg --h2c         vs  h2load -tn -m100
+#   h2c     8 connections x 100 streams per core: rwg --h2c (and rwg-lean:
+#           with --h2-lean, the lean HTTP/2 client)  vs  h2load -tn -m100
 # for n in CORES, each tool pinned to CPUs 0..n-1 (rwg's --cpus, taskset for
 # the peers), req/s and client CPU-us per request, the server's CPU per
 # request (srv), and per tool the scaling efficiency: req/s at n cores over
@@ -47,16 +48,21 @@ one() {
         open/rwg) run_rwg "$key" rwg "$URL" -r $((RATE_PER_CORE * n)) -d "$D" ;;
         open/oha) run_oha "$key" oha "$URL" $((RATE_PER_CORE * n)) $((CONNS_PER_CORE * n)) ;;
         h2c/rwg) run_rwg "$key" rwg "$URL" --h2c -r 0 -d "$D" -c $((8 * n)) -w $((800 * n)) --max-streams 100 ;;
+        h2c/rwg-lean)
+            run_rwg "$key" rwg-lean "$URL" --h2c --h2-lean -r 0 -d "$D" -c $((8 * n)) -w $((800 * n)) --max-streams 100
+            ;;
         h2c/h2load) run_h2load "$key" h2load "$URL" -t"$n" -c$((8 * n)) -m100 -D "$DUR_S" ;;
     esac
     record_srv "$key" "$tool"
 }
 
 peer_of() { case $1 in closed) echo wrk ;; open) echo oha ;; h2c) echo h2load ;; esac; }
+# The rwg variants of a scenario: h2c also runs the lean HTTP/2 client.
+rwgs_of() { case $1 in h2c) echo rwg-lean rwg ;; *) echo rwg ;; esac; }
 
 # phase SCENARIO: starts its server, runs every round, stops the server.
 phase() {
-    local sc=$1 peer counts round n tools
+    local sc=$1 peer counts round n tools reversed t
     peer=$(peer_of "$sc")
     counts=$CORES
     [[ $sc == h2c ]] && counts=$H2_CORES
@@ -67,8 +73,12 @@ phase() {
     if [[ $sc == h2c ]]; then srv_rwg --h2c; else srv_rwg; fi
     URL=http://$SRV_HOST:$SRV_PORT/
     for round in $(seq 1 "$ROUNDS"); do
-        tools="rwg $peer"
-        ((round % 2 == 0)) && tools="$peer rwg"
+        tools="$(rwgs_of "$sc") $peer"
+        if ((round % 2 == 0)); then
+            reversed=
+            for t in $tools; do reversed="$t $reversed"; done
+            tools=$reversed
+        fi
         log "$sc round $round/$ROUNDS: cores $counts; $tools"
         for n in $counts; do
             for t in $tools; do one "$sc" "$n" "$t"; done
@@ -109,10 +119,9 @@ for sc in $SCENARIOS; do phase "$sc"; done
             esac
             m=$metrics
             [[ $sc == open ]] && m+=" lag_p99_us:send-lag-p99-us"
-            table "$sc-$n" "rwg $peer" "$m"
+            table "$sc-$n" "$(rwgs_of "$sc") $peer" "$m"
         done
         block "$sc: scaling (median req/s; share of n x the first count's)"
-        efficiency "$sc" rwg "$counts"
-        efficiency "$sc" "$peer" "$counts"
+        for t in $(rwgs_of "$sc") $peer; do efficiency "$sc" "$t" "$counts"; done
     done
 } | tee "$BENCH_OUT/summary.txt"

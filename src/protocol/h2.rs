@@ -321,6 +321,11 @@ impl H2Pool {
         }
     }
 
+    /// Whether the connections go through the lean client (`--h2-lean`).
+    pub fn lean(&self) -> bool {
+        self.lean
+    }
+
     /// Connections dialled again, and made, after warm-up.
     pub fn redials(&self) -> u64 {
         self.redials.get()
@@ -472,23 +477,52 @@ enum Attempt {
     Failed(StreamError),
 }
 
-/// One request on one stream, raced against the worker's deadline.
+/// One request on one stream, raced against the worker's deadline, through
+/// whichever client the pool's connections use (the h2 crate's future is
+/// kilobytes: callers box it).
 pub async fn exchange(
     pool: &Rc<H2Pool>,
     req: &H2Request,
     guard: &impl OpGuard,
     sent_ns: &mut u64,
 ) -> Result<Response, ErrorKind> {
+    let attempt = async |link: Link, sent_ns: &mut u64| match link {
+        Link::Crate(send) => via_crate(send, req, sent_ns).await,
+        Link::Lean(conn) => via_lean(&conn, req, sent_ns).await,
+    };
+    with_retries(pool, guard, sent_ns, attempt).await
+}
+
+/// `exchange` for a pool of lean connections (`H2Pool::lean`): its future
+/// holds none of the h2 crate's, so it is small enough to keep unboxed.
+pub async fn exchange_lean(
+    pool: &Rc<H2Pool>,
+    req: &H2Request,
+    guard: &impl OpGuard,
+    sent_ns: &mut u64,
+) -> Result<Response, ErrorKind> {
+    let attempt = async |link: Link, sent_ns: &mut u64| match link {
+        Link::Lean(conn) => via_lean(&conn, req, sent_ns).await,
+        // A lean pool dials lean connections only.
+        Link::Crate(_) => Err(Attempt::Unsent),
+    };
+    with_retries(pool, guard, sent_ns, attempt).await
+}
+
+/// Takes a stream and makes one `attempt` on it, again while the server
+/// refuses it unprocessed, until the worker's deadline.
+async fn with_retries(
+    pool: &Rc<H2Pool>,
+    guard: &impl OpGuard,
+    sent_ns: &mut u64,
+    mut attempt: impl AsyncFnMut(Link, &mut u64) -> Result<Response, Attempt>,
+) -> Result<Response, ErrorKind> {
     guarded(guard, async {
         let mut refusals = 0u32;
         loop {
             let (index, generation, link) = pool.acquire().await?;
             let taken = Taken { pool, index };
-            let outcome = match link {
-                Link::Crate(send) => via_crate(send, req, sent_ns).await,
-                Link::Lean(conn) => via_lean(&conn, req, sent_ns).await,
-            };
-            match outcome {
+            match attempt(link, sent_ns).await {
                 Ok(r) => {
                     pool.answered(index, generation);
                     return Ok(r);

@@ -214,6 +214,12 @@ pub async fn exchange(
             };
             exchange_http1(pool, outgoing, (*no_body, *idempotent), guard, sent_ns).await
         }
+        // The lean client's future is small: inline, no allocation.
+        Target::H2 {
+            pool,
+            request,
+            template: None,
+        } if pool.lean() => h2::exchange_lean(pool, request, guard, sent_ns).await,
         // Boxed: the h2 exchange future (and a rendered request) is large,
         // and inline it would size every worker's future (thousands per
         // core) for the h2 case.
