@@ -531,3 +531,52 @@ fn lean_client_against_rwg_serve() {
         assert!(err.contains("--h2-lean"), "{url} {refused:?}: {err}");
     }
 }
+
+/// A raw HTTP/2 server that answers the first stream with `frames` (after
+/// its own empty SETTINGS), then holds the connection until the client
+/// closes it.
+fn raw_h2_server(frames: Vec<u8>) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let _ = s.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+            // The preface, SETTINGS and the first HEADERS have arrived.
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let _ = s.write_all(&frames);
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+    });
+    addr
+}
+
+/// Servers that break HTTP/2 on purpose: a response body before its head
+/// (the stream fails as `protocol`), and a header block the HPACK decoder
+/// cannot read (the connection ends with GOAWAY, the stream fails as
+/// `protocol`). Each request gets its row, none a status.
+#[test]
+fn lean_client_against_malformed_responses() {
+    let data_first = [&[0, 0, 1, 0, 1, 0, 0, 0, 1][..], b"x"].concat();
+    let bad_hpack = vec![0, 0, 1, 1, 5, 0, 0, 0, 1, 0x80];
+    for frames in [data_first, bad_hpack] {
+        let addr = raw_h2_server(frames.clone());
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("http://{addr}/");
+        let args = [
+            "--h2c",
+            "--h2-lean",
+            "-n",
+            "1",
+            "-c",
+            "1",
+            "-t",
+            "2s",
+            "--ignore-errors",
+        ];
+        let (code, out, err, rows, _) = short_run(dir.path(), &url, &args);
+        assert_eq!(code, 1, "{frames:?}: {out}{err}");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0][8], "protocol", "{frames:?}: {:?}", rows[0]);
+    }
+}

@@ -5,9 +5,9 @@
 //! frame whose block is built from the static table and literals (no
 //! dynamic-table insertions); per-stream state is a flat queue indexed by
 //! stream id; every frame queued between two writes goes out in one write.
-//! The connection opens its windows wide once (stream windows at their
-//! maximum, so a response never waits for a WINDOW_UPDATE; the connection's
-//! replenished in large steps). A reader task parses frames and completes
+//! The connection opens its windows wide once (every window at its
+//! maximum, 2 GiB, so a response never waits for a WINDOW_UPDATE; each is
+//! topped up after 1 GiB received). A reader task parses frames and completes
 //! streams; a writer task flushes the queue. GOAWAY fails the streams above
 //! its last id as refused (the pool sends them again), RST_STREAM fails its
 //! stream (REFUSED_STREAM: refused), anything malformed ends the connection
@@ -43,6 +43,8 @@ pub struct Failure {
 struct Stream {
     status: Option<u16>,
     bytes: u64,
+    /// Body bytes received since this stream's last WINDOW_UPDATE.
+    recv_unacked: u32,
     done: Option<Result<(), Failure>>,
     waker: Option<Waker>,
 }

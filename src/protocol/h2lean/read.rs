@@ -207,10 +207,26 @@ impl Conn {
                 w.wake();
             }
         }
-        if let Some(s) = st.stream_mut(head.stream) {
-            s.bytes += range.len() as u64;
+        let Some(s) = st.stream_mut(head.stream) else {
+            return true;
+        };
+        let headless = s.status.is_none();
+        s.bytes += range.len() as u64;
+        // A body over 1 GiB tops its stream's window up too.
+        s.recv_unacked += payload.len() as u32;
+        if s.recv_unacked >= REPLENISH_BYTES {
+            let n = std::mem::take(&mut s.recv_unacked);
+            frame::put_window_update(&mut st.out, head.stream, n);
         }
-        if head.has(frame::FLAG_END_STREAM) {
+        if headless {
+            // DATA before the response's head: the stream is malformed.
+            let f = Failure {
+                kind: ErrorKind::Protocol,
+                lost: false,
+                retry: false,
+            };
+            st.complete(head.stream, Err(f));
+        } else if head.has(frame::FLAG_END_STREAM) {
             st.complete(head.stream, Ok(()));
         }
         true
