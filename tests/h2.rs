@@ -225,67 +225,8 @@ fn h2c_and_grpc_against_rwg_serve() {
         assert!(r.ends_with("\r\n\r\nhello"), "{r}");
     }
 
-    // Closed loop, 32 workers on 2 streams: each freed stream goes to the
-    // longest waiter (it once went back to the worker that freed it, and
-    // the other 30 workers waited until their timeout).
-    let (csv, js) = (
-        dir.path().join("closed.csv"),
-        dir.path().join("closed.json"),
-    );
-    let (code, out, err) = rwg(&[
-        "run",
-        "-r",
-        "0",
-        "-d",
-        "1s",
-        "--cpus",
-        "0",
-        "-q",
-        "--h2c",
-        "-c",
-        "1",
-        "--max-streams",
-        "2",
-        "-w",
-        "32",
-        "-t",
-        "500ms",
-        "-o",
-        csv.to_str().unwrap(),
-        "--json",
-        js.to_str().unwrap(),
-        &url,
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-    let (rows, _) = collect(&csv, &js);
-    assert!(rows.len() > 500, "{} rows", rows.len());
-    assert!(rows.iter().all(|r| r[3] == "200"), "{rows:?}");
-
-    // Streams slower than --timeout are reset and recorded as timeouts.
-    let slow = start(ServeConfig {
-        protocol: ServeProtocol::H2c,
-        delay: rwg::serve::Delay::Fixed { ns: 400_000_000 },
-        ..ServeConfig::default()
-    })
-    .unwrap();
-    let url = format!("http://{}/", slow.addr);
-    let (code, _, _, rows, _) = short_run(
-        dir.path(),
-        &url,
-        &[
-            "--h2c",
-            "--timeout",
-            "100ms",
-            "--ignore-errors",
-            "-n",
-            "20",
-            "-w",
-            "32",
-        ],
-    );
-    assert_eq!(code, 1);
-    assert_eq!(rows.len(), 20);
-    assert!(rows.iter().all(|r| r[8] == "timeout"), "{rows:?}");
+    closed_loop_on_two_streams(dir.path(), &url, &[]);
+    slow_streams_time_out(dir.path(), &[]);
 
     // gRPC echo described by the server's reflection; 503s of the mix are
     // RESOURCE_EXHAUSTED (dropped).
@@ -462,62 +403,8 @@ fn lean_client_against_rwg_serve() {
     })
     .unwrap();
     let url = format!("http://{}/", small.addr);
-    let (csv, js) = (
-        dir.path().join("closed.csv"),
-        dir.path().join("closed.json"),
-    );
-    let (code, out, err) = rwg(&[
-        "run",
-        "-r",
-        "0",
-        "-d",
-        "1s",
-        "--cpus",
-        "0",
-        "-q",
-        "--h2c",
-        "--h2-lean",
-        "-c",
-        "1",
-        "--max-streams",
-        "2",
-        "-w",
-        "32",
-        "-t",
-        "500ms",
-        "-o",
-        csv.to_str().unwrap(),
-        "--json",
-        js.to_str().unwrap(),
-        &url,
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-    let (rows, _) = collect(&csv, &js);
-    assert!(rows.len() > 500, "{} rows", rows.len());
-    assert!(rows.iter().all(|r| r[3] == "200"), "{rows:?}");
-
-    let slow = start(ServeConfig {
-        protocol: ServeProtocol::H2c,
-        delay: rwg::serve::Delay::Fixed { ns: 400_000_000 },
-        ..ServeConfig::default()
-    })
-    .unwrap();
-    let url = format!("http://{}/", slow.addr);
-    let args = [
-        "--h2c",
-        "--h2-lean",
-        "--timeout",
-        "100ms",
-        "--ignore-errors",
-        "-n",
-        "20",
-        "-w",
-        "32",
-    ];
-    let (code, _, _, rows, _) = short_run(dir.path(), &url, &args);
-    assert_eq!(code, 1);
-    assert_eq!(rows.len(), 20);
-    assert!(rows.iter().all(|r| r[8] == "timeout"), "{rows:?}");
+    closed_loop_on_two_streams(dir.path(), &url, &["--h2-lean"]);
+    slow_streams_time_out(dir.path(), &["--h2-lean"]);
 
     for (refused, url) in [
         (&["--body", "x"][..], "http://127.0.0.1:9/"),
@@ -579,4 +466,68 @@ fn lean_client_against_malformed_responses() {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0][8], "protocol", "{frames:?}: {:?}", rows[0]);
     }
+}
+
+/// Closed loop, 32 workers on 2 streams: each freed stream goes to the
+/// longest waiter (it once went back to the worker that freed it, and the
+/// other 30 workers waited until their timeout).
+fn closed_loop_on_two_streams(dir: &std::path::Path, url: &str, client: &[&str]) {
+    let (csv, js) = (dir.join("closed.csv"), dir.join("closed.json"));
+    let _ = std::fs::remove_file(&csv);
+    let mut args = vec![
+        "run",
+        "-r",
+        "0",
+        "-d",
+        "1s",
+        "--cpus",
+        "0",
+        "-q",
+        "--h2c",
+        "-c",
+        "1",
+        "--max-streams",
+        "2",
+        "-w",
+        "32",
+        "-t",
+        "500ms",
+        "-o",
+    ];
+    args.extend_from_slice(&[csv.to_str().unwrap(), "--json", js.to_str().unwrap(), url]);
+    args.extend_from_slice(client);
+    let (code, out, err) = rwg(&args);
+    assert_eq!(code, 0, "{client:?}: {out}{err}");
+    let (rows, _) = collect(&csv, &js);
+    assert!(rows.len() > 500, "{client:?}: {} rows", rows.len());
+    assert!(rows.iter().all(|r| r[3] == "200"), "{client:?}: {rows:?}");
+}
+
+/// Streams slower than --timeout are reset and recorded as timeouts.
+fn slow_streams_time_out(dir: &std::path::Path, client: &[&'static str]) {
+    use rwg::serve::{start, ServeConfig, ServeProtocol};
+    let slow = start(ServeConfig {
+        protocol: ServeProtocol::H2c,
+        delay: rwg::serve::Delay::Fixed { ns: 400_000_000 },
+        ..ServeConfig::default()
+    })
+    .unwrap();
+    let url = format!("http://{}/", slow.addr);
+    let args = [
+        "--h2c",
+        "--timeout",
+        "100ms",
+        "--ignore-errors",
+        "-n",
+        "20",
+        "-w",
+        "32",
+    ];
+    let (code, _, _, rows, _) = short_run(dir, &url, &with(client, &args));
+    assert_eq!(code, 1, "{client:?}");
+    assert_eq!(rows.len(), 20);
+    assert!(
+        rows.iter().all(|r| r[8] == "timeout"),
+        "{client:?}: {rows:?}"
+    );
 }
