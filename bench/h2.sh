@@ -11,7 +11,7 @@
 #   tls      nginx TLS (self-signed RSA-2048), HTTP/1.1, 64 connections:
 #            rwg https:// --http1  vs  wrk -t1 -c64
 # The h2c scenarios also run rwg-lean: rwg with --h2-lean, the lean HTTP/2
-# client (h2c requests without a body), the tables' reference row.
+# client (h2c), the tables' reference row.
 # Figures: req/s, client CPU-us per request ((user+sys)/requests, /usr/bin/time),
 # server CPU-us per request; medians (min-max) and rwg/peer ratios. Rounds
 # alternate the tools' order. Installs nghttp2-client (h2load) when missing.

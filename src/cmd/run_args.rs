@@ -191,7 +191,7 @@ pub struct ProtoArgs {
     /// Max concurrent streams per HTTP/2 connection (capped by the server's SETTINGS).
     #[arg(long, default_value_t = 100)]
     pub max_streams: usize,
-    /// h2c requests without a body through the lean HTTP/2 client (hidden
+    /// h2c requests through the lean HTTP/2 client (hidden
     /// while it is proven against other servers).
     #[arg(long, hide = true)]
     pub h2_lean: bool,

@@ -572,7 +572,7 @@ async fn via_crate(
         .map_err(Attempt::Failed)
 }
 
-/// One try through the lean client (a request without a body).
+/// One try through the lean client.
 async fn via_lean(
     conn: &h2lean::Conn,
     req: &H2Request,

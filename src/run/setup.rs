@@ -205,9 +205,9 @@ async fn add_request(
             let uri: Uri = format!("{base}{path}")
                 .parse()
                 .map_err(|e| config_error(format!("invalid URL '{}': {e}", target.url)))?;
-            if cfg.h2_lean && (tls.is_some() || target.scheme.grpc() || !spec.body.is_empty()) {
+            if cfg.h2_lean && (tls.is_some() || target.scheme.grpc()) {
                 return Err(config_error(format!(
-                    "target '{}': --h2-lean speaks h2c requests without a body only (not TLS, gRPC or a request body)",
+                    "target '{}': --h2-lean speaks h2c only (not TLS or gRPC)",
                     spec.label
                 )));
             }

@@ -24,6 +24,7 @@ const PATH_ROOT: usize = 4;
 const SCHEME_HTTP: usize = 6;
 const SCHEME_HTTPS: usize = 7;
 const METHOD: usize = 2;
+const CONTENT_LENGTH: usize = 28;
 
 /// Appends an integer with an N-bit prefix (RFC 7541 §5.1); `first` holds
 /// the bits above the prefix.
@@ -54,6 +55,21 @@ fn put_indexed_name(out: &mut Vec<u8>, index: usize, value: &[u8]) {
     put_str(out, value);
 }
 
+/// Literal without indexing of a decimal number, the name by static index.
+fn put_indexed_number(out: &mut Vec<u8>, index: usize, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    put_indexed_name(out, index, &digits[at..]);
+}
+
 /// Appends the request's header block to `out`: pseudo-headers first (RFC
 /// 9113 §8.3).
 pub fn encode_request(req: &H2Request, out: &mut Vec<u8>) {
@@ -70,6 +86,9 @@ pub fn encode_request(req: &H2Request, out: &mut Vec<u8>) {
     match req.uri.path_and_query().map(|p| p.as_str()) {
         None | Some("/") | Some("") => put_int(out, 0x80, 7, PATH_ROOT),
         Some(p) => put_indexed_name(out, PATH, p.as_bytes()),
+    }
+    if !req.body.is_empty() && !req.headers.contains_key(http::header::CONTENT_LENGTH) {
+        put_indexed_number(out, CONTENT_LENGTH, req.body.len());
     }
     for (name, value) in &req.headers {
         // Literal without indexing, new name (names are lower-case already).

@@ -1,4 +1,4 @@
-//! HOT: a lean HTTP/2 client connection (h2c, requests without a body),
+//! HOT: a lean HTTP/2 client connection (h2c),
 //! chosen with `--h2-lean`: the h2 crate spends about 16 000 instructions
 //! per request (bench/RESULTS.md), most of them on stream bookkeeping and
 //! HPACK work this client does not need. Here a request is one HEADERS
@@ -16,6 +16,7 @@
 mod frame;
 pub mod hpack;
 mod read;
+mod send;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -23,6 +24,7 @@ use std::future::poll_fn;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
+use bytes::Bytes;
 use monoio::io::{AsyncWriteRent, AsyncWriteRentExt, OwnedWriteHalf, Splitable};
 use monoio::net::TcpStream;
 
@@ -45,6 +47,11 @@ struct Stream {
     bytes: u64,
     /// Body bytes received since this stream's last WINDOW_UPDATE.
     recv_unacked: u32,
+    /// Bytes the server lets this stream send (may go negative when the
+    /// server lowers SETTINGS_INITIAL_WINDOW_SIZE).
+    send_window: i64,
+    /// The request body and how much of it is sent, while some is left.
+    body: Option<(Bytes, usize)>,
     done: Option<Result<(), Failure>>,
     waker: Option<Waker>,
 }
@@ -72,6 +79,13 @@ struct State {
     /// Close once the open streams are done.
     closing: bool,
     recv_unacked: u32,
+    /// Bytes the server lets the connection send.
+    send_window: i64,
+    /// The server's SETTINGS_INITIAL_WINDOW_SIZE and SETTINGS_MAX_FRAME_SIZE.
+    peer_window: i64,
+    peer_max_frame: usize,
+    /// Streams with body bytes left to send, oldest first.
+    sending: VecDeque<u32>,
     /// A header block still waiting for CONTINUATION frames.
     partial: Option<Partial>,
 }
@@ -105,6 +119,9 @@ impl Conn {
                 out,
                 next_id: 1,
                 base_id: 1,
+                send_window: i64::from(frame::DEFAULT_WINDOW_BYTES),
+                peer_window: i64::from(frame::DEFAULT_WINDOW_BYTES),
+                peer_max_frame: frame::MAX_FRAME_BYTES,
                 ..State::default()
             }),
             decoder: RefCell::new(hpack::Decoder::default()),
@@ -136,8 +153,9 @@ impl Conn {
         self.state.borrow().max_concurrent.map(|n| n as usize)
     }
 
-    /// Sends a request (its header block, END_STREAM: no body); Err when
-    /// nothing was sent (the connection is gone or going away).
+    /// Sends a request: its header block, then its body as the server's
+    /// windows allow; Err when nothing was sent (the connection is gone or
+    /// going away).
     pub fn send(&self, req: &H2Request) -> Result<Open<'_>, Failure> {
         let id = self.open_stream(req)?;
         Ok(Open { conn: self, id })
@@ -158,7 +176,13 @@ impl Conn {
             });
         }
         st.next_id += 2;
-        st.streams.push_back(Some(Stream::default()));
+        let has_body = !req.body.is_empty();
+        let stream = Stream {
+            send_window: st.peer_window,
+            body: has_body.then(|| (req.body.clone(), 0)),
+            ..Stream::default()
+        };
+        st.streams.push_back(Some(stream));
         st.open += 1;
         // The block is encoded straight into the write queue, after a frame
         // header whose length is filled in once known: no copy, no allocation.
@@ -167,13 +191,18 @@ impl Conn {
         st.out.resize(block_at, 0);
         hpack::encode_request(req, &mut st.out);
         let len = st.out.len() - block_at;
+        let end_stream = if has_body { 0 } else { frame::FLAG_END_STREAM };
         if len <= frame::MAX_FRAME_BYTES {
-            let flags = frame::FLAG_END_STREAM | frame::FLAG_END_HEADERS;
+            let flags = end_stream | frame::FLAG_END_HEADERS;
             st.out[at..block_at].copy_from_slice(&frame::head(len, frame::HEADERS, flags, id));
         } else {
             let block = st.out.split_off(block_at);
             st.out.truncate(at);
-            put_split_block(&mut st.out, id, &block);
+            put_split_block(&mut st.out, id, &block, end_stream);
+        }
+        if has_body {
+            st.sending.push_back(id);
+            st.pump();
         }
         if let Some(w) = st.writer.take() {
             w.wake();
@@ -233,12 +262,12 @@ impl Conn {
 }
 
 /// A header block over one frame: HEADERS then CONTINUATION frames.
-fn put_split_block(out: &mut Vec<u8>, id: u32, block: &[u8]) {
+fn put_split_block(out: &mut Vec<u8>, id: u32, block: &[u8], end_stream: u8) {
     let chunks = block.chunks(frame::MAX_FRAME_BYTES);
     let last = chunks.len() - 1;
     for (k, chunk) in chunks.enumerate() {
         let (kind, mut flags) = match k {
-            0 => (frame::HEADERS, frame::FLAG_END_STREAM),
+            0 => (frame::HEADERS, end_stream),
             _ => (frame::CONTINUATION, 0),
         };
         if k == last {

@@ -187,8 +187,17 @@ impl Conn {
                 protocol_error(&mut st, frame::ERROR_PROTOCOL);
                 false
             }
-            // WINDOW_UPDATE: requests carry no body, so the send windows do
-            // not matter; PRIORITY and unknown kinds are ignored (§5.5).
+            frame::WINDOW_UPDATE => {
+                if payload.len() != 4 {
+                    protocol_error(&mut st, frame::ERROR_FRAME_SIZE);
+                    return false;
+                }
+                let inc = u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]])
+                    & frame::MAX_WINDOW_BYTES;
+                st.on_window_update(head.stream, inc);
+                true
+            }
+            // PRIORITY and unknown kinds are ignored (§5.5).
             _ => true,
         }
     }
@@ -275,8 +284,16 @@ impl Conn {
             return false;
         };
         for (id, value) in settings {
-            if id == frame::SETTINGS_MAX_CONCURRENT_STREAMS {
-                st.max_concurrent = Some(value);
+            match id {
+                frame::SETTINGS_MAX_CONCURRENT_STREAMS => st.max_concurrent = Some(value),
+                frame::SETTINGS_INITIAL_WINDOW_SIZE if value <= frame::MAX_WINDOW_BYTES => {
+                    st.on_initial_window(value)
+                }
+                // Legal values are 2^14..2^24-1 (§6.5.2); others are ignored.
+                frame::SETTINGS_MAX_FRAME_SIZE if (1 << 14..1 << 24).contains(&value) => {
+                    st.peer_max_frame = value as usize
+                }
+                _ => {}
             }
         }
         frame::put_head(&mut st.out, 0, frame::SETTINGS, frame::FLAG_ACK, 0);
