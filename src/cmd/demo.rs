@@ -163,7 +163,6 @@ fn demo_run(url: String, args: &DemoArgs) -> RunArgs {
             insecure: args.tls,
             data: args.grpc.then(|| r#"{"message":"demo"}"#.to_string()),
             max_streams: 100,
-            h2_lean: false,
             ..Default::default()
         },
     }

@@ -1,6 +1,8 @@
-//! HOT: HTTP/2 (h2 over monoio-compat) on a few multiplexed connections per
-//! core. [`H2Pool`] dials its connections during warm-up (TCP, TLS with ALPN
-//! `h2`, or prior-knowledge h2c), spawns each connection's driver task, and
+//! HOT: HTTP/2 on a few multiplexed connections per core, each through the
+//! h2 crate (over monoio-compat) or, with `--h2-lean`, the lean client
+//! (`h2lean`). [`H2Pool`] dials its connections during warm-up (TCP, TLS
+//! with ALPN `h2`, or prior-knowledge h2c), spawns each connection's driver
+//! task, and
 //! hands a worker a stream slot on the least-loaded live connection with
 //! fewer open streams than `min(--max-streams, server SETTINGS)`. A stream
 //! races the worker's deadline: on expiry it is dropped (h2 sends
@@ -22,7 +24,7 @@ use h2::client::SendRequest;
 use monoio_compat::StreamWrapper;
 
 use super::h2_request::H2Request;
-use super::h2lean;
+use super::h2lean::{self, Failure};
 use super::tls::{self, TlsClient, Transport};
 use super::WarmReport;
 use super::{grpc, guarded, OpGuard, Response};
@@ -437,21 +439,13 @@ fn refused(e: &h2::Error) -> bool {
     e.is_remote() && (e.is_go_away() || e.reason() == Some(h2::Reason::REFUSED_STREAM))
 }
 
-/// A stream failure: its kind, whether the connection went with it, and
-/// whether the request may be sent again (refused before any response).
-struct StreamError {
-    kind: ErrorKind,
-    lost: bool,
-    retry: bool,
-}
-
-impl StreamError {
-    fn new(e: h2::Error, before_response: bool) -> Self {
-        StreamError {
-            kind: error_kind(&e),
-            lost: connection_lost(&e),
-            retry: before_response && refused(&e),
-        }
+/// An h2 error as a stream failure (the lean client's type, shared): the
+/// request may be sent again only when refused before any response.
+fn failure(e: h2::Error, before_response: bool) -> Failure {
+    Failure {
+        kind: error_kind(&e),
+        lost: connection_lost(&e),
+        retry: before_response && refused(&e),
     }
 }
 
@@ -474,7 +468,7 @@ enum Attempt {
     /// Nothing was sent (GOAWAY or a dead connection): try again, on a
     /// fresh connection.
     Unsent,
-    Failed(StreamError),
+    Failed(Failure),
 }
 
 /// One request on one stream, raced against the worker's deadline, through
@@ -560,7 +554,7 @@ async fn via_crate(
         .map_err(|_| Attempt::Unsent)?;
     if !req.body.is_empty() {
         body_tx.send_data(req.body.clone(), true).map_err(|e| {
-            Attempt::Failed(StreamError {
+            Attempt::Failed(Failure {
                 kind: error_kind(&e),
                 lost: false,
                 retry: false,
@@ -589,38 +583,29 @@ async fn via_lean(
             close: false,
             arrived_ns: None,
         }),
-        Err(f) => Err(Attempt::Failed(StreamError {
-            kind: f.kind,
-            lost: f.lost,
-            retry: f.retry,
-        })),
+        Err(f) => Err(Attempt::Failed(f)),
     }
 }
 
 async fn read_response(
     response: h2::client::ResponseFuture,
     grpc: bool,
-) -> Result<Response, StreamError> {
-    let resp = response.await.map_err(|e| StreamError::new(e, true))?;
+) -> Result<Response, Failure> {
+    let resp = response.await.map_err(|e| failure(e, true))?;
     let http_status = resp.status().as_u16();
     let (head, mut body) = resp.into_parts();
     let mut bytes = 0u64;
     while let Some(chunk) = body.data().await {
-        let chunk = chunk.map_err(|e| StreamError::new(e, false))?;
+        let chunk = chunk.map_err(|e| failure(e, false))?;
         bytes += chunk.len() as u64;
         let _ = body.flow_control().release_capacity(chunk.len());
     }
     let status = if grpc {
-        let trailers = body
-            .trailers()
-            .await
-            .map_err(|e| StreamError::new(e, false))?;
-        grpc::status_of(http_status, &head.headers, trailers.as_ref()).map_err(|kind| {
-            StreamError {
-                kind,
-                lost: false,
-                retry: false,
-            }
+        let trailers = body.trailers().await.map_err(|e| failure(e, false))?;
+        grpc::status_of(http_status, &head.headers, trailers.as_ref()).map_err(|kind| Failure {
+            kind,
+            lost: false,
+            retry: false,
         })?
     } else {
         http_status
