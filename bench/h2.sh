@@ -10,8 +10,8 @@
 #            rwg grpc:// --proto  vs  h2load POSTing the same pre-encoded gRPC frame
 #   tls      nginx TLS (self-signed RSA-2048), HTTP/1.1, 64 connections:
 #            rwg https:// --http1  vs  wrk -t1 -c64
-# The h2c scenarios also run rwg-lean: rwg with --h2-lean, the lean HTTP/2
-# client (h2c), the tables' reference row.
+# The h2c and gRPC scenarios also run rwg-crate: rwg with --h2-crate, through
+# the h2 crate's HTTP/2 client instead of the lean one.
 # Figures: req/s, client CPU-us per request ((user+sys)/requests, /usr/bin/time),
 # server CPU-us per request; medians (min-max) and rwg/peer ratios. Rounds
 # alternate the tools' order. Installs nghttp2-client (h2load) when missing.
@@ -96,13 +96,17 @@ one() {
         h2c-c8/rwg) run_rwg "$sc" rwg "$SRV_URL" --h2c -r 0 -d "$D" -c 8 -w 800 --max-streams 100 ;;
         h2c-c8/h2load | h2c-fast/h2load) run_h2load "$sc" h2load "$SRV_URL" -c8 -m100 -D "$DUR_S" ;;
         h2c-fast/rwg) run_rwg "$sc" rwg "$SRV_URL" --h2c -r 0 -d "$D" -c 8 -w 800 --max-streams 100 ;;
-        h2c-c1/rwg-lean) run_rwg "$sc" rwg-lean "$SRV_URL" --h2c --h2-lean -r 0 -d "$D" -c 1 -w 100 --max-streams 100 ;;
-        h2c-c8/rwg-lean | h2c-fast/rwg-lean)
-            run_rwg "$sc" rwg-lean "$SRV_URL" --h2c --h2-lean -r 0 -d "$D" -c 8 -w 800 --max-streams 100
+        h2c-c1/rwg-crate) run_rwg "$sc" rwg-crate "$SRV_URL" --h2c --h2-crate -r 0 -d "$D" -c 1 -w 100 --max-streams 100 ;;
+        h2c-c8/rwg-crate | h2c-fast/rwg-crate)
+            run_rwg "$sc" rwg-crate "$SRV_URL" --h2c --h2-crate -r 0 -d "$D" -c 8 -w 800 --max-streams 100
             ;;
         grpc/rwg)
             run_rwg "$sc" rwg "grpc://$SRV_HOST:$SRV_PORT/$GRPC_PATH" --proto "$REPO_DIR/proto/echo.proto" \
                 --data '{"message":"hi"}' -r 0 -d "$D" -c 1 -w 100
+            ;;
+        grpc/rwg-crate)
+            run_rwg "$sc" rwg-crate "grpc://$SRV_HOST:$SRV_PORT/$GRPC_PATH" --proto "$REPO_DIR/proto/echo.proto" \
+                --data '{"message":"hi"}' --h2-crate -r 0 -d "$D" -c 1 -w 100
             ;;
         grpc/h2load)
             run_h2load "$sc" h2load "http://$SRV_HOST:$SRV_PORT/$GRPC_PATH" -c1 -m100 -D "$DUR_S" \
@@ -140,14 +144,14 @@ printf '\x00\x00\x00\x00\x04\x0a\x02\x68\x69' >"$GRPC_BODY"
 
 for sc in $SCENARIOS; do
     case $sc in
-        h2c-c1 | h2c-c8) srv_nginx h2c; rounds "$sc" rwg rwg-lean h2load ;;
+        h2c-c1 | h2c-c8) srv_nginx h2c; rounds "$sc" rwg rwg-crate h2load ;;
         h2c-fast)
             srv_rwg --h2c
             SRV_URL=http://$SRV_HOST:$SRV_PORT/
-            rounds "$sc" rwg rwg-lean h2load
+            rounds "$sc" rwg rwg-crate h2load
             ;;
-        grpc) srv_grpc; rounds grpc h2load ;;
-        tls) srv_nginx tls; rounds tls wrk ;;
+        grpc) srv_grpc; rounds grpc rwg rwg-crate h2load ;;
+        tls) srv_nginx tls; rounds tls rwg wrk ;;
         *) echo "unknown scenario $sc" >&2; exit 2 ;;
     esac
     nginx_stop
@@ -163,26 +167,27 @@ METRICS="rps:req/s cpu_us_req:client-CPU-us/req srv_us_req:server-CPU-us/req"
             h2c-c1)
                 block "h2c, nginx, 1 connection x 100 streams, GET / (6-byte body), $D x $ROUNDS rounds"
                 echo "rwg: rwg run --h2c -r 0 -d $D -c 1 -w 100 --max-streams 100 --cpus $GEN_CPU -q --json F URL   h2load: taskset -c $GEN_CPU h2load -c1 -m100 -D $DUR_S URL"
-                echo "rwg-lean: the same with --h2-lean (the lean HTTP/2 client)"
-                table h2c-c1 "rwg-lean rwg h2load" "$METRICS"
+                echo "rwg-crate: the same with --h2-crate (the h2 crate's HTTP/2 client)"
+                table h2c-c1 "rwg rwg-crate h2load" "$METRICS"
                 ;;
             h2c-c8)
                 block "h2c, nginx, 8 connections x 100 streams, GET /, $D x $ROUNDS rounds"
                 echo "rwg: rwg run --h2c -r 0 -d $D -c 8 -w 800 --max-streams 100 --cpus $GEN_CPU -q --json F URL   h2load: taskset -c $GEN_CPU h2load -c8 -m100 -D $DUR_S URL"
-                echo "rwg-lean: the same with --h2-lean (the lean HTTP/2 client)"
-                table h2c-c8 "rwg-lean rwg h2load" "$METRICS"
+                echo "rwg-crate: the same with --h2-crate (the h2 crate's HTTP/2 client)"
+                table h2c-c8 "rwg rwg-crate h2load" "$METRICS"
                 ;;
             h2c-fast)
                 block "h2c, rwg serve --h2c (faster than the client), 8 connections x 100 streams, GET /, $D x $ROUNDS rounds"
                 echo "rwg: rwg run --h2c -r 0 -d $D -c 8 -w 800 --max-streams 100 --cpus $GEN_CPU -q --json F URL   h2load: taskset -c $GEN_CPU h2load -c8 -m100 -D $DUR_S URL"
-                echo "rwg-lean: the same with --h2-lean (the lean HTTP/2 client)"
-                table h2c-fast "rwg-lean rwg h2load" "$METRICS"
+                echo "rwg-crate: the same with --h2-crate (the h2 crate's HTTP/2 client)"
+                table h2c-fast "rwg rwg-crate h2load" "$METRICS"
                 ;;
             grpc)
                 block "gRPC unary /$GRPC_PATH on rwg serve --grpc, 1 connection x 100 in flight, $D x $ROUNDS rounds"
                 echo "rwg: rwg run grpc://H:P/$GRPC_PATH --proto proto/echo.proto --data '{\"message\":\"hi\"}' -r 0 -d $D -c 1 -w 100 --cpus $GEN_CPU -q --json F"
                 echo "h2load: taskset -c $GEN_CPU h2load -c1 -m100 -D $DUR_S -d body.bin -H 'content-type: application/grpc' -H 'te: trailers' http://H:P/$GRPC_PATH"
-                table grpc "rwg h2load" "$METRICS"
+                echo "rwg-crate: the same with --h2-crate (the h2 crate's HTTP/2 client)"
+                table grpc "rwg rwg-crate h2load" "$METRICS"
                 ;;
             tls)
                 block "TLS HTTP/1.1, nginx (RSA-2048 self-signed), 64 connections, $D x $ROUNDS rounds"

@@ -2,8 +2,8 @@
 # bench/instructions.sh — user-space instructions per request, counted by
 # valgrind's callgrind: stable on a noisy machine, where CPU time is not.
 #
-# For each request path (HTTP/1.1 keep-alive, h2c through the h2 crate and
-# through the lean client (`--h2-lean`), gRPC unary), a closed
+# For each request path (HTTP/1.1 keep-alive, h2c and gRPC unary through
+# the lean HTTP/2 client and through the h2 crate's (`--h2-crate`)), a closed
 # loop against `rwg serve` sends a fixed number of requests twice (N1, N2);
 # the difference of the two totals over N2 − N1 is the cost of one request,
 # without the start-up and shutdown both runs share. Kernel work is not
@@ -132,8 +132,9 @@ done >"$MIX"
 PATHS=(
     "http1|-|$H/;-c;8"
     "h2c|-|http://127.0.0.1:$h2c/;--h2c;-c;1;-w;64"
-    "h2c-lean|-|http://127.0.0.1:$h2c/;--h2c;--h2-lean;-c;1;-w;64"
+    "h2c-crate|-|http://127.0.0.1:$h2c/;--h2c;--h2-crate;-c;1;-w;64"
     "grpc|-|$G;-c;1;-w;64;--data;{\"message\":\"bench\"}"
+    "grpc-crate|-|$G;--h2-crate;-c;1;-w;64;--data;{\"message\":\"bench\"}"
     "http1-static|-|$H/$STATIC_QUERY;-c;8"
     "http1-template|http1-static|$H/$TEMPLATE_QUERY;-c;8"
     "http1-mix|http1|-f;$MIX;-c;8"

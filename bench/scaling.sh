@@ -3,8 +3,8 @@
 # target (`rwg serve`, faster per request than any client) on the other cores:
 #   closed  HTTP/1.1, 64 connections per core:  rwg --cpus 0-(n-1)  vs  wrk -tn
 #   open    HTTP/1.1 at 20 000/s per core:       rwg -r            vs  oha -q
-#   h2c     8 connections x 100 streams per core: rwg --h2c (and rwg-lean:
-#           with --h2-lean, the lean HTTP/2 client)  vs  h2load -tn -m100
+#   h2c     8 connections x 100 streams per core: rwg --h2c (and rwg-crate:
+#           with --h2-crate, the h2 crate's HTTP/2 client)  vs  h2load -tn -m100
 # for n in CORES, each tool pinned to CPUs 0..n-1 (rwg's --cpus, taskset for
 # the peers), req/s and client CPU-us per request, the server's CPU per
 # request (srv), and per tool the scaling efficiency: req/s at n cores over
@@ -48,8 +48,8 @@ one() {
         open/rwg) run_rwg "$key" rwg "$URL" -r $((RATE_PER_CORE * n)) -d "$D" ;;
         open/oha) run_oha "$key" oha "$URL" $((RATE_PER_CORE * n)) $((CONNS_PER_CORE * n)) ;;
         h2c/rwg) run_rwg "$key" rwg "$URL" --h2c -r 0 -d "$D" -c $((8 * n)) -w $((800 * n)) --max-streams 100 ;;
-        h2c/rwg-lean)
-            run_rwg "$key" rwg-lean "$URL" --h2c --h2-lean -r 0 -d "$D" -c $((8 * n)) -w $((800 * n)) --max-streams 100
+        h2c/rwg-crate)
+            run_rwg "$key" rwg-crate "$URL" --h2c --h2-crate -r 0 -d "$D" -c $((8 * n)) -w $((800 * n)) --max-streams 100
             ;;
         h2c/h2load) run_h2load "$key" h2load "$URL" -t"$n" -c$((8 * n)) -m100 -D "$DUR_S" ;;
     esac
@@ -57,8 +57,8 @@ one() {
 }
 
 peer_of() { case $1 in closed) echo wrk ;; open) echo oha ;; h2c) echo h2load ;; esac; }
-# The rwg variants of a scenario: h2c also runs the lean HTTP/2 client.
-rwgs_of() { case $1 in h2c) echo rwg-lean rwg ;; *) echo rwg ;; esac; }
+# The rwg variants of a scenario: h2c also runs the h2 crate's client.
+rwgs_of() { case $1 in h2c) echo rwg rwg-crate ;; *) echo rwg ;; esac; }
 
 # phase SCENARIO: starts its server, runs every round, stops the server.
 phase() {

@@ -31,9 +31,9 @@ fn short_run(
     (code, out, err, rows, summary)
 }
 
-/// The two HTTP/2 client paths: the h2 crate's, and the lean client's
-/// (`--h2-lean`: h2c requests without a body).
-const CLIENTS: [&[&str]; 2] = [&[], &["--h2-lean"]];
+/// The two HTTP/2 client paths: the h2 crate's (`--h2-crate`), and the
+/// lean client's (the default over cleartext).
+const CLIENTS: [&[&str]; 2] = [&["--h2-crate"], &[]];
 
 fn with(client: &[&'static str], args: &[&'static str]) -> Vec<&'static str> {
     let mut v = args.to_vec();
@@ -225,8 +225,8 @@ fn h2c_and_grpc_against_rwg_serve() {
         assert!(r.ends_with("\r\n\r\nhello"), "{r}");
     }
 
-    closed_loop_on_two_streams(dir.path(), &url, &[]);
-    slow_streams_time_out(dir.path(), &[]);
+    closed_loop_on_two_streams(dir.path(), &url, &["--h2-crate"]);
+    slow_streams_time_out(dir.path(), &["--h2-crate"]);
 
     // gRPC echo described by the server's reflection; 503s of the mix are
     // RESOURCE_EXHAUSTED (dropped).
@@ -353,8 +353,7 @@ fn refused_streams_are_retried_until_the_deadline_with_pauses() {
 /// Huffman-codes and indexes its headers): the request as sent (method,
 /// path and query, a header), statuses of a mix, body bytes of a large
 /// response over many DATA frames, a closed loop with more workers than
-/// streams, and streams reset at their timeout. Requests with a body, TLS
-/// and gRPC are refused with `--h2-lean`, naming it.
+/// streams, and streams reset at their timeout.
 #[test]
 fn lean_client_against_rwg_serve() {
     use rwg::serve::{start, ServeConfig, ServeProtocol};
@@ -369,15 +368,7 @@ fn lean_client_against_rwg_serve() {
     })
     .unwrap();
     let url = format!("http://{}/p?q=1", srv.addr);
-    let args = [
-        "--h2c",
-        "--h2-lean",
-        "-X",
-        "DELETE",
-        "-H",
-        "X-A: b",
-        "--ignore-errors",
-    ];
+    let args = ["--h2c", "-X", "DELETE", "-H", "X-A: b", "--ignore-errors"];
     let (code, out, err, rows, js) = short_run(dir.path(), &url, &args);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(rows.len(), 100);
@@ -403,13 +394,8 @@ fn lean_client_against_rwg_serve() {
     })
     .unwrap();
     let url = format!("http://{}/", small.addr);
-    closed_loop_on_two_streams(dir.path(), &url, &["--h2-lean"]);
-    slow_streams_time_out(dir.path(), &["--h2-lean"]);
-
-    let url = "grpc://127.0.0.1:9/rwg.echo.v1.Echo/Call";
-    let (code, out, err) = rwg(&["run", "-n", "1", "--cpus", "0", "--h2-lean", url]);
-    assert_eq!(code, 2, "{out}{err}");
-    assert!(err.contains("--h2-lean"), "{err}");
+    closed_loop_on_two_streams(dir.path(), &url, &[]);
+    slow_streams_time_out(dir.path(), &[]);
 }
 
 /// Request bodies through the lean client, as `rwg serve --h2c` received
@@ -431,16 +417,7 @@ fn lean_client_sends_bodies_within_the_servers_windows() {
     })
     .unwrap();
     let url = format!("http://{}/up", srv.addr);
-    let small = [
-        "--h2c",
-        "--h2-lean",
-        "-X",
-        "POST",
-        "--body",
-        "hello",
-        "-n",
-        "20",
-    ];
+    let small = ["--h2c", "-X", "POST", "--body", "hello", "-n", "20"];
     let (code, out, err, rows, _) = short_run(dir.path(), &url, &small);
     assert_eq!(code, 0, "{out}{err}");
     assert_all_200(&rows, 20);
@@ -454,7 +431,6 @@ fn lean_client_sends_bodies_within_the_servers_windows() {
     std::fs::write(&capture, b"").unwrap();
     let large = [
         "--h2c",
-        "--h2-lean",
         "-X",
         "PUT",
         "--body-file",
@@ -516,9 +492,64 @@ fn lean_client_against_malformed_responses() {
         let addr = raw_h2_server(frames.clone());
         let dir = tempfile::tempdir().unwrap();
         let url = format!("http://{addr}/");
+        let args = ["--h2c", "-n", "1", "-c", "1", "-t", "2s", "--ignore-errors"];
+        let (code, out, err, rows, _) = short_run(dir.path(), &url, &args);
+        assert_eq!(code, 1, "{frames:?}: {out}{err}");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0][8], "protocol", "{frames:?}: {:?}", rows[0]);
+    }
+}
+
+/// One HTTP/2 frame on stream 1.
+fn frame_on_1(kind: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let len = (payload.len() as u32).to_be_bytes();
+    [
+        &[len[1], len[2], len[3], kind, flags, 0, 0, 0, 1][..],
+        payload,
+    ]
+    .concat()
+}
+
+/// gRPC's status as the lean client reads it from a raw server: from the
+/// trailers after a message, from a trailers-only head, and a response
+/// with no `grpc-status` at all (a `protocol` failure, whatever its
+/// `:status`).
+#[test]
+fn lean_client_reads_grpc_status_from_trailers_or_head() {
+    const HEADERS: u8 = 1;
+    const END_STREAM: u8 = 1;
+    const END_HEADERS: u8 = 4;
+    // `:status: 200` (static index 8), then `grpc-status` as a literal.
+    let ok_head = [0x88];
+    let grpc_status =
+        |code: &str| [&[0x00, 11][..], b"grpc-status", &[1], code.as_bytes()].concat();
+    let message = [0, 0, 0, 0, 2, 0x0a, 0];
+    let with_trailers = [
+        frame_on_1(HEADERS, END_HEADERS, &ok_head),
+        frame_on_1(0, 0, &message),
+        frame_on_1(HEADERS, END_HEADERS | END_STREAM, &grpc_status("7")),
+    ]
+    .concat();
+    let trailers_only = frame_on_1(
+        HEADERS,
+        END_HEADERS | END_STREAM,
+        &[&ok_head[..], &grpc_status("5")].concat(),
+    );
+    let no_status = frame_on_1(HEADERS, END_HEADERS | END_STREAM, &ok_head);
+    let proto = concat!(env!("CARGO_MANIFEST_DIR"), "/proto/echo.proto");
+    for (frames, status, error) in [
+        (with_trailers, "7", ""),
+        (trailers_only, "5", ""),
+        (no_status, "", "protocol"),
+    ] {
+        let addr = raw_h2_server(frames);
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("grpc://{addr}/rwg.echo.v1.Echo/Call");
         let args = [
-            "--h2c",
-            "--h2-lean",
+            "--proto",
+            proto,
+            "--data",
+            "{}",
             "-n",
             "1",
             "-c",
@@ -527,10 +558,14 @@ fn lean_client_against_malformed_responses() {
             "2s",
             "--ignore-errors",
         ];
-        let (code, out, err, rows, _) = short_run(dir.path(), &url, &args);
-        assert_eq!(code, 1, "{frames:?}: {out}{err}");
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0][8], "protocol", "{frames:?}: {:?}", rows[0]);
+        let (_, out, err, rows, _) = short_run(dir.path(), &url, &args);
+        assert_eq!(rows.len(), 1, "{out}{err}");
+        assert_eq!(
+            (&rows[0][3][..], &rows[0][8][..]),
+            (status, error),
+            "{:?}",
+            rows[0]
+        );
     }
 }
 

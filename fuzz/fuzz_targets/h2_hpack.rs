@@ -4,7 +4,7 @@
 //! the same blocks.
 //!
 //! Checks: decoding never panics; while both decoders accept every block,
-//! they agree on each block's `:status` (so the dynamic tables stay in
+//! they agree on each block's `:status` and `grpc-status` (so the dynamic tables stay in
 //! step: sizes, evictions, Huffman-coded lengths).
 #![no_main]
 
@@ -16,6 +16,12 @@ fn status_of(list: &[(Vec<u8>, Vec<u8>)]) -> Option<Option<u16>> {
     let v = &list.iter().rev().find(|(n, _)| n == b":status")?.1;
     let digits = v.len() == 3 && v[0] != b'0' && v.iter().all(u8::is_ascii_digit);
     Some(digits.then(|| std::str::from_utf8(v).unwrap().parse().unwrap()))
+}
+
+/// The last `grpc-status` of a decoded list, as the lean decoder reports it.
+fn grpc_status_of(list: &[(Vec<u8>, Vec<u8>)]) -> Option<Option<u16>> {
+    let v = &list.iter().rev().find(|(n, _)| n == b"grpc-status")?.1;
+    Some(rwg::protocol::grpc::code(v))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -32,7 +38,10 @@ fuzz_target!(|data: &[u8]| {
             continue;
         }
         match (mine, theirs.decode(block)) {
-            (Ok(status), Ok(list)) => assert_eq!(status, status_of(&list), "block {block:?}"),
+            (Ok(head), Ok(list)) => {
+                assert_eq!(head.status, status_of(&list), "block {block:?}");
+                assert_eq!(head.grpc_status, grpc_status_of(&list), "block {block:?}");
+            }
             _ => agreeing = false,
         }
     }

@@ -83,8 +83,8 @@ pub struct Config {
     pub h2c: bool,
     /// Streams per HTTP/2 connection (capped by the server's SETTINGS).
     pub max_streams: usize,
-    /// `--h2-lean`: h2c requests go through the lean HTTP/2 client.
-    pub h2_lean: bool,
+    /// `--h2-crate`: HTTP/2 through the h2 crate's client, not the lean one.
+    pub h2_crate: bool,
     pub tls: TlsOptions,
     /// `--trace`: the arrivals' instants, instead of the phases' rates.
     pub trace: Option<TracePlan>,

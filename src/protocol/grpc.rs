@@ -12,16 +12,18 @@ use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, MethodDes
 use super::h2_request::H2Request;
 use crate::base::kind::{ErrorKind, GRPC_UNKNOWN};
 
-/// `grpc-status` absent where it must be: the response is not gRPC.
 /// A `grpc-status` value; a code beyond the 17 that gRPC defines counts as
 /// UNKNOWN (2), so a recorded gRPC code is always below 17 and never reads
-/// as an HTTP status (those start at 100).
-fn parse_code(value: &HeaderValue) -> Result<u16, ErrorKind> {
-    std::str::from_utf8(value.as_bytes())
+/// as an HTTP status (those start at 100). None when not a number.
+pub fn code(value: &[u8]) -> Option<u16> {
+    std::str::from_utf8(value)
         .ok()
         .and_then(|v| v.trim().parse::<u16>().ok())
         .map(|code| if code > 16 { GRPC_UNKNOWN } else { code })
-        .ok_or(ErrorKind::Protocol)
+}
+
+fn parse_code(value: &HeaderValue) -> Result<u16, ErrorKind> {
+    code(value.as_bytes()).ok_or(ErrorKind::Protocol)
 }
 
 /// The gRPC status of a response: trailers first, then the headers of a

@@ -1,6 +1,6 @@
 //! HOT: HTTP/2 on a few multiplexed connections per core, each through the
-//! h2 crate (over monoio-compat) or, with `--h2-lean`, the lean client
-//! (`h2lean`). [`H2Pool`] dials its connections during warm-up (TCP, TLS
+//! lean client (`h2lean`: cleartext, the default) or the h2 crate (over
+//! monoio-compat: TLS, and `--h2-crate`). [`H2Pool`] dials its connections during warm-up (TCP, TLS
 //! with ALPN `h2`, or prior-knowledge h2c), spawns each connection's driver
 //! task, and
 //! hands a worker a stream slot on the least-loaded live connection with
@@ -79,7 +79,7 @@ pub struct H2Pool {
     tls: Option<TlsClient>,
     connect_timeout: Duration,
     max_streams: usize,
-    /// Connections through the lean client (`--h2-lean`).
+    /// Connections through the lean client (cleartext without `--h2-crate`).
     lean: bool,
     slots: RefCell<Vec<Slot>>,
     waiters: WaitQueue,
@@ -323,7 +323,7 @@ impl H2Pool {
         }
     }
 
-    /// Whether the connections go through the lean client (`--h2-lean`).
+    /// Whether the connections go through the lean client.
     pub fn lean(&self) -> bool {
         self.lean
     }
@@ -576,15 +576,25 @@ async fn via_lean(
         *sent_ns = now_ns();
     }
     let stream = conn.send(req).map_err(|_| Attempt::Unsent)?;
-    match stream.response().await {
-        Ok((status, bytes)) => Ok(Response {
-            status,
-            bytes,
-            close: false,
-            arrived_ns: None,
-        }),
-        Err(f) => Err(Attempt::Failed(f)),
-    }
+    let reply = stream.response().await.map_err(Attempt::Failed)?;
+    let status = match (req.grpc, reply.grpc_status) {
+        (false, _) => reply.status,
+        (true, Some(Some(code))) => code,
+        // No `grpc-status` (e.g. a proxy's HTTP error), or not a number.
+        (true, _) => {
+            return Err(Attempt::Failed(Failure {
+                kind: ErrorKind::Protocol,
+                lost: false,
+                retry: false,
+            }))
+        }
+    };
+    Ok(Response {
+        status,
+        bytes: reply.bytes,
+        close: false,
+        arrived_ns: None,
+    })
 }
 
 async fn read_response(

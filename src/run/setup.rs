@@ -133,11 +133,12 @@ async fn prepare_origin(
     } else {
         cfg.connections
     };
-    let (wire, protocol) = match (h2, target.scheme.grpc(), tls.is_some()) {
+    let secure = tls.is_some();
+    let (wire, protocol) = match (h2, target.scheme.grpc(), secure) {
         (false, _, _) => (OriginWire::Http1(Vec::new()), "http/1.1"),
-        (true, true, _) => (h2_wire(cfg), "grpc"),
-        (true, false, true) => (h2_wire(cfg), "h2"),
-        (true, false, false) => (h2_wire(cfg), "h2c"),
+        (true, true, _) => (h2_wire(cfg, secure), "grpc"),
+        (true, false, true) => (h2_wire(cfg, secure), "h2"),
+        (true, false, false) => (h2_wire(cfg, secure), "h2c"),
     };
     let origin = OriginSpec {
         addr: target.addr,
@@ -148,10 +149,11 @@ async fn prepare_origin(
     Ok((origin, protocol))
 }
 
-fn h2_wire(cfg: &Config) -> OriginWire {
+fn h2_wire(cfg: &Config, secure: bool) -> OriginWire {
     OriginWire::H2 {
         max_streams: cfg.max_streams,
-        lean: cfg.h2_lean,
+        // The lean client speaks cleartext only (so far).
+        lean: !cfg.h2_crate && !secure,
         requests: Vec::new(),
     }
 }
@@ -205,12 +207,6 @@ async fn add_request(
             let uri: Uri = format!("{base}{path}")
                 .parse()
                 .map_err(|e| config_error(format!("invalid URL '{}': {e}", target.url)))?;
-            if cfg.h2_lean && (tls.is_some() || target.scheme.grpc()) {
-                return Err(config_error(format!(
-                    "target '{}': --h2-lean speaks h2c only (not TLS or gRPC)",
-                    spec.label
-                )));
-            }
             let (request, message) = if target.scheme.grpc() {
                 let (request, input) = grpc_request(cfg, spec, &base, uri, tls).await?;
                 (request, Some(input))

@@ -2,7 +2,7 @@
 //! from the static table and literals "without indexing" only, so it never
 //! touches the dynamic table and the same bytes serve every stream of a
 //! request shape. Responses: a decoder that follows the server's dynamic
-//! table and reads `:status` alone (`loona-hpack`'s full decoder builds a
+//! table and reads `:status` and `grpc-status` alone (`loona-hpack`'s full decoder builds a
 //! Huffman table per string: 80 % of a core in a profile; its Huffman
 //! decoder is used once per connection, for the few strings that must be
 //! decoded).
@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 use http::{Method, Uri};
 use loona_hpack::huffman::HuffmanDecoder;
 
+use crate::protocol::grpc;
 use crate::protocol::h2_request::H2Request;
 
 /// Static-table entries (RFC 7541 Appendix A) the request head uses.
@@ -176,18 +177,47 @@ const TABLE_BYTES: usize = 4096;
 #[derive(Debug, PartialEq, Eq)]
 pub struct Malformed;
 
-/// A dynamic-table entry: its size (RFC 7541 §4.1), its name's length, and
-/// its status if its name is `:status`.
+/// The two headers this decoder reads; every other name is `Other`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Known {
+    Status,
+    GrpcStatus,
+    Other,
+}
+
+/// What a header block says, as far as this client reads it: each field
+/// None when absent, Some(None) when present but not a valid code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Head {
+    /// `:status` (a 3-digit code).
+    pub status: Option<Option<u16>>,
+    /// `grpc-status` (codes above 16 read as UNKNOWN).
+    pub grpc_status: Option<Option<u16>>,
+}
+
+impl Head {
+    fn set(&mut self, name: Known, value: Option<u16>) {
+        match name {
+            Known::Status => self.status = Some(value),
+            Known::GrpcStatus => self.grpc_status = Some(value),
+            Known::Other => {}
+        }
+    }
+}
+
+/// A dynamic-table entry: its size (RFC 7541 §4.1), its name's length,
+/// which header it is, and its code when it is one this decoder reads.
 struct Entry {
     bytes: usize,
     name_bytes: usize,
-    status: Option<Option<u16>>,
+    name: Known,
+    value: Option<u16>,
 }
 
 /// A response header decoder that keeps the server's dynamic table in step
-/// and reads `:status` alone. Header values are never decoded, except
-/// those entering the dynamic table (their decoded length is their size)
-/// and `:status`'s; a stable server inserts little once warm.
+/// and reads `:status` and `grpc-status` alone. Header values are never
+/// decoded, except those entering the dynamic table (their decoded length
+/// is their size) and those two; a stable server inserts little once warm.
 pub struct Decoder {
     /// Newest first (index 62 is `table[0]`).
     table: VecDeque<Entry>,
@@ -264,18 +294,16 @@ impl Decoder {
     }
 
     /// Decodes one complete header block (HEADERS plus any CONTINUATION)
-    /// and returns its `:status` (None: absent, e.g. trailers; Some(None):
-    /// present but not a 3-digit code). Err on malformed HPACK, a
-    /// COMPRESSION_ERROR that ends the connection.
-    pub fn decode(&mut self, block: &[u8]) -> Result<Option<Option<u16>>, Malformed> {
-        let mut status = None;
+    /// into what it says of `:status` and `grpc-status`. Err on malformed
+    /// HPACK, a COMPRESSION_ERROR that ends the connection.
+    pub fn decode(&mut self, block: &[u8]) -> Result<Head, Malformed> {
+        let mut head = Head::default();
         let mut pos = 0;
         while let Some(&b) = block.get(pos) {
             if b & 0x80 != 0 {
                 let i = int(block, &mut pos, 7)?;
-                if let Some(s) = self.indexed_status(i)? {
-                    status = Some(s);
-                }
+                let (name, value) = self.indexed(i)?;
+                head.set(name, value);
                 continue;
             }
             if b & 0xe0 == 0x20 {
@@ -294,37 +322,42 @@ impl Decoder {
                 i => Name::Index(i),
             };
             let value = field(block, &mut pos)?;
-            let is_status = match &name {
-                Name::Index(i) => self.indexed_status(*i)?.is_some(),
-                Name::Literal(f) => &self.text(f)?[..] == b":status",
+            let known = match &name {
+                Name::Index(i) => self.indexed(*i)?.0,
+                Name::Literal(f) => match &self.text(f)?[..] {
+                    b":status" => Known::Status,
+                    b"grpc-status" => Known::GrpcStatus,
+                    _ => Known::Other,
+                },
             };
-            let this_status = if is_status {
-                Some(parse_status(&self.text(&value)?))
-            } else {
-                None
+            let code = match known {
+                Known::Status => parse_status(&self.text(&value)?),
+                Known::GrpcStatus => grpc::code(&self.text(&value)?),
+                Known::Other => None,
             };
-            if let Some(s) = this_status {
-                status = Some(s);
-            }
+            head.set(known, code);
             if insert {
                 let name_bytes = match &name {
                     Name::Index(i) => self.name_len(*i)?,
                     Name::Literal(f) => self.text(f)?.len(),
                 };
                 let value_bytes = self.text(&value)?.len();
-                self.insert(name_bytes, value_bytes, this_status);
+                self.insert(name_bytes, value_bytes, (known, code));
             }
         }
-        Ok(status)
+        Ok(head)
     }
 
-    /// For index `i`: Some(status) when its name is `:status`, None otherwise.
-    fn indexed_status(&self, i: usize) -> Result<Option<Option<u16>>, Malformed> {
+    /// Which header index `i` names, and its code when it has one.
+    fn indexed(&self, i: usize) -> Result<(Known, Option<u16>), Malformed> {
         match i {
             0 => Err(Malformed),
-            8..=14 => Ok(Some(Some(STATIC_STATUS[i - 8]))),
-            1..=61 => Ok(None),
-            _ => Ok(self.table.get(i - 62).ok_or(Malformed)?.status),
+            8..=14 => Ok((Known::Status, Some(STATIC_STATUS[i - 8]))),
+            1..=61 => Ok((Known::Other, None)),
+            _ => {
+                let e = self.table.get(i - 62).ok_or(Malformed)?;
+                Ok((e.name, e.value))
+            }
         }
     }
 
@@ -335,7 +368,12 @@ impl Decoder {
         }
     }
 
-    fn insert(&mut self, name_bytes: usize, value_bytes: usize, status: Option<Option<u16>>) {
+    fn insert(
+        &mut self,
+        name_bytes: usize,
+        value_bytes: usize,
+        (name, value): (Known, Option<u16>),
+    ) {
         let bytes = name_bytes + value_bytes + 32;
         // An entry larger than the table empties it and is not added.
         self.evict(bytes);
@@ -344,7 +382,8 @@ impl Decoder {
             self.table.push_front(Entry {
                 bytes,
                 name_bytes,
-                status,
+                name,
+                value,
             });
         }
     }
@@ -387,6 +426,11 @@ mod tests {
             body: Bytes::new(),
             grpc: false,
         }
+    }
+
+    /// The `:status` a block says.
+    fn status(dec: &mut Decoder, block: &[u8]) -> Result<Option<Option<u16>>, Malformed> {
+        dec.decode(block).map(|h| h.status)
     }
 
     fn encoded(r: &H2Request) -> Vec<u8> {
@@ -438,28 +482,31 @@ mod tests {
         enc.extend_from_slice(&[0x48, 3]);
         enc.extend_from_slice(b"299");
         let mut dec = Decoder::default();
-        assert_eq!(dec.decode(&enc), Ok(Some(Some(299))));
+        assert_eq!(status(&mut dec, &enc), Ok(Some(Some(299))));
         // The next block refers to the entry just added (index 62), and to
         // a static one.
-        assert_eq!(dec.decode(&[0x80 | 62]), Ok(Some(Some(299))));
-        assert_eq!(dec.decode(&[0x80 | 13]), Ok(Some(Some(404))));
-        assert_eq!(dec.decode(&[0x80 | 99]), Err(Malformed));
-        assert_eq!(dec.decode(&[0x80]), Err(Malformed), "index 0");
+        assert_eq!(status(&mut dec, &[0x80 | 62]), Ok(Some(Some(299))));
+        assert_eq!(status(&mut dec, &[0x80 | 13]), Ok(Some(Some(404))));
+        assert_eq!(status(&mut dec, &[0x80 | 99]), Err(Malformed));
+        assert_eq!(status(&mut dec, &[0x80]), Err(Malformed), "index 0");
         assert_eq!(
-            dec.decode(&[0x48, 9, b'x']),
+            status(&mut dec, &[0x48, 9, b'x']),
             Err(Malformed),
             "truncated string"
         );
         // RFC 7541 C.6.1: ":status: 302", Huffman-coded, indexed.
-        assert_eq!(dec.decode(&[0x48, 0x82, 0x64, 0x02]), Ok(Some(Some(302))));
-        assert_eq!(dec.decode(&[0x80 | 62]), Ok(Some(Some(302))));
         assert_eq!(
-            dec.decode(&[0x80 | 63]),
+            status(&mut dec, &[0x48, 0x82, 0x64, 0x02]),
+            Ok(Some(Some(302)))
+        );
+        assert_eq!(status(&mut dec, &[0x80 | 62]), Ok(Some(Some(302))));
+        assert_eq!(
+            status(&mut dec, &[0x80 | 63]),
             Ok(Some(Some(299))),
             "older entry moved up"
         );
         // Trailers: no status.
-        assert_eq!(dec.decode(&[0x00, 1, b'a', 1, b'b']), Ok(None));
+        assert_eq!(status(&mut dec, &[0x00, 1, b'a', 1, b'b']), Ok(None));
         assert_eq!(parse_status(b"20"), None);
         assert_eq!(parse_status(b"099"), None);
     }
@@ -472,19 +519,63 @@ mod tests {
         let mut dec = Decoder::default();
         let mut check = loona_hpack::Decoder::new();
         for i in 0..400u32 {
-            let status = format!("{}", 200 + i % 300);
+            let code = format!("{}", 200 + i % 300);
             let filler = "v".repeat((i % 97) as usize);
             let name = format!("x-header-{}", i % 13);
             let headers: Vec<(&[u8], &[u8])> = vec![
-                (b":status", status.as_bytes()),
+                (b":status", code.as_bytes()),
                 (name.as_bytes(), filler.as_bytes()),
                 (b"server", b"test"),
             ];
             let block = enc.encode(headers.iter().copied());
-            let want: u16 = status.parse().unwrap();
-            assert_eq!(dec.decode(&block), Ok(Some(Some(want))), "block {i}");
+            let want: u16 = code.parse().unwrap();
+            assert_eq!(status(&mut dec, &block), Ok(Some(Some(want))), "block {i}");
             assert!(check.decode(&block).is_ok());
         }
+    }
+
+    /// gRPC's status, in trailers or a trailers-only head, as an
+    /// independent encoder writes it: Huffman-coded, then indexed.
+    #[test]
+    fn grpc_status_is_read() {
+        let mut enc = loona_hpack::Encoder::new();
+        let mut dec = Decoder::default();
+        let head: [(&[u8], &[u8]); 2] =
+            [(b":status", b"200"), (b"content-type", b"application/grpc")];
+        let got = dec.decode(&enc.encode(head)).unwrap();
+        assert_eq!(
+            got,
+            Head {
+                status: Some(Some(200)),
+                grpc_status: None
+            }
+        );
+        for (value, want) in [
+            ("0", Some(0)),
+            ("14", Some(14)),
+            ("99", Some(2)),
+            ("x", None),
+            ("0", Some(0)),
+        ] {
+            let trailers: [(&[u8], &[u8]); 1] = [(b"grpc-status", value.as_bytes())];
+            let got = dec.decode(&enc.encode(trailers)).unwrap();
+            assert_eq!(
+                got,
+                Head {
+                    status: None,
+                    grpc_status: Some(want)
+                },
+                "{value}"
+            );
+        }
+        // The last one referred to a dynamic entry: check it was.
+        let trailers: [(&[u8], &[u8]); 1] = [(b"grpc-status", b"0")];
+        assert_eq!(enc.encode(trailers).len(), 1, "indexed");
+        // Literal without indexing, name as a literal string.
+        let mut block = vec![0x00, 11];
+        block.extend_from_slice(b"grpc-status");
+        block.extend_from_slice(&[2, b'1', b'6']);
+        assert_eq!(dec.decode(&block).unwrap().grpc_status, Some(Some(16)));
     }
 
     #[test]

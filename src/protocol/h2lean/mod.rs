@@ -1,5 +1,6 @@
-//! HOT: a lean HTTP/2 client connection (h2c),
-//! chosen with `--h2-lean`: the h2 crate spends about 16 000 instructions
+//! HOT: a lean HTTP/2 client connection, rwg's default for h2c and gRPC
+//! over cleartext (`--h2-crate` picks the h2 crate's client, which TLS
+//! still uses): the h2 crate spends about 16 000 instructions
 //! per request (bench/RESULTS.md), most of them on stream bookkeeping and
 //! HPACK work this client does not need. Here a request is one HEADERS
 //! frame whose block is built from the static table and literals (no
@@ -41,9 +42,21 @@ pub struct Failure {
     pub retry: bool,
 }
 
+/// A stream's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    /// The last `grpc-status` its header blocks said (None: none did;
+    /// Some(None): not a number).
+    pub grpc_status: Option<Option<u16>>,
+    /// Body bytes received.
+    pub bytes: u64,
+}
+
 #[derive(Default)]
 struct Stream {
     status: Option<u16>,
+    grpc_status: Option<Option<u16>>,
     bytes: u64,
     /// Body bytes received since this stream's last WINDOW_UPDATE.
     recv_unacked: u32,
@@ -210,7 +223,7 @@ impl Conn {
         Ok(id)
     }
 
-    fn poll_stream(&self, id: u32, waker: &Waker) -> Poll<Result<(u16, u64), Failure>> {
+    fn poll_stream(&self, id: u32, waker: &Waker) -> Poll<Result<Reply, Failure>> {
         let mut st = self.state.borrow_mut();
         let Some(s) = st.stream_mut(id) else {
             return Poll::Ready(Err(Failure {
@@ -221,7 +234,11 @@ impl Conn {
         };
         match s.done {
             Some(Ok(())) => {
-                let r = (s.status.unwrap_or(0), s.bytes);
+                let r = Reply {
+                    status: s.status.unwrap_or(0),
+                    grpc_status: s.grpc_status,
+                    bytes: s.bytes,
+                };
                 st.finish(id);
                 Poll::Ready(Ok(r))
             }
@@ -287,8 +304,8 @@ pub struct Open<'a> {
 }
 
 impl Open<'_> {
-    /// Waits for the response: (status, body bytes).
-    pub async fn response(mut self) -> Result<(u16, u64), Failure> {
+    /// Waits for the response.
+    pub async fn response(mut self) -> Result<Reply, Failure> {
         let id = self.id;
         let result = poll_fn(|cx| self.conn.poll_stream(id, cx.waker())).await;
         self.id = 0;

@@ -244,7 +244,7 @@ impl Conn {
     /// A complete header block: decoded for every stream (the dynamic table
     /// must follow the server's), applied to its stream if still open.
     fn on_header_block(&self, st: &mut State, id: u32, end_stream: bool, block: &[u8]) -> bool {
-        let Ok(decoded) = self.decoder.borrow_mut().decode(block) else {
+        let Ok(head) = self.decoder.borrow_mut().decode(block) else {
             // COMPRESSION_ERROR (0x9): the table is out of step for good.
             protocol_error(st, 0x9);
             return false;
@@ -252,7 +252,7 @@ impl Conn {
         let Some(s) = st.stream_mut(id) else {
             return true;
         };
-        match (decoded, s.status) {
+        match (head.status, s.status) {
             // Informational (1xx): a final head follows.
             (Some(Some(code)), None) if code < 200 => return true,
             (Some(Some(code)), None) => s.status = Some(code),
@@ -268,6 +268,10 @@ impl Conn {
                 st.complete(id, Err(f));
                 return true;
             }
+        }
+        // Trailers' `grpc-status` overrides the head's.
+        if head.grpc_status.is_some() {
+            s.grpc_status = head.grpc_status;
         }
         if end_stream {
             st.complete(id, Ok(()));
