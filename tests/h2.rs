@@ -35,7 +35,7 @@ fn short_run(
 /// lean client's (the default over cleartext).
 const CLIENTS: [&[&str]; 2] = [&["--h2-crate"], &[]];
 
-fn with(client: &[&'static str], args: &[&'static str]) -> Vec<&'static str> {
+fn with<'a>(client: &[&'a str], args: &[&'a str]) -> Vec<&'a str> {
     let mut v = args.to_vec();
     v.extend_from_slice(client);
     v
@@ -151,13 +151,17 @@ fn h2_and_http1_over_tls_against_nginx() {
     let ca = c.ca.to_str().unwrap();
     let url = format!("https://localhost:{port}/");
 
-    // ALPN picks h2.
-    let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--cacert", ca]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert_all_200(&rows, 100);
-    assert_eq!(js["run"]["alpn"], "h2");
-    assert_eq!(js["run"]["protocol"], "h2");
-    assert_eq!(js["run"]["tls"], true);
+    // ALPN picks h2; both HTTP/2 clients speak it over TLS.
+    for client in CLIENTS {
+        let (code, out, err, rows, js) =
+            short_run(dir.path(), &url, &with(client, &["--cacert", ca]));
+        assert_eq!(code, 0, "{client:?}: {out}{err}");
+        assert_all_200(&rows, 100);
+        assert_eq!(js["run"]["alpn"], "h2");
+        assert_eq!(js["run"]["protocol"], "h2");
+        assert_eq!(js["run"]["tls"], true);
+        assert_eq!(js["overall"]["bytes"], 600, "{client:?}: 100 x hello");
+    }
 
     // --http1 forces HTTP/1.1 over TLS.
     let (code, out, err, rows, js) = short_run(dir.path(), &url, &["--cacert", ca, "--http1"]);
@@ -181,20 +185,17 @@ fn h2_and_http1_over_tls_against_nginx() {
     let (code, _, _, rows, _) = short_run(dir.path(), &mtls, &["--cacert", ca, "--ignore-errors"]);
     assert_eq!(code, 1);
     assert!(rows.iter().all(|r| r[3] == "400"), "{rows:?}");
-    let (code, out, err, rows, _) = short_run(
-        dir.path(),
-        &mtls,
-        &[
-            "--cacert",
-            ca,
-            "--cert",
-            c.client_cert.to_str().unwrap(),
-            "--key",
-            c.client_key.to_str().unwrap(),
-        ],
+    let (cert, key) = (
+        c.client_cert.to_str().unwrap(),
+        c.client_key.to_str().unwrap(),
     );
-    assert_eq!(code, 0, "{out}{err}");
-    assert_all_200(&rows, 100);
+    for client in CLIENTS {
+        let mut args = vec!["--cacert", ca, "--cert", cert, "--key", key];
+        args.extend_from_slice(client);
+        let (code, out, err, rows, _) = short_run(dir.path(), &mtls, &args);
+        assert_eq!(code, 0, "{client:?}: {out}{err}");
+        assert_all_200(&rows, 100);
+    }
 }
 
 #[test]
@@ -498,6 +499,78 @@ fn lean_client_against_malformed_responses() {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0][8], "protocol", "{frames:?}: {:?}", rows[0]);
     }
+}
+
+/// A TLS server (ALPN h2) that sends its SETTINGS, reads the client's
+/// first bytes, then writes bytes that are no TLS record; returns its
+/// address and the CA that signed its certificate.
+fn tls_garbage_server(dir: &std::path::Path) -> (std::net::SocketAddr, std::path::PathBuf) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::io::{Read, Write};
+    let c = certs(dir);
+    let chain: Vec<CertificateDer> = CertificateDer::pem_file_iter(&c.server_cert)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(&c.server_key).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let config = std::sync::Arc::new(config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for sock in listener.incoming().flatten() {
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, sock);
+                if tls.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).is_err() {
+                    return;
+                }
+                // The preface, SETTINGS and the first HEADERS have arrived.
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                if tls.read(&mut [0u8; 4096]).is_err() {
+                    return;
+                }
+                let _ = tls.sock.write_all(b"this is no TLS record");
+                let _ = tls.sock.read_to_end(&mut Vec::new());
+            });
+        }
+    });
+    (addr, c.ca)
+}
+
+/// The lean client over TLS, when the server's bytes stop being TLS
+/// records: the stream fails as `protocol` (rustls rejects the record; the
+/// reader ends the connection), nothing hangs or panics.
+#[test]
+fn lean_client_over_tls_against_a_bad_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, ca) = tls_garbage_server(dir.path());
+    let url = format!("https://localhost:{}/", addr.port());
+    let args = [
+        "--cacert",
+        ca.to_str().unwrap(),
+        "--http2",
+        "-n",
+        "1",
+        "-c",
+        "1",
+        "-t",
+        "3s",
+        "--ignore-errors",
+    ];
+    let (code, out, err, rows, _) = short_run(dir.path(), &url, &args);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][8], "protocol", "{:?}", rows[0]);
 }
 
 /// One HTTP/2 frame on stream 1.

@@ -192,8 +192,8 @@ pub struct ProtoArgs {
     #[arg(long, default_value_t = 100)]
     pub max_streams: usize,
     /// Send HTTP/2 and gRPC through the h2 crate's client instead of rwg's
-    /// lean one (about 6x the CPU per request; TLS always uses it for now):
-    /// for comparison, or should a server trip the lean client.
+    /// lean one (about 6x the CPU per request): for comparison, or should a
+    /// server trip the lean client.
     #[arg(long)]
     pub h2_crate: bool,
     /// Accept any TLS certificate and host name.

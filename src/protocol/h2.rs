@@ -1,6 +1,6 @@
 //! HOT: HTTP/2 on a few multiplexed connections per core, each through the
-//! lean client (`h2lean`: cleartext, the default) or the h2 crate (over
-//! monoio-compat: TLS, and `--h2-crate`). [`H2Pool`] dials its connections during warm-up (TCP, TLS
+//! lean client (`h2lean`, the default) or the h2 crate (over monoio-compat,
+//! `--h2-crate`). [`H2Pool`] dials its connections during warm-up (TCP, TLS
 //! with ALPN `h2`, or prior-knowledge h2c), spawns each connection's driver
 //! task, and
 //! hands a worker a stream slot on the least-loaded live connection with
@@ -79,7 +79,7 @@ pub struct H2Pool {
     tls: Option<TlsClient>,
     connect_timeout: Duration,
     max_streams: usize,
-    /// Connections through the lean client (cleartext without `--h2-crate`).
+    /// Connections through the lean client (unless `--h2-crate`).
     lean: bool,
     slots: RefCell<Vec<Slot>>,
     waiters: WaitQueue,
@@ -197,15 +197,12 @@ impl H2Pool {
     }
 
     async fn handshake(&self) -> Result<(Link, String, Driver), String> {
+        if self.lean {
+            return self.lean_handshake().await;
+        }
         let transport = tls::dial(self.addr, self.tls.as_ref(), self.connect_timeout)
             .await
             .map_err(|e| e.to_string())?;
-        if self.lean {
-            return match transport {
-                Transport::Plain(tcp) => self.lean_handshake(tcp).await,
-                Transport::Tls(_) => Err("the lean HTTP/2 client speaks h2c only".into()),
-            };
-        }
         let alpn = transport.alpn();
         if self.tls.is_some() && alpn.as_deref() != Some(b"h2") {
             return Err(format!(
@@ -360,23 +357,64 @@ impl H2Pool {
         }
     }
 
-    /// The lean client's handshake: preface and SETTINGS out, the server's
-    /// SETTINGS in, within the connect timeout.
-    async fn lean_handshake(
-        &self,
-        tcp: monoio::net::TcpStream,
-    ) -> Result<(Link, String, Driver), String> {
-        let (conn, reader) = h2lean::Conn::start(tcp, MAX_HEADER_LIST_BYTES);
+    /// The lean client's handshake, within the connect timeout: TCP, TLS
+    /// (rustls driven by the lean client, ALPN `h2` required), then the
+    /// preface and SETTINGS out and the server's SETTINGS in.
+    async fn lean_handshake(&self) -> Result<(Link, String, Driver), String> {
+        let t0 = std::time::Instant::now();
+        let dial = async {
+            let transport = tls::dial(self.addr, None, self.connect_timeout)
+                .await
+                .map_err(|e| e.to_string())?;
+            let Transport::Plain(mut tcp) = transport else {
+                return Err("dialled without TLS, got TLS".to_string());
+            };
+            let session = match &self.tls {
+                None => None,
+                Some(t) => Some(lean_tls(&mut tcp, t).await?),
+            };
+            Ok((tcp, session))
+        };
+        let (tcp, session) = match monoio::time::timeout(self.connect_timeout, dial).await {
+            Ok(dialled) => dialled?,
+            Err(_) => return Err("connect or TLS handshake timed out".into()),
+        };
+        let (conn, reader) = h2lean::Conn::start(tcp, session, MAX_HEADER_LIST_BYTES);
         let reader = monoio::spawn(reader);
-        match monoio::time::timeout(self.connect_timeout, conn.handshake()).await {
-            Ok(Ok(())) => Ok((Link::Lean(conn), "h2c".to_string(), Box::pin(reader))),
+        let left = self.connect_timeout.saturating_sub(t0.elapsed());
+        match monoio::time::timeout(left, conn.handshake()).await {
+            Ok(Ok(())) => {
+                let name = if self.tls.is_some() { "h2" } else { "h2c" };
+                Ok((Link::Lean(conn), name.to_string(), Box::pin(reader)))
+            }
             Ok(Err(_)) => Err("HTTP/2 handshake failed: the server closed the connection".into()),
             Err(_) => {
+                // The writer ends (and half-closes) once told; the reader
+                // then ends with the server's close.
                 conn.close();
                 Err("HTTP/2 handshake timed out".into())
             }
         }
     }
+}
+
+/// The TLS handshake for a lean connection; the server must pick `h2`.
+async fn lean_tls(
+    tcp: &mut monoio::net::TcpStream,
+    tls: &TlsClient,
+) -> Result<(rustls::ClientConnection, Vec<u8>), String> {
+    let session = tls.session().map_err(|e| e.to_string())?;
+    let (session, ahead) = h2lean::wire::handshake(tcp, session)
+        .await
+        .map_err(|e| format!("TLS handshake failed: {e}"))?;
+    let alpn = session.alpn_protocol().map(<[u8]>::to_vec);
+    if alpn.as_deref() != Some(b"h2") {
+        return Err(format!(
+            "the server did not agree to HTTP/2 (ALPN: {})",
+            tls::alpn_name(alpn)
+        ));
+    }
+    Ok((session, ahead))
 }
 
 fn mark_dead(pool: &Weak<H2Pool>, i: usize, generation: u64) {

@@ -35,6 +35,9 @@ const KEEPALIVE: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct TlsClient {
     connector: TlsConnector,
+    /// The connector's configuration, for sessions driven by hand (the
+    /// lean HTTP/2 client's).
+    config: Arc<ClientConfig>,
     server_name: ServerName<'static>,
 }
 
@@ -83,10 +86,18 @@ impl TlsClient {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let server_name = ServerName::try_from(bare.to_string())
             .map_err(|e| format!("invalid TLS server name '{host}': {e}"))?;
+        let config = Arc::new(config);
         Ok(TlsClient {
-            connector: TlsConnector::from(Arc::new(config)),
+            connector: TlsConnector::from(config.clone()),
+            config,
             server_name,
         })
+    }
+
+    /// A fresh client session (not yet handshaken) for this server.
+    pub fn session(&self) -> io::Result<rustls::ClientConnection> {
+        rustls::ClientConnection::new(self.config.clone(), self.server_name.clone())
+            .map_err(io::Error::other)
     }
 }
 

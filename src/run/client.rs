@@ -37,7 +37,7 @@ pub enum OriginWire {
     /// HTTP/2 (or gRPC) requests and the cap on streams per connection.
     H2 {
         max_streams: usize,
-        /// Through the lean client (cleartext without `--h2-crate`).
+        /// Through the lean client (unless `--h2-crate`).
         lean: bool,
         requests: Vec<H2Spec>,
     },

@@ -133,12 +133,11 @@ async fn prepare_origin(
     } else {
         cfg.connections
     };
-    let secure = tls.is_some();
-    let (wire, protocol) = match (h2, target.scheme.grpc(), secure) {
+    let (wire, protocol) = match (h2, target.scheme.grpc(), tls.is_some()) {
         (false, _, _) => (OriginWire::Http1(Vec::new()), "http/1.1"),
-        (true, true, _) => (h2_wire(cfg, secure), "grpc"),
-        (true, false, true) => (h2_wire(cfg, secure), "h2"),
-        (true, false, false) => (h2_wire(cfg, secure), "h2c"),
+        (true, true, _) => (h2_wire(cfg), "grpc"),
+        (true, false, true) => (h2_wire(cfg), "h2"),
+        (true, false, false) => (h2_wire(cfg), "h2c"),
     };
     let origin = OriginSpec {
         addr: target.addr,
@@ -149,11 +148,10 @@ async fn prepare_origin(
     Ok((origin, protocol))
 }
 
-fn h2_wire(cfg: &Config, secure: bool) -> OriginWire {
+fn h2_wire(cfg: &Config) -> OriginWire {
     OriginWire::H2 {
         max_streams: cfg.max_streams,
-        // The lean client speaks cleartext only (so far).
-        lean: !cfg.h2_crate && !secure,
+        lean: !cfg.h2_crate,
         requests: Vec::new(),
     }
 }

@@ -1,6 +1,6 @@
-//! HOT: a lean HTTP/2 client connection, rwg's default for h2c and gRPC
-//! over cleartext (`--h2-crate` picks the h2 crate's client, which TLS
-//! still uses): the h2 crate spends about 16 000 instructions
+//! HOT: a lean HTTP/2 client connection, rwg's default for HTTP/2 and
+//! gRPC, plain or over TLS (`wire`; `--h2-crate` picks the h2 crate's
+//! client): the h2 crate spends about 16 000 instructions
 //! per request (bench/RESULTS.md), most of them on stream bookkeeping and
 //! HPACK work this client does not need. Here a request is one HEADERS
 //! frame whose block is built from the static table and literals (no
@@ -18,6 +18,7 @@ mod frame;
 pub mod hpack;
 mod read;
 mod send;
+pub mod wire;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -26,8 +27,8 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 
 use bytes::Bytes;
-use monoio::io::{AsyncWriteRent, AsyncWriteRentExt, OwnedWriteHalf, Splitable};
 use monoio::net::TcpStream;
+use rustls::ClientConnection;
 
 use super::h2_request::H2Request;
 use crate::base::kind::ErrorKind;
@@ -121,8 +122,11 @@ impl Conn {
     /// Sends the preface, starts the writer and returns the connection and
     /// the reader's future (the caller spawns it: when it ends, the
     /// connection is gone). Wait for `handshake()` before the first stream.
+    /// With `tls`, the session its handshake made and the ciphertext it
+    /// read ahead.
     pub fn start(
         tcp: TcpStream,
+        tls: Option<(ClientConnection, Vec<u8>)>,
         max_header_list_bytes: u32,
     ) -> (Rc<Conn>, impl std::future::Future<Output = ()>) {
         let mut out = frame::PREFACE.to_vec();
@@ -140,7 +144,7 @@ impl Conn {
             decoder: RefCell::new(hpack::Decoder::default()),
             max_header_list_bytes: max_header_list_bytes as usize,
         });
-        let (rd, wr) = tcp.into_split();
+        let (rd, wr) = wire::split(tcp, tls);
         monoio::spawn(write_loop(conn.clone(), wr));
         (conn.clone(), read::read_loop(conn, rd))
     }
@@ -385,7 +389,7 @@ impl State {
     }
 }
 
-async fn write_loop(conn: Rc<Conn>, mut wr: OwnedWriteHalf<TcpStream>) {
+async fn write_loop(conn: Rc<Conn>, mut wr: wire::Writer) {
     let mut spare = Vec::with_capacity(16 * 1024);
     loop {
         let batch = poll_fn(|cx| {
@@ -422,5 +426,5 @@ async fn write_loop(conn: Rc<Conn>, mut wr: OwnedWriteHalf<TcpStream>) {
         frame::put_goaway(&mut bye, 0);
         let _ = wr.write_all(bye).await;
     }
-    let _ = wr.shutdown().await;
+    wr.shutdown().await;
 }

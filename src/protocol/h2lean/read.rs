@@ -4,11 +4,8 @@
 
 use std::rc::Rc;
 
-use monoio::buf::IoBufMut;
-use monoio::io::{AsyncReadRent, OwnedReadHalf};
-use monoio::net::TcpStream;
-
 use super::frame::{self, Head};
+use super::wire::Reader;
 use super::{Conn, Failure, Partial, State};
 use crate::base::kind::ErrorKind;
 
@@ -26,7 +23,7 @@ fn protocol_error(st: &mut State, code: u32) {
     });
 }
 
-pub(super) async fn read_loop(conn: Rc<Conn>, mut rd: OwnedReadHalf<TcpStream>) {
+pub(super) async fn read_loop(conn: Rc<Conn>, mut rd: Reader) {
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut start = 0;
     loop {
@@ -36,11 +33,11 @@ pub(super) async fn read_loop(conn: Rc<Conn>, mut rd: OwnedReadHalf<TcpStream>) 
             start = 0;
             buf.reserve(frame::MAX_FRAME_BYTES + frame::HEADER_BYTES);
         }
-        let len = buf.len();
-        let (res, slice) = rd.read(buf.slice_mut(len..)).await;
-        buf = slice.into_inner();
-        let failure = match res {
-            Ok(0) | Err(_) => Some(ErrorKind::Reset),
+        let failure = match rd.fill(&mut buf).await {
+            Ok(0) => Some(ErrorKind::Reset),
+            // A TLS record rustls rejects.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Some(ErrorKind::Protocol),
+            Err(_) => Some(ErrorKind::Reset),
             Ok(_) => None,
         };
         if let Some(kind) = failure {
