@@ -8,9 +8,11 @@
 #            100GbE), 8 connections x 100 streams: rwg --h2c  vs  h2load -c8 -m100
 #   grpc     `rwg serve --grpc` unary Echo/Call, 1 connection x 100 streams:
 #            rwg grpc:// --proto  vs  h2load POSTing the same pre-encoded gRPC frame
+#   h2-tls   `rwg serve --h2c --tls` (rustls, self-signed), 8 connections x 100
+#            streams: rwg https:// -k  vs  h2load -c8 -m100
 #   tls      nginx TLS (self-signed RSA-2048), HTTP/1.1, 64 connections:
 #            rwg https:// --http1  vs  wrk -t1 -c64
-# The h2c and gRPC scenarios also run rwg-crate: rwg with --h2-crate, through
+# The HTTP/2 and gRPC scenarios also run rwg-crate: rwg with --h2-crate, through
 # the h2 crate's HTTP/2 client instead of the lean one.
 # Figures: req/s, client CPU-us per request ((user+sys)/requests, /usr/bin/time),
 # server CPU-us per request; medians (min-max) and rwg/peer ratios. Rounds
@@ -27,7 +29,7 @@ fi
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SCENARIOS=${SCENARIOS:-h2c-c1 h2c-c8 h2c-fast grpc tls}
+SCENARIOS=${SCENARIOS:-h2c-c1 h2c-c8 h2c-fast grpc h2-tls tls}
 D=${DUR_S}s
 
 if ! command -v h2load >/dev/null; then
@@ -96,6 +98,9 @@ one() {
         h2c-c8/rwg) run_rwg "$sc" rwg "$SRV_URL" --h2c -r 0 -d "$D" -c 8 -w 800 --max-streams 100 ;;
         h2c-c8/h2load | h2c-fast/h2load) run_h2load "$sc" h2load "$SRV_URL" -c8 -m100 -D "$DUR_S" ;;
         h2c-fast/rwg) run_rwg "$sc" rwg "$SRV_URL" --h2c -r 0 -d "$D" -c 8 -w 800 --max-streams 100 ;;
+        h2-tls/rwg) run_rwg "$sc" rwg "$SRV_URL" -k -r 0 -d "$D" -c 8 -w 800 --max-streams 100 ;;
+        h2-tls/rwg-crate) run_rwg "$sc" rwg-crate "$SRV_URL" -k --h2-crate -r 0 -d "$D" -c 8 -w 800 --max-streams 100 ;;
+        h2-tls/h2load) run_h2load "$sc" h2load "$SRV_URL" -c8 -m100 -D "$DUR_S" ;;
         h2c-c1/rwg-crate) run_rwg "$sc" rwg-crate "$SRV_URL" --h2c --h2-crate -r 0 -d "$D" -c 1 -w 100 --max-streams 100 ;;
         h2c-c8/rwg-crate | h2c-fast/rwg-crate)
             run_rwg "$sc" rwg-crate "$SRV_URL" --h2c --h2-crate -r 0 -d "$D" -c 8 -w 800 --max-streams 100
@@ -151,6 +156,11 @@ for sc in $SCENARIOS; do
             rounds "$sc" rwg rwg-crate h2load
             ;;
         grpc) srv_grpc; rounds grpc rwg rwg-crate h2load ;;
+        h2-tls)
+            srv_rwg --h2c --tls
+            SRV_URL=https://$SRV_HOST:$SRV_PORT/
+            rounds "$sc" rwg rwg-crate h2load
+            ;;
         tls) srv_nginx tls; rounds tls rwg wrk ;;
         *) echo "unknown scenario $sc" >&2; exit 2 ;;
     esac
@@ -188,6 +198,12 @@ METRICS="rps:req/s cpu_us_req:client-CPU-us/req srv_us_req:server-CPU-us/req"
                 echo "h2load: taskset -c $GEN_CPU h2load -c1 -m100 -D $DUR_S -d body.bin -H 'content-type: application/grpc' -H 'te: trailers' http://H:P/$GRPC_PATH"
                 echo "rwg-crate: the same with --h2-crate (the h2 crate's HTTP/2 client)"
                 table grpc "rwg rwg-crate h2load" "$METRICS"
+                ;;
+            h2-tls)
+                block "h2 over TLS, rwg serve --h2c --tls (rustls), 8 connections x 100 streams, GET /, $D x $ROUNDS rounds"
+                echo "rwg: rwg run -k -r 0 -d $D -c 8 -w 800 --max-streams 100 --cpus $GEN_CPU -q --json F URL   h2load: taskset -c $GEN_CPU h2load -c8 -m100 -D $DUR_S URL"
+                echo "rwg-crate: the same with --h2-crate (the h2 crate's HTTP/2 client)"
+                table h2-tls "rwg rwg-crate h2load" "$METRICS"
                 ;;
             tls)
                 block "TLS HTTP/1.1, nginx (RSA-2048 self-signed), 64 connections, $D x $ROUNDS rounds"

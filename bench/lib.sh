@@ -216,12 +216,12 @@ srv_grpc() {
     srv_rwg --grpc
 }
 
-# srv_rwg [MODE_FLAG]: `rwg serve MODE_FLAG` (--grpc, --h2c, or none for
-# HTTP/1.1) as srv_grpc.
+# srv_rwg [FLAG...]: `rwg serve FLAG...` (--grpc, --h2c, --h2c --tls, or none
+# for HTTP/1.1) as srv_grpc.
 srv_rwg() {
-    local mode=${1:-} port
+    local mode=$* port
     port=$(free_port)
-    "${SRV_EXEC[@]}" taskset -c "$SRV_CPU" "$RWG_BIN" serve ${mode:+"$mode"} --host "$SRV_HOST" -p "$port" --cpus "$SRV_CPU" \
+    "${SRV_EXEC[@]}" taskset -c "$SRV_CPU" "$RWG_BIN" serve "$@" --host "$SRV_HOST" -p "$port" --cpus "$SRV_CPU" \
         >"$BENCH_TMP/serve.log" 2>&1 &
     NGINX_PID=$!
     NGINX_WORKER=$NGINX_PID

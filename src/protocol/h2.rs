@@ -152,7 +152,7 @@ impl H2Pool {
                 Ok(()) => report.connected += 1,
                 Err(e) => {
                     report.failed += 1;
-                    report.first_error.get_or_insert(e);
+                    report.first_error.get_or_insert(e.message);
                 }
             }
         }
@@ -164,7 +164,7 @@ impl H2Pool {
 
     /// Dials slot `i` (already marked `dialing`), completes the h2 handshake
     /// and spawns the connection's driver.
-    async fn connect(self: &Rc<Self>, i: usize) -> Result<(), String> {
+    async fn connect(self: &Rc<Self>, i: usize) -> Result<(), DialError> {
         let t0_ns = now_ns();
         let result = self.handshake().await;
         self.handshake_ns
@@ -196,7 +196,7 @@ impl H2Pool {
         outcome
     }
 
-    async fn handshake(&self) -> Result<(Link, String, Driver), String> {
+    async fn handshake(&self) -> Result<(Link, String, Driver), DialError> {
         if self.lean {
             return self.lean_handshake().await;
         }
@@ -208,7 +208,8 @@ impl H2Pool {
             return Err(format!(
                 "the server did not agree to HTTP/2 (ALPN: {})",
                 tls::alpn_name(alpn)
-            ));
+            )
+            .into());
         }
         let name = if self.tls.is_some() { "h2" } else { "h2c" };
         // The wrapper holds pointers into itself: box it before h2 moves it.
@@ -220,8 +221,8 @@ impl H2Pool {
         };
         match monoio::time::timeout(self.connect_timeout, handshake).await {
             Ok(Ok((send, driver))) => Ok((Link::Crate(send), name.to_string(), driver)),
-            Ok(Err(e)) => Err(format!("HTTP/2 handshake failed: {e}")),
-            Err(_) => Err("HTTP/2 handshake timed out".into()),
+            Ok(Err(e)) => Err(format!("HTTP/2 handshake failed: {e}").into()),
+            Err(_) => Err(String::from("HTTP/2 handshake timed out").into()),
         }
     }
 
@@ -283,9 +284,7 @@ impl H2Pool {
             if let Some(i) = redial {
                 // Boxed: the dial + handshake future is kilobytes, and inline
                 // it would be part of (and copied with) every exchange future.
-                Box::pin(self.connect(i))
-                    .await
-                    .map_err(|_| ErrorKind::Connect)?;
+                Box::pin(self.connect(i)).await.map_err(|e| e.kind)?;
                 // Counted once it connects: a failed dial is a connect error.
                 self.redials.set(self.redials.get() + 1);
                 continue;
@@ -360,7 +359,7 @@ impl H2Pool {
     /// The lean client's handshake, within the connect timeout: TCP, TLS
     /// (rustls driven by the lean client, ALPN `h2` required), then the
     /// preface and SETTINGS out and the server's SETTINGS in.
-    async fn lean_handshake(&self) -> Result<(Link, String, Driver), String> {
+    async fn lean_handshake(&self) -> Result<(Link, String, Driver), DialError> {
         let t0 = std::time::Instant::now();
         let dial = async {
             let transport = tls::dial(self.addr, None, self.connect_timeout)
@@ -377,7 +376,7 @@ impl H2Pool {
         };
         let (tcp, session) = match monoio::time::timeout(self.connect_timeout, dial).await {
             Ok(dialled) => dialled?,
-            Err(_) => return Err("connect or TLS handshake timed out".into()),
+            Err(_) => return Err(String::from("connect or TLS handshake timed out").into()),
         };
         let (conn, reader) = h2lean::Conn::start(tcp, session, MAX_HEADER_LIST_BYTES);
         let reader = monoio::spawn(reader);
@@ -387,12 +386,24 @@ impl H2Pool {
                 let name = if self.tls.is_some() { "h2" } else { "h2c" };
                 Ok((Link::Lean(conn), name.to_string(), Box::pin(reader)))
             }
-            Ok(Err(_)) => Err("HTTP/2 handshake failed: the server closed the connection".into()),
+            // The server answered the preface with something else (an
+            // HTTP/1.1-only port): its requests fail as `protocol`, which
+            // the summary's probe then explains.
+            Ok(Err(f)) => Err(DialError {
+                kind: f.kind,
+                message: match f.kind {
+                    ErrorKind::Protocol => {
+                        "HTTP/2 handshake failed: the server's answer is not HTTP/2"
+                    }
+                    _ => "HTTP/2 handshake failed: the server closed the connection",
+                }
+                .into(),
+            }),
             Err(_) => {
                 // The writer ends (and half-closes) once told; the reader
                 // then ends with the server's close.
                 conn.close();
-                Err("HTTP/2 handshake timed out".into())
+                Err(String::from("HTTP/2 handshake timed out").into())
             }
         }
     }
@@ -402,7 +413,7 @@ impl H2Pool {
 async fn lean_tls(
     tcp: &mut monoio::net::TcpStream,
     tls: &TlsClient,
-) -> Result<(rustls::ClientConnection, Vec<u8>), String> {
+) -> Result<(rustls::ClientConnection, h2lean::wire::Pending), String> {
     let session = tls.session().map_err(|e| e.to_string())?;
     let (session, ahead) = h2lean::wire::handshake(tcp, session)
         .await
@@ -415,6 +426,23 @@ async fn lean_tls(
         ));
     }
     Ok((session, ahead))
+}
+
+/// Why a connection was not made: the kind its requests fail with
+/// (`connect`, unless the server answered the preface) and what the
+/// summary says.
+struct DialError {
+    kind: ErrorKind,
+    message: String,
+}
+
+impl From<String> for DialError {
+    fn from(message: String) -> Self {
+        DialError {
+            kind: ErrorKind::Connect,
+            message,
+        }
+    }
 }
 
 fn mark_dead(pool: &Weak<H2Pool>, i: usize, generation: u64) {

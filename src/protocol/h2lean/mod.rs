@@ -126,7 +126,7 @@ impl Conn {
     /// read ahead.
     pub fn start(
         tcp: TcpStream,
-        tls: Option<(ClientConnection, Vec<u8>)>,
+        tls: Option<(ClientConnection, wire::Pending)>,
         max_header_list_bytes: u32,
     ) -> (Rc<Conn>, impl std::future::Future<Output = ()>) {
         let mut out = frame::PREFACE.to_vec();

@@ -23,14 +23,63 @@ fn bad_record(e: rustls::Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e)
 }
 
+/// Ciphertext read from the socket and not yet taken by rustls (which
+/// takes about 4 KiB at a time): `bytes[start..]`.
+pub struct Pending {
+    bytes: Vec<u8>,
+    start: usize,
+}
+
+impl Pending {
+    fn new() -> Self {
+        Pending {
+            bytes: Vec::with_capacity(CIPHER_READ_BYTES),
+            start: 0,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.start == self.bytes.len()
+    }
+
+    /// Reads the next ciphertext from the socket (when all is taken);
+    /// Ok(0) at its end.
+    async fn read_from<R: AsyncReadRent>(&mut self, tcp: &mut R) -> io::Result<usize> {
+        self.bytes.clear();
+        self.start = 0;
+        let (res, bytes) = tcp.read(std::mem::take(&mut self.bytes)).await;
+        self.bytes = bytes;
+        res
+    }
+
+    /// Gives rustls what it takes and decrypts it.
+    fn feed(&mut self, conn: &mut ClientConnection) -> io::Result<()> {
+        let mut rest = &self.bytes[self.start..];
+        let before = rest.len();
+        conn.read_tls(&mut rest)?;
+        let used = before - rest.len();
+        if used == 0 {
+            // rustls took nothing (its plaintext is drained first, so this
+            // is no back-pressure): looping would spin.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "TLS records that rustls does not take",
+            ));
+        }
+        self.start += used;
+        conn.process_new_packets().map_err(bad_record)?;
+        Ok(())
+    }
+}
+
 /// Completes the TLS handshake on `tcp`; returns the session and the
 /// ciphertext read past the handshake (the server's first records may
 /// come with its last handshake message), for the reader to start with.
 pub async fn handshake(
     tcp: &mut TcpStream,
     mut conn: ClientConnection,
-) -> io::Result<(ClientConnection, Vec<u8>)> {
-    let mut raw = Vec::with_capacity(CIPHER_READ_BYTES);
+) -> io::Result<(ClientConnection, Pending)> {
+    let mut raw = Pending::new();
     let mut out = Vec::new();
     loop {
         while conn.wants_write() {
@@ -48,44 +97,21 @@ pub async fn handshake(
             conn.set_buffer_limit(None);
             return Ok((conn, raw));
         }
-        if raw.is_empty() {
-            let (res, read) = tcp.read(std::mem::take(&mut raw)).await;
-            raw = read;
-            if res? == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the server closed the connection during the TLS handshake",
-                ));
-            }
+        if raw.is_empty() && raw.read_from(tcp).await? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the server closed the connection during the TLS handshake",
+            ));
         }
-        take_records(&mut conn, &mut raw)?;
+        raw.feed(&mut conn)?;
     }
-}
-
-/// Gives rustls what it takes of `raw` (about one read's worth of
-/// records) and decrypts it.
-fn take_records(conn: &mut ClientConnection, raw: &mut Vec<u8>) -> io::Result<()> {
-    let mut rest = &raw[..];
-    conn.read_tls(&mut rest)?;
-    let used = raw.len() - rest.len();
-    if used == 0 {
-        // rustls took nothing (its plaintext is drained first, so this is
-        // no back-pressure): looping would spin.
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "TLS records that rustls does not take",
-        ));
-    }
-    raw.drain(..used);
-    conn.process_new_packets().map_err(bad_record)?;
-    Ok(())
 }
 
 /// The reading half.
 pub struct Reader {
     tcp: OwnedReadHalf<TcpStream>,
     /// TLS: the session and ciphertext not yet given to it.
-    tls: Option<(Session, Vec<u8>)>,
+    tls: Option<(Session, Pending)>,
 }
 
 impl Reader {
@@ -103,12 +129,10 @@ impl Reader {
                 return Ok(n);
             }
             if !raw.is_empty() {
-                take_records(&mut session.borrow_mut(), raw)?;
+                raw.feed(&mut session.borrow_mut())?;
                 continue;
             }
-            let (res, read) = self.tcp.read(std::mem::take(raw)).await;
-            *raw = read;
-            if res? == 0 {
+            if raw.read_from(&mut self.tcp).await? == 0 {
                 // The socket's end: rustls tells a close_notify (a clean
                 // end, Ok(0)) from a cut connection (an error).
                 session.borrow_mut().read_tls(&mut io::empty())?;
@@ -187,7 +211,7 @@ fn seal(conn: &mut ClientConnection, plain: &[u8], records: &mut Vec<u8>) -> io:
 
 /// Splits `tcp` into the two halves, sharing `tls`'s session when given
 /// (with the ciphertext its handshake read ahead).
-pub fn split(tcp: TcpStream, tls: Option<(ClientConnection, Vec<u8>)>) -> (Reader, Writer) {
+pub fn split(tcp: TcpStream, tls: Option<(ClientConnection, Pending)>) -> (Reader, Writer) {
     let (rd, wr) = monoio::io::Splitable::into_split(tcp);
     match tls {
         None => (Reader { tcp: rd, tls: None }, Writer { tcp: wr, tls: None }),
