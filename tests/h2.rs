@@ -309,6 +309,39 @@ fn goaway_on_every_connection_is_not_stormed() {
     }
 }
 
+/// A server whose every connection says SETTINGS and GOAWAY in one write:
+/// the lean client once failed such handshakes (both frames in one read),
+/// so its re-dials counted as failed dials and requests waited out their
+/// timeouts instead of being refused on a connection that was made.
+#[test]
+fn settings_and_goaway_in_one_write_is_a_connection_made() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted: Counter = Default::default();
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for mut sock in listener.incoming().flatten() {
+            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            std::thread::spawn(move || {
+                let settings = [0, 0, 0, 4, 0, 0, 0, 0, 0];
+                let goaway = [0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+                let _ = sock.write_all(&[&settings[..], &goaway].concat());
+                let _ = sock.read_to_end(&mut Vec::new());
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{addr}/");
+    let args = ["--h2c", "-c", "1", "-t", "500ms", "--ignore-errors"];
+    let (code, out, err, rows, js) = short_run(dir.path(), &url, &args);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(rows.len(), 100, "one row per scheduled request");
+    let dials = accepted.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(dials < 60, "{dials} connections in ~1.5 s");
+    assert!(js["run"]["redials"].as_u64().unwrap() >= 2, "{js}");
+}
+
 /// A server that answers every stream with RST_STREAM(REFUSED_STREAM):
 /// counts the streams it refused.
 fn refusing_server() -> (std::net::SocketAddr, Counter, tokio::runtime::Runtime) {

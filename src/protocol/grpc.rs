@@ -200,6 +200,7 @@ pub fn request(
         headers,
         body,
         grpc: true,
+        block: Default::default(),
     })
 }
 

@@ -15,7 +15,7 @@ use prost_reflect::MessageDescriptor;
 
 use super::grpc;
 use super::grpc_wire::WireTemplate;
-use super::h2_request::H2Request;
+use super::h2_request::{H2Request, HeadBlock};
 use crate::plan::error::ConfigError;
 use crate::plan::template::{Arrival, CsvLoader, Template};
 
@@ -104,6 +104,7 @@ impl H2Template {
             headers: http::HeaderMap::new(),
             body: Bytes::new(),
             grpc: parts.message.is_some(),
+            block: Default::default(),
         };
         template
             .render(&sample, 0)
@@ -115,6 +116,7 @@ impl H2Template {
     pub fn render(&self, request: &H2Request, seq: u64) -> Result<H2Request, String> {
         let arrival = Arrival::new(seq, self.seed, self.clock);
         let mut out = request.clone();
+        out.block = HeadBlock::one_off();
         let mut buf = Vec::new();
         if let Some(t) = &self.uri {
             t.render(&arrival, &mut buf);
@@ -186,6 +188,7 @@ mod tests {
             headers: http::HeaderMap::new(),
             body: Bytes::from_static(b"static"),
             grpc: false,
+            block: Default::default(),
         }
     }
 

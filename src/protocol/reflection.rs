@@ -79,6 +79,7 @@ async fn query(
         headers,
         body: frame(&req.encode_to_vec()),
         grpc: true,
+        block: Default::default(),
     };
     let (status, body) = pool.call(&request).await.map_err(|e| QueryError(None, e))?;
     if status != 0 {

@@ -271,6 +271,7 @@ fn plain_request(spec: &TargetSpec, uri: Uri) -> Result<H2Request, RunError> {
         headers,
         body: Bytes::from(spec.body.clone()),
         grpc: false,
+        block: Default::default(),
     })
 }
 

@@ -425,6 +425,7 @@ mod tests {
             headers: map,
             body: Bytes::new(),
             grpc: false,
+            block: Default::default(),
         }
     }
 

@@ -149,14 +149,17 @@ impl Conn {
         (conn.clone(), read::read_loop(conn, rd))
     }
 
-    /// Waits for the server's first SETTINGS; Err when the connection ended first.
+    /// Waits for the server's first SETTINGS; Err when the connection ended
+    /// before it. SETTINGS read with a GOAWAY right behind it (one read can
+    /// hold both) still completes the handshake: the connection was made,
+    /// and the pool learns it is gone when a stream is refused.
     pub async fn handshake(&self) -> Result<(), Failure> {
         poll_fn(|cx| {
             let mut st = self.state.borrow_mut();
-            if let Some(f) = st.lost {
-                Poll::Ready(Err(f))
-            } else if st.settings_seen {
+            if st.settings_seen {
                 Poll::Ready(Ok(()))
+            } else if let Some(f) = st.lost {
+                Poll::Ready(Err(f))
             } else {
                 st.handshake = Some(cx.waker().clone());
                 Poll::Pending
@@ -206,7 +209,8 @@ impl Conn {
         let at = st.out.len();
         let block_at = at + frame::HEADER_BYTES;
         st.out.resize(block_at, 0);
-        hpack::encode_request(req, &mut st.out);
+        req.block
+            .put(&mut st.out, |out| hpack::encode_request(req, out));
         let len = st.out.len() - block_at;
         let end_stream = if has_body { 0 } else { frame::FLAG_END_STREAM };
         if len <= frame::MAX_FRAME_BYTES {
