@@ -171,11 +171,12 @@ pub fn summarize(f: Finished<'_>) -> Summary {
     let shapes = &f.sink.shapes;
     let exponential = cfg.dist == Dist::Exp;
     let m = merge(&f.results, plan.phases.len(), cfg.slo_ns);
+    let all = m.stats.overall();
     let planned_ns = plan.total_duration_ns();
     let elapsed_ns = f.end_ns.saturating_sub(f.start.t0_ns);
     let cut_by_requests = cfg
         .max_requests
-        .filter(|&n| f.stop == StopReason::None && m.stats.overall.scheduled >= n)
+        .filter(|&n| f.stop == StopReason::None && all.scheduled >= n)
         .filter(|_| elapsed_ns < planned_ns);
     // What rates divide by. A run that nothing cut short offered its
     // arrivals over the whole planned time, though it ends with its last
@@ -206,7 +207,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         _ => None,
     };
     let open_loop = plan.phases.iter().any(|p| !p.closed_loop());
-    let mut overall = Block::of(&m.stats.overall, None, single_rate, open_loop, run_ns);
+    let mut overall = Block::of(&all, None, single_rate, open_loop, run_ns);
     if let ([_], [shape]) = (plan.phases.as_slice(), shapes.as_slice()) {
         overall = overall.with_shape(shape, exponential);
     }
@@ -233,7 +234,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
             cfg,
             plan,
             f.results.iter().any(|r| r.timer_fallback),
-            (m.lazy_reads, m.stats.overall.answered()),
+            (m.lazy_reads, all.answered()),
         ),
         cpus: f.cpus,
         workers: cfg.workers,
@@ -254,7 +255,7 @@ pub fn summarize(f: Finished<'_>) -> Summary {
         unsolicited_closes: m.unsolicited_closes,
         redials: m.redials,
         shard: plan.shard.is_split().then(|| plan.shard.to_string()),
-        plan: plan_info(cfg, f.start, f.stop, m.stats.overall.late_start),
+        plan: plan_info(cfg, f.start, f.stop, all.late_start),
         csv_path: cfg.output.as_ref().map(|p| p.display().to_string()),
         csv_rows: f.sink.csv_rows,
         writer_error: f.sink.error,
