@@ -26,11 +26,10 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::Histogram;
 
+use crate::record::tally::{histogram, MAX_TRACKABLE_NS};
 use crate::record::Record;
 
 const NS_PER_SEC: u64 = 1_000_000_000;
-/// Highest trackable latency: one hour in ns.
-const MAX_TRACKABLE_NS: u64 = 3_600_000_000_000;
 /// The tag of the histograms that count arrivals without an answer.
 pub const UNANSWERED_TAG: &str = "unanswered";
 /// The last line's comment, after every interval: how the run ended (a
@@ -54,10 +53,6 @@ pub struct HlogWriter {
     open: BTreeMap<u64, Interval>,
     /// A header comment naming the plan (`PlanMark::to_comment`).
     mark: String,
-}
-
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_TRACKABLE_NS, 3).expect("static histogram bounds are valid")
 }
 
 impl HlogWriter {

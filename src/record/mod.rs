@@ -3,7 +3,7 @@
 //! writer thread in fixed-capacity [`Batch`]es over an SPSC ring ([`ring`]).
 //! The writer ([`sink`]) encodes them into the CSV ([`csv`]), the interval
 //! log ([`hlog`]) and the live line ([`progress`]); the cores count them in
-//! [`stats`] for the summary. The run's [`settings`] go beside the CSV;
+//! [`stats`] for the summary (histograms as [`tally`] counts). The run's [`settings`] go beside the CSV;
 //! [`concat`] makes one CSV of several runs' (`rwg search`'s steps).
 //!
 //! Imports: `base` and `plan` only.
@@ -18,6 +18,7 @@ pub mod settings;
 pub mod shape;
 pub mod sink;
 pub mod stats;
+pub mod tally;
 
 use crate::base::kind::{ErrorKind, GRPC_OK, GRPC_RESOURCE_EXHAUSTED};
 

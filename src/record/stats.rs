@@ -1,23 +1,13 @@
-//! Per-core statistics: HdrHistograms of latency, service time and send lag
-//! (ns) plus counters by outcome, status and error kind, overall and per
-//! phase. Recorded on the hot path without allocation; merged once at the end.
+//! Per-core statistics: histograms ([`Tally`]) of latency, service time and
+//! send lag (ns) plus counters by outcome, status and error kind, per phase.
+//! Recorded on the hot path without allocation; merged once at the end.
 
-use hdrhistogram::Histogram;
-
+use super::tally::Tally;
 use super::{Outcome, Record};
 use crate::base::kind::ErrorKind;
 
 /// Counters in `failures`: one per `ErrorKind` value, `None` included.
 const FAILURE_KINDS: usize = ErrorKind::ALL.len() + 1;
-
-/// Highest trackable value: one hour in ns (larger values saturate).
-const MAX_TRACKABLE_NS: u64 = 3_600_000_000_000;
-const SIGNIFICANT_DIGITS: u8 = 3;
-
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_TRACKABLE_NS, SIGNIFICANT_DIGITS)
-        .expect("static histogram bounds are valid")
-}
 
 /// Counters and histograms for one slice of the run (overall or one phase).
 #[derive(Clone, Debug)]
@@ -42,15 +32,15 @@ pub struct Stats {
     pub statuses: Vec<u64>,
     pub bytes: u64,
     /// Latency (done − intended) of answered requests.
-    pub latency: Histogram<u64>,
+    pub latency: Tally,
     /// Service time (done − sent) of answered requests.
-    pub service: Histogram<u64>,
+    pub service: Tally,
     /// Send lag (sent − intended) of every sent request: includes waits for
     /// a connection.
-    pub lag: Histogram<u64>,
+    pub lag: Tally,
     /// Dispatch lag (a worker began − intended) of every started request:
     /// how late the generator itself was, before any wait for the target.
-    pub dispatch_lag: Histogram<u64>,
+    pub dispatch_lag: Tally,
     pub first_intended_ns: u64,
     pub last_intended_ns: u64,
     pub last_done_ns: u64,
@@ -71,10 +61,10 @@ impl Default for Stats {
             failures: [0; FAILURE_KINDS],
             statuses: vec![0; 1000],
             bytes: 0,
-            latency: histogram(),
-            service: histogram(),
-            lag: histogram(),
-            dispatch_lag: histogram(),
+            latency: Tally::default(),
+            service: Tally::default(),
+            lag: Tally::default(),
+            dispatch_lag: Tally::default(),
             first_intended_ns: u64::MAX,
             last_intended_ns: 0,
             last_done_ns: 0,
@@ -94,7 +84,7 @@ impl Stats {
         self.max_in_flight = self.max_in_flight.max(r.in_flight);
         self.bytes += r.bytes;
         if let Some(lag) = r.lag_ns() {
-            self.lag.saturating_record(lag.max(1));
+            self.lag.record(lag);
         }
         let outcome = r.outcome();
         if r.answered() {
@@ -102,10 +92,10 @@ impl Stats {
                 *slot += 1;
             }
             if let Some(lat) = r.latency_ns() {
-                self.latency.saturating_record(lat.max(1));
+                self.latency.record(lat);
             }
             if let Some(svc) = r.service_ns() {
-                self.service.saturating_record(svc.max(1));
+                self.service.record(svc);
             }
         }
         match outcome {
@@ -143,11 +133,10 @@ impl Stats {
             *a += b;
         }
         self.bytes += other.bytes;
-        // Same bounds on both sides, so adding cannot fail.
-        let _ = self.latency.add(&other.latency);
-        let _ = self.service.add(&other.service);
-        let _ = self.lag.add(&other.lag);
-        let _ = self.dispatch_lag.add(&other.dispatch_lag);
+        self.latency.merge(&other.latency);
+        self.service.merge(&other.service);
+        self.lag.merge(&other.lag);
+        self.dispatch_lag.merge(&other.dispatch_lag);
         self.first_intended_ns = self.first_intended_ns.min(other.first_intended_ns);
         self.last_intended_ns = self.last_intended_ns.max(other.last_intended_ns);
         self.last_done_ns = self.last_done_ns.max(other.last_done_ns);
@@ -211,9 +200,7 @@ impl CoreStats {
     /// A worker began a request `lag_ns` after its intended instant.
     #[inline]
     pub fn dispatched(&mut self, phase: u16, lag_ns: u64) {
-        self.phase_mut(phase)
-            .dispatch_lag
-            .saturating_record(lag_ns.max(1));
+        self.phase_mut(phase).dispatch_lag.record(lag_ns);
     }
 
     /// An arrival skipped while the dispatcher was behind (counted once
@@ -283,7 +270,10 @@ mod tests {
         merged.merge(&s);
         assert_eq!(merged.overall().scheduled, 12);
         assert_eq!(merged.phases[0].ok, 4);
-        assert_eq!(merged.overall().latency.max(), s.overall().latency.max());
+        assert_eq!(
+            merged.overall().latency.histogram().max(),
+            s.overall().latency.histogram().max()
+        );
     }
 
     #[test]
@@ -298,7 +288,8 @@ mod tests {
         let o = s.overall();
         assert_eq!((s.phases[0].scheduled, s.phases[1].scheduled), (1, 1));
         assert_eq!((o.scheduled, o.ok, o.dropped), (2, 1, 1));
-        assert_eq!((o.latency.len(), o.latency.max() >= 7_000), (2, true));
+        assert_eq!(o.latency.len(), 2);
+        assert!(o.latency.histogram().max() >= 7_000);
         assert_eq!(o.dispatch_lag.len(), 1);
     }
 }

@@ -164,6 +164,7 @@ impl Block {
             .filter(|&(_, &n)| n > 0)
             .map(|(code, &n)| (code as u16, n))
             .collect();
+        let latency = s.latency.histogram();
         let mut http_status_errors = 0;
         for (&code, &n) in &status_errors_by_code {
             match code < 100 {
@@ -203,11 +204,11 @@ impl Block {
             unanswered: s.scheduled - s.answered(),
             bytes: s.bytes,
             max_in_flight: u64::from(s.max_in_flight),
-            latency_all: Distribution::of(&s.latency, s.scheduled - s.answered(), None),
-            latency_answered: Distribution::of(&s.latency, 0, None),
-            service: Distribution::of(&s.service, 0, None),
-            send_lag: Distribution::of(&s.lag, 0, None),
-            dispatch_lag: Distribution::of(&s.dispatch_lag, 0, None),
+            latency_all: Distribution::of(&latency, s.scheduled - s.answered(), None),
+            latency_answered: Distribution::of(&latency, 0, None),
+            service: Distribution::of(&s.service.histogram(), 0, None),
+            send_lag: Distribution::of(&s.lag.histogram(), 0, None),
+            dispatch_lag: Distribution::of(&s.dispatch_lag.histogram(), 0, None),
             steady: None,
             schedule: None,
         }
