@@ -231,23 +231,30 @@ impl H2Pool {
     pub(super) async fn acquire(self: &Rc<Self>) -> Result<(usize, u64, Link), ErrorKind> {
         let mut place = self.waiters.place();
         loop {
-            let now = now_ns();
+            // Read only where a connection is down: a clock read costs as
+            // much as the rest of a stream's bookkeeping here (perf, VM).
+            let mut now = None;
             // The soonest a slot backing off may be re-dialled.
             let mut backing_off: Option<u64> = None;
             let redial = if place.may_take() {
                 let mut slots = self.slots.borrow_mut();
-                let mut best: Option<usize> = None;
+                // The least loaded live connection with a stream to spare;
+                // its server's limit (behind a borrow) is asked only of one
+                // that would be better.
+                let mut best: Option<(usize, usize)> = None;
                 let mut dead: Option<usize> = None;
                 for (i, s) in slots.iter().enumerate() {
                     match &s.link {
                         Some(link) => {
-                            let limit = self.max_streams.min(link.max_concurrent());
-                            let better = best.map_or(true, |b| slots[b].open > s.open);
-                            if s.open < limit && better {
-                                best = Some(i);
+                            let better = best.map_or(true, |(_, open)| open > s.open);
+                            if better && s.open < self.max_streams && s.open < link.max_concurrent()
+                            {
+                                best = Some((i, s.open));
                             }
                         }
-                        None if !s.dialing && s.retry_at_ns <= now => dead = dead.or(Some(i)),
+                        None if !s.dialing && s.retry_at_ns <= *now.get_or_insert_with(now_ns) => {
+                            dead = dead.or(Some(i))
+                        }
                         None if !s.dialing => {
                             backing_off =
                                 Some(backing_off.map_or(s.retry_at_ns, |t| t.min(s.retry_at_ns)))
@@ -262,7 +269,7 @@ impl H2Pool {
                 if let Some(i) = dead {
                     slots[i].dialing = true;
                     Some(i)
-                } else if let Some(i) = best {
+                } else if let Some((i, _)) = best {
                     let s = &mut slots[i];
                     s.open += 1;
                     let taken = (
@@ -293,6 +300,7 @@ impl H2Pool {
             if let Some(at_ns) = backing_off {
                 // Nothing live and a slot backing off: look again when it may
                 // be re-dialled.
+                let now = now.unwrap_or_else(now_ns);
                 monoio::time::sleep(Duration::from_nanos(at_ns.saturating_sub(now))).await;
                 continue;
             }

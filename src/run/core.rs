@@ -263,10 +263,14 @@ impl Core {
         self.finished.get()
     }
 
-    /// A worker is free: release whatever slots are due (possibly to it).
-    pub fn go_idle(&self, id: usize) {
+    /// A worker is free since `now_ns` (its last request's end): release
+    /// whatever slots are due by then (possibly to it). A closed-loop slot is
+    /// planned at that instant, so the bookkeeping between a response and the
+    /// next send counts as dispatch lag; a slot that came due since waits
+    /// for the dispatcher's wake-up, which is set for it.
+    pub fn go_idle(&self, id: usize, now_ns: u64) {
         self.idle.borrow_mut().push(id);
-        self.release_due(now_ns());
+        self.release_due(now_ns);
     }
 
     /// Counts a request in flight, begun at `start_ns` for the slot planned

@@ -83,6 +83,6 @@ pub async fn run(core: Rc<Core>, id: usize) {
         core.end_request(record, now);
         // Free again: in closed loop (or when a slot is already due) the
         // dispatcher hands us work at once, without a wake-up.
-        core.go_idle(id);
+        core.go_idle(id, now);
     }
 }
