@@ -197,7 +197,7 @@ pub fn request(
     Ok(H2Request {
         method: Method::POST,
         uri,
-        headers,
+        headers: headers.into(),
         body,
         grpc: true,
         block: Default::default(),

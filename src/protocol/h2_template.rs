@@ -9,6 +9,8 @@
 //! that cannot hold what was rendered fails the request as `request`
 //! (nothing is sent), never a silently different request.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Uri};
 use prost_reflect::MessageDescriptor;
@@ -30,6 +32,8 @@ pub struct H2Template {
     seed: u64,
     /// Some placeholder reads the clock (`{{now_ms}}`).
     clock: bool,
+    /// The head every rendered request sends, when only the body varies.
+    head: Option<HeadBlock>,
 }
 
 #[derive(Debug)]
@@ -84,6 +88,8 @@ impl H2Template {
         let clock =
             path.uses_clock() || headers.iter().any(|(_, t)| t.uses_clock()) || body.uses_clock();
         let template = H2Template {
+            // Evaluated first: the fields below take what it reads.
+            head: (path.is_static() && headers.is_empty()).then(HeadBlock::for_bodies),
             uri: (!path.is_static())
                 .then(|| Template::literal(parts.base.as_bytes()).followed_by(path)),
             headers,
@@ -101,7 +107,7 @@ impl H2Template {
         let sample = H2Request {
             method: http::Method::GET,
             uri: Uri::from_static("http://sample/"),
-            headers: http::HeaderMap::new(),
+            headers: Default::default(),
             body: Bytes::new(),
             grpc: parts.message.is_some(),
             block: Default::default(),
@@ -115,8 +121,17 @@ impl H2Template {
     /// `request` with the placeholders of arrival `seq` rendered in.
     pub fn render(&self, request: &H2Request, seq: u64) -> Result<H2Request, String> {
         let arrival = Arrival::new(seq, self.seed, self.clock);
-        let mut out = request.clone();
-        out.block = HeadBlock::one_off();
+        let mut out = H2Request {
+            method: request.method.clone(),
+            uri: request.uri.clone(),
+            headers: request.headers.clone(),
+            body: request.body.clone(),
+            grpc: request.grpc,
+            block: self
+                .head
+                .as_ref()
+                .map_or_else(HeadBlock::one_off, HeadBlock::share),
+        };
         let mut buf = Vec::new();
         if let Some(t) = &self.uri {
             t.render(&arrival, &mut buf);
@@ -133,7 +148,7 @@ impl H2Template {
                     String::from_utf8_lossy(&buf)
                 )
             })?;
-            out.headers.append(name.clone(), value);
+            Arc::make_mut(&mut out.headers).append(name.clone(), value);
         }
         match &self.body {
             None => {}
@@ -185,7 +200,7 @@ mod tests {
         H2Request {
             method: http::Method::POST,
             uri: Uri::from_static("http://h:1/a"),
-            headers: http::HeaderMap::new(),
+            headers: Default::default(),
             body: Bytes::from_static(b"static"),
             grpc: false,
             block: Default::default(),
@@ -218,6 +233,35 @@ mod tests {
         assert_eq!(r.method, http::Method::POST);
         let again = t.render(&request(), 42).unwrap();
         assert_eq!(again.uri, r.uri, "a function of seed and arrival alone");
+    }
+
+    /// Encodes of the head over two renders of `path` with a templated body.
+    fn head_encodes(path: &str) -> usize {
+        let parts = H2Parts {
+            base: "http://h:1",
+            path_and_query: path,
+            headers: &[],
+            body: b"{\"id\":{{seq}}}",
+            message: None,
+        };
+        let t = H2Template::parse(&parts, 1, &mut no_csv).unwrap().unwrap();
+        let shape = request();
+        let mut encodes = 0;
+        for seq in [1, 22] {
+            let r = t.render(&shape, seq).unwrap();
+            r.block.put(&mut Vec::new(), |_| encodes += 1, |_| {});
+        }
+        encodes
+    }
+
+    #[test]
+    fn a_body_template_sends_the_static_head_encoded_once() {
+        assert_eq!(head_encodes("/a"), 1);
+        assert_eq!(
+            head_encodes("/a/{{seq}}"),
+            2,
+            "a templated head is per request"
+        );
     }
 
     #[test]

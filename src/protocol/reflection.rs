@@ -76,7 +76,7 @@ async fn query(
     let request = H2Request {
         method: Method::POST,
         uri,
-        headers,
+        headers: headers.into(),
         body: frame(&req.encode_to_vec()),
         grpc: true,
         block: Default::default(),

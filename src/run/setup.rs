@@ -268,7 +268,7 @@ fn plain_request(spec: &TargetSpec, uri: Uri) -> Result<H2Request, RunError> {
     Ok(H2Request {
         method,
         uri,
-        headers,
+        headers: headers.into(),
         body: Bytes::from(spec.body.clone()),
         grpc: false,
         block: Default::default(),

@@ -209,8 +209,11 @@ impl Conn {
         let at = st.out.len();
         let block_at = at + frame::HEADER_BYTES;
         st.out.resize(block_at, 0);
-        req.block
-            .put(&mut st.out, |out| hpack::encode_request(req, out));
+        req.block.put(
+            &mut st.out,
+            |out| hpack::encode_head(req, out),
+            |out| hpack::encode_length(req, out),
+        );
         let len = st.out.len() - block_at;
         let end_stream = if has_body { 0 } else { frame::FLAG_END_STREAM };
         if len <= frame::MAX_FRAME_BYTES {
