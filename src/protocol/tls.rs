@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use monoio::buf::{IoBuf, IoBufMut};
-use monoio::io::{
-    AsyncReadRent, AsyncWriteRentExt, CancelableAsyncReadRent, CancelableAsyncWriteRentExt,
-};
+use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use monoio::net::TcpStream;
 use monoio_rustls::{ClientTlsStream, TlsConnector};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -179,6 +177,27 @@ pub enum Transport {
     Tls(Box<ClientTlsStream<TcpStream>>),
 }
 
+/// The guard watches a socket while one operation on it is in flight
+/// ([`OpGuard::watch`]).
+struct Watch<'g, G: OpGuard>(&'g G);
+
+impl<'g, G: OpGuard> Watch<'g, G> {
+    /// `Err` with the guard's reason when it expired already.
+    fn start(guard: &'g G, s: &TcpStream) -> Result<Self, ErrorKind> {
+        if let Some(kind) = guard.expired() {
+            return Err(kind);
+        }
+        guard.watch(Some(s.as_raw_fd()));
+        Ok(Watch(guard))
+    }
+}
+
+impl<G: OpGuard> Drop for Watch<'_, G> {
+    fn drop(&mut self) {
+        self.0.watch(None);
+    }
+}
+
 impl Transport {
     /// The protocol the server chose by ALPN (TLS only).
     pub fn alpn(&self) -> Option<Vec<u8>> {
@@ -196,7 +215,14 @@ impl Transport {
     ) -> Result<(usize, B), ErrorKind> {
         match self {
             Transport::Plain(s) => {
-                let (res, buf) = s.cancelable_read(buf, guard.handle()?).await;
+                let _watch = Watch::start(guard, s)?;
+                let (res, buf) = s.read(buf).await;
+                // Expired: the socket was shut down, and what the read
+                // returned (end of stream, or data that came too late)
+                // answers nothing.
+                if let Some(kind) = guard.expired() {
+                    return Err(kind);
+                }
                 Ok((res.map_err(|e| io_error_kind(&e, guard))?, buf))
             }
             // Boxed: the TLS read future is large, and inline it would size
@@ -218,7 +244,8 @@ impl Transport {
     ) -> Result<B, ErrorKind> {
         let (res, buf) = match self {
             Transport::Plain(s) => {
-                CancelableAsyncWriteRentExt::write_all(s, buf, guard.handle()?).await
+                let _watch = Watch::start(guard, s)?;
+                AsyncWriteRentExt::write_all(s, buf).await
             }
             Transport::Tls(s) => {
                 Box::pin(guarded(guard, async {

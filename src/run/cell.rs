@@ -1,11 +1,10 @@
 //! HOT: what the dispatcher and one worker share: the [`Slot`] handed over,
 //! the worker's waker, and its [`Deadline`] (armed per request, expired by
-//! the core's sweep, which cancels the I/O in flight).
+//! the core's sweep, which ends the I/O in flight).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
+use std::os::fd::RawFd;
 use std::task::{Context, Poll, Waker};
-
-use monoio::io::{CancelHandle, Canceller};
 
 use crate::base::kind::ErrorKind;
 use crate::protocol::OpGuard;
@@ -22,10 +21,11 @@ pub struct Slot {
 }
 
 /// A worker's deadline: armed per request, expired by the core's sweep (or by
-/// a stop), which cancels the I/O in flight.
+/// a stop), which ends the I/O in flight.
 #[derive(Default)]
 pub struct Deadline {
-    canceller: RefCell<Canceller>,
+    /// The socket of the operation in flight: shut down on expiry.
+    watched: Cell<Option<RawFd>>,
     /// Monotonic ns; 0 = not armed.
     at_ns: Cell<u64>,
     /// Why the request must stop, once expired.
@@ -64,8 +64,13 @@ impl Deadline {
             return;
         }
         self.expired.set(self.reason.get());
-        let old = self.canceller.take();
-        *self.canceller.borrow_mut() = old.cancel();
+        if let Some(fd) = self.watched.get() {
+            // SAFETY: a plain syscall on the socket whose operation is in
+            // flight (the watch ends with it, so the fd is still that
+            // socket's). Shut down, its operations end at once: a receive
+            // with end of stream, a send with EPIPE.
+            unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+        }
         if let Some(w) = self.waker.take() {
             w.wake();
         }
@@ -74,15 +79,13 @@ impl Deadline {
 
 impl OpGuard for Deadline {
     #[inline]
-    fn handle(&self) -> Result<CancelHandle, ErrorKind> {
-        match self.expired.get() {
-            Some(kind) => Err(kind),
-            None => Ok(self.canceller.borrow().handle()),
-        }
+    fn expired(&self) -> Option<ErrorKind> {
+        self.expired.get()
     }
 
-    fn cancel_reason(&self) -> ErrorKind {
-        self.expired.get().unwrap_or(ErrorKind::Io)
+    #[inline]
+    fn watch(&self, fd: Option<RawFd>) {
+        self.watched.set(fd);
     }
 
     fn poll_expired(&self, cx: &mut Context<'_>) -> Poll<ErrorKind> {
