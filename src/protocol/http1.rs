@@ -3,6 +3,7 @@
 //! (Content-Length, chunked, or until close) are drained into the
 //! connection's own buffer, which only grows when a response needs it.
 
+use std::mem::MaybeUninit;
 use std::rc::Rc;
 
 use monoio::buf::{IoBuf, IoBufMut};
@@ -222,13 +223,15 @@ pub enum ParsedHead {
 
 /// Parses a response head. `no_body` is set for HEAD requests.
 pub fn parse_head(buf: &[u8], no_body: bool) -> ParsedHead {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    // Uninitialised: httparse writes only the headers it finds (zeroing
+    // 64 of them, 2 KiB, cost more than parsing a short head).
+    let mut headers = [const { MaybeUninit::uninit() }; MAX_HEADERS];
     match parse_head_with(&mut headers, buf, no_body) {
         Err(httparse::Error::TooManyHeaders) => {
             // Cold: room for as many headers as the head can hold ("a:"
             // and CRLF take at least 4 bytes each).
             let room = buf.len().min(MAX_HEAD_BYTES) / 4 + 1;
-            let mut many = vec![httparse::EMPTY_HEADER; room];
+            let mut many = vec![MaybeUninit::uninit(); room];
             parse_head_with(&mut many, buf, no_body).unwrap_or(ParsedHead::Invalid)
         }
         Err(_) => ParsedHead::Invalid,
@@ -237,12 +240,14 @@ pub fn parse_head(buf: &[u8], no_body: bool) -> ParsedHead {
 }
 
 fn parse_head_with<'b>(
-    headers: &mut [httparse::Header<'b>],
+    headers: &mut [MaybeUninit<httparse::Header<'b>>],
     buf: &'b [u8],
     no_body: bool,
 ) -> Result<ParsedHead, httparse::Error> {
-    let mut resp = httparse::Response::new(headers);
-    let head_len = match resp.parse(buf)? {
+    let mut resp = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut resp, buf, headers);
+    let head_len = match parsed? {
         httparse::Status::Complete(n) => n,
         httparse::Status::Partial => return Ok(ParsedHead::Partial),
     };
